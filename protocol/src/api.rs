@@ -1,0 +1,327 @@
+//! The v1 HTTP contract between the widget and the proxy.
+//!
+//! - `GET  /v1/sites/{site}/config` → [`SiteConfig`]
+//! - `POST /v1/sites/{site}/callbacks` with [`CallbackRequest`] and an
+//!   `Idempotency-Key` header → `202` [`CallbackAccepted`]
+//! - `GET  /v1/callbacks/{id}` → [`CallStatus`]
+//! - `GET  /v1/callbacks/{id}/events` → Server-Sent Events, `event: status`,
+//!   `data:` a [`CallStatus`], with `id:` so `Last-Event-ID` resumes.
+//! - Every error: [`ErrorBody`].
+//!
+//! Unknown JSON fields are ignored (never rejected), so an older proxy accepts
+//! a newer widget's body.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// URL paths of the v1 API, shared so that neither side spells them twice.
+pub mod paths {
+    /// Public configuration of a site.
+    pub fn site_config(site: &str) -> String {
+        format!("/v1/sites/{site}/config")
+    }
+    /// Where the widget posts a callback request.
+    pub fn callbacks(site: &str) -> String {
+        format!("/v1/sites/{site}/callbacks")
+    }
+    /// The status of one callback request.
+    pub fn callback(id: &str) -> String {
+        format!("/v1/callbacks/{id}")
+    }
+    /// The live status stream of one callback request.
+    pub fn callback_events(id: &str) -> String {
+        format!("/v1/callbacks/{id}/events")
+    }
+    /// Name of the header that makes a create request safe to retry.
+    pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+}
+
+/// What the widget sends when the visitor asks to be called back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallbackRequest {
+    /// The phone number as typed; the proxy parses it with [`crate::PhoneNumber`].
+    pub phone: String,
+    /// Index of the office the visitor chose, counted from 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<u32>,
+    /// A requested time (Unix seconds); absent means "call me now".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<i64>,
+    /// The visitor's name, when the form asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The visitor's e-mail, when the form asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The consent the visitor gave, when the site asks for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+    /// Where the visitor came from and what they looked at.
+    pub context: VisitContext,
+}
+
+/// The visitor accepted the consent text of this version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Consent {
+    /// Always true when present; kept explicit so a form bug cannot imply consent.
+    pub accepted: bool,
+    /// The version of the consent text shown.
+    pub version: String,
+}
+
+/// The visit's context, captured by the widget in the visitor's browser.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VisitContext {
+    /// `document.referrer` of the entry page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// The page the visitor is on while ordering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_page: Option<String>,
+    /// The first page of the visit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_page: Option<String>,
+    /// `navigator.userAgent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// UTM tags of the landing URL.
+    pub utm: Utm,
+    /// Google Analytics client id, from the `_ga` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ga_client_id: Option<String>,
+    /// Roistat visit number, from the `roistat_visit` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roistat_visit: Option<String>,
+    /// Calltouch session id, set by the site through the widget's API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calltouch_session: Option<String>,
+    /// Extra keys the site passed with `set()`; the proxy keeps a bounded set.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// UTM tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Utm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+}
+
+impl Utm {
+    /// Whether no tag is set.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// The proxy's answer to an accepted callback request (`202`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackAccepted {
+    /// The status token: random, opaque, never CallKeeper's id.
+    pub id: String,
+    /// The status at the time of the answer.
+    pub status: CallStatus,
+}
+
+/// What the visitor is told about their call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallStatus {
+    /// Where the call is.
+    pub state: CallState,
+    /// Whether this state will not change any more.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Why a failed call failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<FailureReason>,
+    /// A message for the visitor, in the site's language.
+    pub message: String,
+    /// An estimate of the seconds until the visitor's phone rings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u32>,
+    /// When the call is scheduled, or when the next attempt is (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// The visitor-facing states of a callback request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Stored by the proxy, not yet sent to CallKeeper.
+    Received,
+    /// CallKeeper could not be reached; the proxy keeps retrying.
+    Queued,
+    /// CallKeeper accepted the order and will dial.
+    Ordered,
+    /// The call is scheduled for a time.
+    Scheduled,
+    /// The call is happening now.
+    InProgress,
+    /// The call went through.
+    Succeeded,
+    /// The call did not go through; see [`FailureReason`].
+    Failed,
+}
+
+impl CallState {
+    /// Whether a call in this state is over.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+/// Why a call failed, in the visitor's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The visitor's line was busy.
+    Busy,
+    /// The visitor did not pick up.
+    NoAnswer,
+    /// The number cannot be called.
+    InvalidNumber,
+    /// The company did not answer or could not be reached.
+    CompanyUnavailable,
+    /// The company is closed.
+    Closed,
+    /// The call was cancelled or blocked.
+    Cancelled,
+    /// The callback could not be ordered (the service is misconfigured).
+    NotOrdered,
+}
+
+/// What the widget needs to render for one site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteConfig {
+    /// The site's id, as in the URL.
+    pub site: String,
+    /// Language of the texts: `ru` or `en`.
+    pub locale: String,
+    /// The accent colour, `#rrggbb`.
+    pub color: String,
+    /// `right` or `left`.
+    pub position: String,
+    /// Title of the form.
+    pub title: String,
+    /// The default country code to pre-fill, digits only.
+    pub country_code: String,
+    /// Offices the visitor may choose from, by index.
+    pub offices: Vec<String>,
+    /// Whether the company takes calls right now.
+    pub open_now: bool,
+}
+
+/// The one shape of every error the proxy returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// An error for the widget (and the developer reading the network tab).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Machine-readable kind.
+    pub code: ErrorCode,
+    /// A sentence for a developer; the widget shows its own localised text.
+    pub message: String,
+    /// The request field at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Kinds of error, each with one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the body is not JSON of the right shape.
+    BadRequest,
+    /// 422: a field is invalid; see `field`.
+    InvalidInput,
+    /// 404: unknown site or callback.
+    NotFound,
+    /// 403: the page's origin is not one of the site's.
+    OriginNotAllowed,
+    /// 409: the idempotency key was used with another body.
+    IdempotencyConflict,
+    /// 413: the body is too large.
+    PayloadTooLarge,
+    /// 429: too many requests; see `Retry-After`.
+    RateLimited,
+    /// 503: the request could not be stored; try again.
+    Unavailable,
+    /// 500: a bug on our side.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this kind of error is sent with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::InvalidInput => 422,
+            Self::NotFound => 404,
+            Self::OriginNotAllowed => 403,
+            Self::IdempotencyConflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::RateLimited => 429,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_serialises_final_under_its_wire_name() {
+        let status = CallStatus {
+            state: CallState::Failed,
+            is_final: true,
+            reason: Some(FailureReason::NoAnswer),
+            message: "No answer".to_owned(),
+            eta_seconds: None,
+            at: None,
+        };
+        let json = serde_json::to_string(&status).expect("serialisable");
+        assert_eq!(
+            json,
+            r#"{"state":"failed","final":true,"reason":"no_answer","message":"No answer"}"#
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_missing_ones_default() {
+        let body =
+            r#"{"phone":"+7 999 123-45-67","surprise":1,"context":{"utm":{"source":"ya"},"x":2}}"#;
+        let request: CallbackRequest = serde_json::from_str(body).expect("lenient");
+        assert_eq!(request.phone, "+7 999 123-45-67");
+        assert_eq!(request.context.utm.source.as_deref(), Some("ya"));
+        assert_eq!(request.office, None);
+    }
+
+    #[test]
+    fn error_codes_map_to_their_statuses() {
+        assert_eq!(ErrorCode::InvalidInput.http_status(), 422);
+        assert_eq!(ErrorCode::RateLimited.http_status(), 429);
+        let json = serde_json::to_string(&ErrorCode::OriginNotAllowed).expect("serialisable");
+        assert_eq!(json, r#""origin_not_allowed""#);
+    }
+}

@@ -1,0 +1,15 @@
+//! The words the widget and the proxy share.
+//!
+//! This crate is compiled twice: natively into the proxy and to wasm into the
+//! widget, so it must stay light (serde and thiserror only; never serde_json,
+//! regex or url). Everything that crosses the wire between the visitor's
+//! browser and the proxy is defined here, once.
+
+mod api;
+mod phone;
+
+pub use api::{
+    ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ErrorBody,
+    ErrorCode, FailureReason, SiteConfig, Utm, VisitContext, paths,
+};
+pub use phone::{PhoneError, PhoneNumber};

@@ -1,0 +1,35 @@
+//! In-process notifications that a lead changed, for the live status streams.
+//!
+//! Workers publish a lead id after writing it to the store; each stream
+//! re-reads the store, so every watcher is served from the proxy's own state
+//! and a missed notification costs only latency (streams also re-check on a
+//! timer).
+
+use tokio::sync::broadcast;
+
+/// The change bus.
+#[derive(Debug, Clone)]
+pub struct Events {
+    sender: broadcast::Sender<String>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl Events {
+    /// Tells every stream that lead `id` changed.
+    pub fn publish(&self, id: &str) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.sender.send(id.to_owned());
+    }
+
+    /// Listens to changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.sender.subscribe()
+    }
+}

@@ -1,0 +1,313 @@
+//! The v1 callback endpoints: site config, create, status and live status.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use protocol::{CallbackAccepted, CallbackRequest, PhoneNumber, SiteConfig, paths};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState};
+use crate::config::Site;
+use crate::pipeline::now_ms;
+use crate::status::visitor_status;
+use crate::store::{Inserted, NewLead};
+
+/// The largest request body accepted.
+pub(super) const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The longest text field (URLs, user agent).
+const MAX_FIELD_CHARS: usize = 2048;
+/// Site-provided context keys kept at most.
+const MAX_EXTRA_KEYS: usize = 16;
+/// The longest `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+/// A stream re-reads the store at least this often, even without a notification.
+const STREAM_RECHECK: Duration = Duration::from_secs(5);
+
+/// `GET /v1/sites/{site}/config`: what the widget needs to render.
+pub(super) async fn site_config(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<SiteConfig>, ApiError> {
+    let site = state.sites.get(&site).ok_or(ApiError::NotFound("site"))?;
+    Ok(Json(SiteConfig {
+        site: site.id.clone(),
+        locale: site.locale.clone(),
+        color: site.color.clone(),
+        position: site.position.clone(),
+        title: site.title.clone(),
+        country_code: site.country_code.clone(),
+        offices: site.offices.clone(),
+        open_now: true,
+    }))
+}
+
+/// `POST /v1/sites/{site}/callbacks`: stores the lead, then answers 202.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let site = state
+        .sites
+        .get(&site_id)
+        .ok_or(ApiError::NotFound("site"))?;
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .unwrap_or_default();
+    if !site.allows_origin(origin) {
+        return Err(ApiError::OriginNotAllowed);
+    }
+    let request: CallbackRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (request, phone) = validate(request, site)?;
+    let idempotency_key = match headers.get(paths::IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+        None => random_token(),
+        Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => key.to_owned(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                paths::IDEMPOTENCY_KEY,
+                "must be 1 to 128 visible ASCII characters",
+            ));
+        }
+    };
+    // Hash the validated request, so that formatting differences do not count as another body.
+    let canonical =
+        serde_json::to_vec(&request).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let body_hash = hex::encode(Sha256::digest(&canonical));
+
+    let new = NewLead {
+        id: random_token(),
+        site: site.id.clone(),
+        idempotency_key,
+        body_hash: body_hash.clone(),
+        phone: phone.as_str().to_owned(),
+        ip: client.map(|addr| addr.ip().to_string()),
+        request,
+        now: now_ms(),
+    };
+    let lead = match state.store.insert(new).await? {
+        Inserted::New(lead) => {
+            state.wake.notify_one();
+            lead
+        }
+        Inserted::Existing(lead) if lead.body_hash == body_hash => lead,
+        Inserted::Existing(_) => return Err(ApiError::IdempotencyConflict),
+    };
+    let accepted = CallbackAccepted {
+        status: visitor_status(&lead, &site.locale),
+        id: lead.id,
+    };
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+/// Checks every field; returns the request trimmed to what we keep, and the phone.
+fn validate(
+    mut request: CallbackRequest,
+    site: &Site,
+) -> Result<(CallbackRequest, PhoneNumber), ApiError> {
+    let phone = PhoneNumber::parse(&request.phone)
+        .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
+    request.phone = phone.as_str().to_owned();
+    if let Some(office) = request.office {
+        if office as usize >= site.offices.len().max(1) {
+            return Err(ApiError::invalid("office", "no such office"));
+        }
+    }
+    if let Some(consent) = &request.consent {
+        if !consent.accepted || consent.version.len() > 64 {
+            return Err(ApiError::invalid(
+                "consent",
+                "consent must be accepted, with a version of at most 64 characters",
+            ));
+        }
+    }
+    let context = &mut request.context;
+    let fields: [(&str, &mut Option<String>); 13] = [
+        ("name", &mut request.name),
+        ("email", &mut request.email),
+        ("context.referrer", &mut context.referrer),
+        ("context.current_page", &mut context.current_page),
+        ("context.entry_page", &mut context.entry_page),
+        ("context.user_agent", &mut context.user_agent),
+        ("context.utm.source", &mut context.utm.source),
+        ("context.utm.medium", &mut context.utm.medium),
+        ("context.utm.campaign", &mut context.utm.campaign),
+        ("context.utm.content", &mut context.utm.content),
+        ("context.utm.term", &mut context.utm.term),
+        ("context.ga_client_id", &mut context.ga_client_id),
+        ("context.roistat_visit", &mut context.roistat_visit),
+    ];
+    for (field, value) in fields {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > MAX_FIELD_CHARS)
+        {
+            return Err(ApiError::invalid(
+                field,
+                format!("longer than {MAX_FIELD_CHARS} characters"),
+            ));
+        }
+        if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+            *value = None;
+        }
+    }
+    if context
+        .calltouch_session
+        .as_ref()
+        .is_some_and(|v| v.len() > 256)
+    {
+        return Err(ApiError::invalid(
+            "context.calltouch_session",
+            "longer than 256 characters",
+        ));
+    }
+    if context.extra.len() > MAX_EXTRA_KEYS
+        || context
+            .extra
+            .iter()
+            .any(|(k, v)| k.len() > 64 || v.len() > 256)
+    {
+        return Err(ApiError::invalid(
+            "context.extra",
+            "at most 16 keys of 64 characters with values of 256",
+        ));
+    }
+    Ok((request, phone))
+}
+
+/// `GET /v1/callbacks/{id}`: the current status.
+pub(super) async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let lead = state
+        .store
+        .get(&id)
+        .await?
+        .ok_or(ApiError::NotFound("callback"))?;
+    let locale = state
+        .sites
+        .get(&lead.site)
+        .map_or("ru", |s| s.locale.as_str());
+    let status = visitor_status(&lead, locale);
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(status)).into_response())
+}
+
+/// `GET /v1/callbacks/{id}/events`: the status as Server-Sent Events.
+///
+/// Each event's `id` is the lead's version, so a reconnecting browser sends
+/// `Last-Event-ID` and gets nothing it has already seen. The stream ends after
+/// a final status.
+pub(super) async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let lead = state
+        .store
+        .get(&id)
+        .await?
+        .ok_or(ApiError::NotFound("callback"))?;
+    let locale = state
+        .sites
+        .get(&lead.site)
+        .map_or_else(|| "ru".to_owned(), |s| s.locale.clone());
+    let last_seen: i64 = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let receiver = state.events.subscribe();
+    let stream = futures_util::stream::unfold(
+        (state, id, receiver, last_seen, false),
+        move |(state, id, mut receiver, mut last_seen, finished)| {
+            let locale = locale.clone();
+            async move {
+                if finished {
+                    return None;
+                }
+                loop {
+                    match state.store.get(&id).await {
+                        Ok(Some(lead)) if lead.version > last_seen => {
+                            last_seen = lead.version;
+                            let status = visitor_status(&lead, &locale);
+                            let data = serde_json::to_string(&status).unwrap_or_default();
+                            let event = Event::default()
+                                .event("status")
+                                .id(lead.version.to_string())
+                                .data(data);
+                            return Some((
+                                Ok(event),
+                                (state, id, receiver, last_seen, status.is_final),
+                            ));
+                        }
+                        Ok(Some(lead)) if lead.state.is_final() => return None,
+                        Ok(Some(_)) => {}
+                        Ok(None) => return None,
+                        // The store hiccuped: try again after the next notification or timer.
+                        Err(error) => tracing::warn!(%error, "status stream cannot read the store"),
+                    }
+                    wait_for_change(&mut receiver, &id).await;
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Waits until lead `id` may have changed (or a while has passed).
+async fn wait_for_change(receiver: &mut tokio::sync::broadcast::Receiver<String>, id: &str) {
+    let wait = async {
+        loop {
+            match receiver.recv().await {
+                Ok(changed) if changed == id => return,
+                Ok(_) => {}
+                // Missed some notifications: re-read to be safe.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    tokio::time::sleep(STREAM_RECHECK).await;
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(STREAM_RECHECK, wait).await;
+}
+
+/// 128 random bits, hex: unguessable, so a token is its own authorisation.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The client's socket address, when the server was started with connect info
+/// (tests that drive the router directly have none).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClientAddr(Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
+    }
+}

@@ -1,0 +1,80 @@
+//! The widget's HTTP API (v1) and the widget's assets.
+//!
+//! [`app`] builds the whole router from an [`AppState`], so tests drive it
+//! with `oneshot` or on a real port. CORS admits only the configured sites'
+//! origins for the API; the widget's static files are public.
+
+mod assets;
+mod callbacks;
+mod error;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use error::ApiError;
+
+use crate::config::Site;
+use crate::events::Events;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The lead store.
+    pub store: Store,
+    /// The sites, by id.
+    pub sites: Arc<HashMap<String, Site>>,
+    /// The change bus (for live status).
+    pub events: Events,
+    /// Wakes the forwarder when a lead is stored.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// The built widget (`dist/`).
+    pub assets: PathBuf,
+}
+
+/// The proxy's router.
+pub fn app(state: AppState) -> Router {
+    let origins: Vec<String> = state
+        .sites
+        .values()
+        .flat_map(|s| s.allowed_origins.iter().cloned())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| origins.iter().any(|allowed| allowed == o))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(std::time::Duration::from_secs(3600));
+
+    let api = Router::new()
+        .route("/v1/sites/{site}/config", get(callbacks::site_config))
+        .route("/v1/sites/{site}/callbacks", post(callbacks::create))
+        .route("/v1/callbacks/{id}", get(callbacks::status))
+        .route("/v1/callbacks/{id}/events", get(callbacks::events))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            callbacks::MAX_BODY_BYTES,
+        ))
+        .layer(cors);
+
+    Router::new()
+        .merge(api)
+        .nest("/widget", assets::router(&state.assets))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn(error::log_errors))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

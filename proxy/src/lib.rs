@@ -1,0 +1,126 @@
+//! The callback proxy: the server a site owner runs next to their site.
+//!
+//! It holds the secret CallKeeper key (which never reaches a browser), stores
+//! every callback request before answering, forwards it with `orderCall`,
+//! follows the call and hands the widget a sanitized, live status. It also
+//! serves the widget's files.
+//!
+//! - [`config`]: the TOML configuration.
+//! - [`http`]: the widget's API and assets ([`http::app`]).
+//! - [`store`]: the leads, in SQLite.
+//! - [`pipeline`]: the forwarder and the tracker.
+//! - [`status`]: CallKeeper's statuses in the visitor's words.
+//! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
+
+pub mod config;
+pub mod demo;
+pub mod events;
+pub mod http;
+pub mod pipeline;
+pub mod status;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::events::Events;
+use crate::http::AppState;
+use crate::pipeline::Pipeline;
+use crate::store::Store;
+
+/// A built proxy, bound to its port, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    pipeline: Pipeline,
+}
+
+impl Application {
+    /// Opens the store, binds `listener`'s address and prepares the workers.
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database)
+            .await
+            .with_context(|| format!("opening the lead store {}", config.database.display()))?;
+        let events = Events::default();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let clients: HashMap<_, _> = config
+            .sites
+            .iter()
+            .map(|(id, site)| {
+                let client =
+                    callkeeper::Client::new(site.upstream.clone(), site.credentials.clone());
+                (id.clone(), (site.clone(), client))
+            })
+            .collect();
+        let pipeline = Pipeline {
+            store: store.clone(),
+            events: events.clone(),
+            wake: wake.clone(),
+            sites: Arc::new(clients),
+            poll_interval: config.status_poll_interval,
+        };
+        let state = AppState {
+            store,
+            sites: Arc::new(config.sites),
+            events,
+            wake,
+            assets: config.assets,
+        };
+        Ok(Self {
+            listener,
+            state,
+            pipeline,
+        })
+    }
+
+    /// The address the API listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    /// Leads not yet sent stay in the store and are sent by the next start.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let workers = tokio::spawn(self.pipeline.run(shutdown.clone()));
+        let app = http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        workers.await.context("the workers panicked")?;
+        Ok(())
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        token.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        token.cancel();
+    });
+}

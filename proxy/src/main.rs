@@ -1,0 +1,126 @@
+//! `proxy`: run the callback proxy, or the demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use proxy::config::Config;
+use proxy::demo::{self, DemoOptions};
+use proxy::{Application, cancel_on_signal};
+use tokio_util::sync::CancellationToken;
+
+/// The callback widget's proxy: holds the CallKeeper key, stores every lead,
+/// orders the call and reports its status to the widget.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve sites from a config file (production).
+    Serve {
+        /// The TOML config file (see proxy/config.example.toml).
+        #[arg(long, env = "PROXY_CONFIG")]
+        config: PathBuf,
+    },
+    /// Check a config file and exit.
+    CheckConfig {
+        /// The TOML config file.
+        config: PathBuf,
+    },
+    /// Run the demo: proxy, demo host page and sandbox CallKeeper.
+    Demo {
+        /// The proxy's API and widget files.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: SocketAddr,
+        /// The demo host page, opened as http://localhost:PORT/.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        page: SocketAddr,
+        /// The sandbox CallKeeper.
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        sandbox: SocketAddr,
+        /// The built widget.
+        #[arg(long, default_value = "dist")]
+        assets: PathBuf,
+        /// The lead store.
+        #[arg(long, default_value = "callback-demo.db")]
+        database: PathBuf,
+        /// Sandbox speed: 1.0 runs calls in real seconds.
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    match cli.command {
+        Command::CheckConfig { config } => {
+            let config = Config::load(&config)?;
+            println!(
+                "config OK: {} site(s), listening on {}",
+                config.sites.len(),
+                config.listen
+            );
+            Ok(())
+        }
+        Command::Serve { config } => {
+            let config = Config::load(&config)?;
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            let app = Application::build(config, listener).await?;
+            tracing::info!(addr = %app.local_addr()?, "proxy listening");
+            cancel_on_signal(shutdown.clone());
+            app.run_until_stopped(shutdown).await
+        }
+        Command::Demo {
+            api,
+            page,
+            sandbox,
+            assets,
+            database,
+            time_scale,
+        } => {
+            let demo = demo::start(DemoOptions {
+                api,
+                page,
+                sandbox,
+                assets,
+                database,
+                time_scale,
+                poll_interval: Duration::from_millis(1000),
+            })
+            .await?;
+            println!("\nDemo running.");
+            println!("  Open the demo page:   {}", demo.page_url);
+            println!("  Proxy API:            {}", demo.api_url);
+            println!("  Sandbox CallKeeper:   {}", demo.sandbox_url);
+            println!(
+                "  Phone numbers ending in 00 end busy, 01 unanswered; see README for the rest."
+            );
+            println!("Press Ctrl-C to stop.\n");
+            cancel_on_signal(demo.shutdown.clone());
+            demo.proxy.await?
+        }
+    }
+}

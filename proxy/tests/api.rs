@@ -1,0 +1,287 @@
+//! The widget API on a real port, against the sandbox CallKeeper.
+
+use std::time::Duration;
+
+use proxy::demo::{self, Demo, DemoOptions};
+use serde_json::{Value, json};
+
+async fn spawn_demo(dir: &tempfile::TempDir) -> Demo {
+    let any = "127.0.0.1:0".parse().expect("address");
+    demo::start(DemoOptions {
+        api: any,
+        page: any,
+        sandbox: any,
+        assets: dir.path().join("dist"),
+        database: dir.path().join("leads.db"),
+        time_scale: 0.01,
+        poll_interval: Duration::from_millis(20),
+    })
+    .await
+    .expect("the demo starts")
+}
+
+fn origin(demo: &Demo) -> String {
+    demo.page_url.trim_end_matches('/').to_owned()
+}
+
+async fn post(demo: &Demo, origin: &str, key: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
+        .header("Origin", origin)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("the proxy answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_callback_is_accepted_stored_and_followed_to_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let body = json!({"phone": "8 (999) 765-43-21", "context": {"current_page": "https://shop.example/p", "utm": {"source": "ya"}}});
+    let (status, accepted) = post(&demo, &origin(&demo), "key-1", &body).await;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["id"].as_str().expect("a token").to_owned();
+    assert_eq!(id.len(), 32, "128 random bits in hex");
+    assert_eq!(accepted["status"]["state"], "received");
+
+    // Follow the status until it is final (the sandbox runs 100x faster than real time).
+    let url = format!("{}/v1/callbacks/{id}", demo.api_url);
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let last = loop {
+        let status: Value = reqwest::get(&url)
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        if seen.last() != Some(&status["state"]) {
+            seen.push(status["state"].clone());
+        }
+        if status["final"] == true || tokio::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(last["state"], "succeeded", "states seen: {seen:?}");
+    assert!(
+        !last.to_string().contains("status_code"),
+        "CallKeeper's raw status is not exposed"
+    );
+
+    let orders: Vec<_> = demo
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "orderCall")
+        .collect();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].param("client"), Some("79997654321"));
+    assert_eq!(orders[0].param("utm_source"), Some("ya"));
+    assert_eq!(
+        orders[0].param("external_service_identifier"),
+        Some(id.as_str())
+    );
+    assert_eq!(orders[0].param("ip_client"), Some("127.0.0.1"));
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_first_answer_or_409() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let body = json!({"phone": "+7 999 111-22-33"});
+    let (first, a) = post(&demo, &origin(&demo), "same", &body).await;
+    // Same body with other formatting of the same number: still the same request.
+    let (second, b) = post(
+        &demo,
+        &origin(&demo),
+        "same",
+        &json!({"phone": "79991112233"}),
+    )
+    .await;
+    assert_eq!((first, second), (202, 202));
+    assert_eq!(a["id"], b["id"], "one lead for one key");
+    let (conflict, error) = post(
+        &demo,
+        &origin(&demo),
+        "same",
+        &json!({"phone": "+7 999 000-00-99"}),
+    )
+    .await;
+    assert_eq!(conflict, 409);
+    assert_eq!(error["error"]["code"], "idempotency_conflict");
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn client_mistakes_get_clear_errors_in_one_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let origin = origin(&demo);
+
+    let (status, error) = post(&demo, &origin, "k1", &json!({"phone": "12-34"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(error["error"]["code"], "invalid_input");
+    assert_eq!(error["error"]["field"], "phone");
+
+    let (status, error) = post(
+        &demo,
+        "https://evil.example",
+        "k2",
+        &json!({"phone": "+79991234567"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(error["error"]["code"], "origin_not_allowed");
+
+    let long = "x".repeat(3000);
+    let (status, error) = post(
+        &demo,
+        &origin,
+        "k3",
+        &json!({"phone": "+79991234567", "context": {"referrer": long}}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(error["error"]["field"], "context.referrer");
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
+        .header("Origin", &origin)
+        .body("{not json")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 400);
+    let error: Value = response.json().await.expect("json");
+    assert_eq!(error["error"]["code"], "bad_request");
+
+    let response = reqwest::get(format!("{}/v1/sites/nope/config", demo.api_url))
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 404);
+    let response = reqwest::get(format!("{}/v1/callbacks/0123", demo.api_url))
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 404);
+
+    assert!(
+        demo.sandbox.requests().is_empty(),
+        "nothing invalid went upstream"
+    );
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn cors_admits_the_sites_origin_and_exposes_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let preflight = |origin: String| {
+        reqwest::Client::new()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/v1/sites/demo/callbacks", demo.api_url),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,idempotency-key",
+            )
+            .send()
+    };
+    let allowed = preflight(origin(&demo)).await.expect("answer");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        origin(&demo).as_str()
+    );
+    let denied = preflight("https://evil.example".to_owned())
+        .await
+        .expect("answer");
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let (_, accepted) = post(
+        &demo,
+        &origin(&demo),
+        "cors",
+        &json!({"phone": "+79991234567"}),
+    )
+    .await;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/callbacks/{}",
+            demo.api_url,
+            accepted["id"].as_str().expect("id")
+        ))
+        .header("Origin", origin(&demo))
+        .send()
+        .await
+        .expect("answer");
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii")
+        .to_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_status_stream_resumes_after_last_event_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let (_, accepted) = post(
+        &demo,
+        &origin(&demo),
+        "sse",
+        &json!({"phone": "+79991234567"}),
+    )
+    .await;
+    let url = format!(
+        "{}/v1/callbacks/{}/events",
+        demo.api_url,
+        accepted["id"].as_str().expect("id")
+    );
+
+    // The whole stream ends after the final status.
+    let full = tokio::time::timeout(Duration::from_secs(20), async {
+        reqwest::get(&url).await?.text().await
+    })
+    .await
+    .expect("the stream ends")
+    .expect("body");
+    let ids: Vec<i64> = full
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    assert!(full.contains("event: status"), "{full}");
+    assert!(full.contains("\"final\":true"), "{full}");
+    let last = *ids.last().expect("events carry ids");
+
+    // Resuming from the last id sends nothing already seen and ends at once.
+    let resumed = reqwest::Client::new()
+        .get(&url)
+        .header("Last-Event-ID", last.to_string())
+        .send()
+        .await
+        .expect("answer");
+    let resumed = tokio::time::timeout(Duration::from_secs(5), resumed.text())
+        .await
+        .expect("ends")
+        .expect("body");
+    assert!(
+        !resumed.contains("event: status"),
+        "nothing new after the final event: {resumed}"
+    );
+    demo.shutdown.cancel();
+}

@@ -1,0 +1,112 @@
+//! A visitor orders a callback on the demo page in a real browser.
+
+use callkeeper::sandbox::DEMO_API_KEY;
+use e2e::{Browser, SHADOW, start_demo};
+use fantoccini::Locator;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<()> {
+    let store = tempfile::tempdir()?;
+    let demo = start_demo(&store).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+
+    // Land on the page, then follow a link carrying UTM tags, so the widget
+    // sees a referrer and a landing URL as on a real visit.
+    client.goto(&demo.page_url).await?;
+    client
+        .find(Locator::Css("a#catalog"))
+        .await?
+        .click()
+        .await?;
+    browser.wait_for("location.pathname === '/catalog'").await?;
+
+    // The loader mounts the widget at idle time; wait for its launcher.
+    browser
+        .wait_for(&format!(
+            "{SHADOW} && {SHADOW}.querySelector('button.launcher')"
+        ))
+        .await?;
+    browser.screenshot("order-1-launcher").await?;
+    let root = client
+        .find(Locator::Css("[data-callback-widget]"))
+        .await?
+        .shadow_root()
+        .await?;
+    root.find(Locator::Css("button.launcher"))
+        .await?
+        .click()
+        .await?;
+    let phone = root.find(Locator::Css("input[type=tel]")).await?;
+    phone.send_keys("+7 (999) 123-45-67").await?;
+    browser.screenshot("order-2-form").await?;
+    root.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+
+    // The sandbox runs the call to its end; the widget shows each status it is told.
+    let final_state = browser
+        .wait_for(&format!(
+            "(() => {{ const s = {SHADOW}.querySelector('.status[data-final=true]'); return s && s.dataset.state; }})()"
+        ))
+        .await?;
+    browser.screenshot("order-3-final").await?;
+    assert_eq!(
+        final_state, "succeeded",
+        "the widget should show the sandbox's final state"
+    );
+    let message = browser
+        .eval(&format!(
+            "return {SHADOW}.querySelector('.status').textContent"
+        ))
+        .await?;
+    assert!(
+        message.as_str().is_some_and(|m| !m.is_empty()),
+        "a final message is shown: {message}"
+    );
+
+    // The sandbox received one orderCall with the visit's context and the configured key.
+    let orders: Vec<_> = demo
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "orderCall")
+        .collect();
+    assert_eq!(orders.len(), 1, "exactly one orderCall: {orders:?}");
+    let order = &orders[0];
+    assert_eq!(order.param("client"), Some("79991234567"));
+    assert_eq!(order.param("apiak"), Some(DEMO_API_KEY));
+    assert_eq!(order.param("referrer"), Some(demo.page_url.as_str()));
+    let current_page = order.param("current_page").unwrap_or_default();
+    assert!(
+        current_page.contains("/catalog?utm_source=demo"),
+        "current_page: {current_page}"
+    );
+    assert_eq!(order.param("utm_source"), Some("demo"));
+
+    // No response the browser received carries the key: fetch again every URL it loaded.
+    let urls = browser
+        .eval(
+            "return [location.href, ...performance.getEntriesByType('resource').map(e => e.name)]",
+        )
+        .await?;
+    let urls: Vec<String> = serde_json::from_value(urls)?;
+    assert!(
+        urls.iter().any(|u| u.contains("/v1/callbacks/")),
+        "the widget followed its status: {urls:?}"
+    );
+    let http = reqwest::Client::new();
+    for url in &urls {
+        let body = http.get(url).send().await?.bytes().await?;
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains(DEMO_API_KEY),
+            "{url} leaks the CallKeeper key"
+        );
+    }
+
+    browser.close().await?;
+    demo.shutdown.cancel();
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Builds the widget into `dist/`: cargo for wasm32, wasm-bindgen, wasm-opt,
+//! content-hashed names, the loader with those names, gzip and brotli twins.
+//!
+//! `dist/` layout (what the proxy serves under `/widget/`):
+//! - `widget.js`: the loader a site embeds; short cache, names the files below.
+//! - `callback_widget.<hash>.js`, `callback_widget_bg.<hash>.wasm`: immutable.
+//! - `*.gz`, `*.br`: pre-compressed twins of each.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::{cargo, run_command, setup, step, target_dir};
+
+const PROFILE: &str = "wasm-release";
+const NAME: &str = "callback_widget";
+
+/// Target features rustc enables by default for wasm32-unknown-unknown, which
+/// wasm-opt must be allowed to keep.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+    "--enable-multivalue",
+];
+
+pub(crate) fn widget(root: &Path) -> Result<()> {
+    let target = target_dir(root);
+    step("Building the widget for wasm32 (cargo build --profile wasm-release)");
+    run_command(
+        cargo()
+            .args([
+                "build",
+                "--package",
+                "widget",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--profile",
+                PROFILE,
+            ])
+            .current_dir(root),
+    )?;
+
+    step("Generating the JS glue (wasm-bindgen --target web)");
+    let bindgen_out = target.join("widget-bindgen");
+    let _ = std::fs::remove_dir_all(&bindgen_out);
+    run_command(
+        Command::new("wasm-bindgen")
+            .arg(target.join(format!("wasm32-unknown-unknown/{PROFILE}/widget.wasm")))
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                NAME,
+                "--out-dir",
+            ])
+            .arg(&bindgen_out),
+    )?;
+
+    step("Optimising the wasm (wasm-opt -O3 from npm binaryen)");
+    let wasm = bindgen_out.join(format!("{NAME}_bg.wasm"));
+    run_command(
+        Command::new(setup::wasm_opt(root))
+            .args(["-O3", "--strip-debug", "--strip-producers"])
+            .args(WASM_FEATURES)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+    )?;
+
+    step("Writing dist/ (hashed names, loader, gzip and brotli)");
+    let dist = root.join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    std::fs::create_dir_all(&dist)?;
+    let glue = hashed_copy(&bindgen_out.join(format!("{NAME}.js")), &dist, NAME, "js")?;
+    let wasm = hashed_copy(&wasm, &dist, &format!("{NAME}_bg"), "wasm")?;
+    let loader =
+        std::fs::read_to_string(root.join("www/widget.js")).context("reading www/widget.js")?;
+    let loader = loader
+        .replace("__WIDGET_GLUE__", &glue)
+        .replace("__WIDGET_WASM__", &wasm);
+    write_with_twins(&dist.join("widget.js"), loader.as_bytes())?;
+    crate::size::report(&dist)?;
+    Ok(())
+}
+
+/// Copies `file` into `dist` as `stem.<hash>.ext` (with compressed twins) and
+/// returns the new name.
+fn hashed_copy(file: &Path, dist: &Path, stem: &str, ext: &str) -> Result<String> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let hash = hex::encode(&Sha256::digest(&bytes)[..5]);
+    let name = format!("{stem}.{hash}.{ext}");
+    write_with_twins(&dist.join(&name), &bytes)?;
+    Ok(name)
+}
+
+/// Writes a file and its `.gz` and `.br` twins, compressed at the highest levels
+/// (they are built once and served many times).
+fn write_with_twins(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes)?;
+    std::fs::write(append_ext(path, "gz"), gzip(bytes)?)?;
+    std::fs::write(append_ext(path, "br"), brotli(bytes)?)?;
+    Ok(())
+}
+
+fn append_ext(path: &Path, ext: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    name.into()
+}
+
+pub(crate) fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
+}
+
+pub(crate) fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
+}

@@ -1,0 +1,180 @@
+//! `cargo xtask`: how the product is built, run and tested.
+//!
+//! - `cargo xtask demo`: installs what is missing, builds the widget and runs
+//!   `proxy demo` (proxy, demo host page and sandbox CallKeeper).
+//! - `cargo xtask test`: installs what is missing (Chromium and ChromeDriver
+//!   included), then runs every suite: format and lints, unit and integration
+//!   tests, the widget's tests in headless Chromium, the end-to-end browser
+//!   tests and the size budget.
+//! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
+//!
+//! Every step says what it does before it does it, so a new user is never
+//! left guessing why a command takes minutes.
+
+mod build;
+mod setup;
+mod size;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size>";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("\nxtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.filter(|a| a != "--").collect();
+    let root = workspace_root();
+    match command.as_str() {
+        "demo" => demo(&root, &rest),
+        "test" => test(&root),
+        "build-widget" => {
+            setup::wasm_toolchain(&root)?;
+            build::widget(&root)?;
+            Ok(())
+        }
+        "size" => size::report(&root.join("dist")).map(|_| ()),
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn demo(root: &Path, proxy_args: &[String]) -> Result<()> {
+    setup::wasm_toolchain(root)?;
+    build::widget(root)?;
+    step(
+        "Starting the demo: proxy on http://127.0.0.1:8080, demo page on http://localhost:8081, sandbox CallKeeper on http://127.0.0.1:8082",
+    );
+    let mut cargo = cargo();
+    cargo
+        .args(["run", "--package", "proxy", "--", "demo", "--assets"])
+        .arg(root.join("dist"));
+    cargo.args(proxy_args);
+    run_command(cargo.current_dir(root))
+}
+
+fn test(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    setup::wasm_toolchain(root)?;
+    setup::browser()?;
+
+    step("Checking formatting (cargo fmt --check)");
+    run_command(cargo().args(["fmt", "--all", "--check"]).current_dir(root))?;
+
+    step("Building the widget (the end-to-end tests serve it)");
+    build::widget(root)?;
+
+    step("Linting native crates (cargo clippy -D warnings)");
+    run_command(
+        cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(root),
+    )?;
+    step("Linting the widget for wasm32 (cargo clippy -D warnings)");
+    run_command(
+        cargo()
+            .args([
+                "clippy",
+                "--package",
+                "widget",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(root),
+    )?;
+
+    step("Unit, integration and end-to-end tests (cargo test --workspace)");
+    run_command(
+        cargo()
+            .args(["test", "--workspace", "--exclude", "widget"])
+            .env("WIDGET_DIST", root.join("dist"))
+            .current_dir(root),
+    )?;
+
+    step(
+        "The widget's tests in headless Chromium (cargo test --target wasm32-unknown-unknown -p widget)",
+    );
+    run_command(
+        cargo()
+            .args([
+                "test",
+                "--package",
+                "widget",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .current_dir(root),
+    )?;
+
+    step("Size budget");
+    let within = size::report(&root.join("dist"))?;
+    if !within {
+        bail!("the widget is over its size budget (see the report above)");
+    }
+
+    step(&format!("All suites passed in {:.0?}", started.elapsed()));
+    Ok(())
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// The target directory cargo uses (CI points it outside the clone).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Prints a step header so the user knows what is happening and why.
+fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+/// Runs a command, failing with the command line when it fails.
+fn run_command(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs a command and returns its standard output, or `None` when it cannot run.
+fn output_of(command: &mut Command) -> Option<String> {
+    let output = command.output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -1,0 +1,70 @@
+//! The widget's size report and budget.
+//!
+//! Budget (brotli): the loader at most 2 KB; everything transferred before the
+//! widget is interactive (loader, glue, wasm) at most 60 KB.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+const LOADER_BUDGET: usize = 2 * 1024;
+const TOTAL_BUDGET: usize = 60 * 1024;
+
+/// Prints each file raw, gzip and brotli; returns whether the budget holds.
+pub(crate) fn report(dist: &Path) -> Result<bool> {
+    let mut files: Vec<_> = std::fs::read_dir(dist)
+        .with_context(|| {
+            format!(
+                "reading {} (build the widget first: cargo xtask build-widget)",
+                dist.display()
+            )
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "js" || e == "wasm"))
+        .collect();
+    files.sort();
+    println!(
+        "{:<40} {:>10} {:>10} {:>10}",
+        "file", "raw", "gzip", "brotli"
+    );
+    let (mut total, mut loader) = ([0usize; 3], 0usize);
+    for file in &files {
+        let raw = std::fs::read(file)?;
+        let sizes = [
+            raw.len(),
+            crate::build::gzip(&raw)?.len(),
+            crate::build::brotli(&raw)?.len(),
+        ];
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "{name:<40} {:>10} {:>10} {:>10}",
+            sizes[0], sizes[1], sizes[2]
+        );
+        for (sum, size) in total.iter_mut().zip(sizes) {
+            *sum += size;
+        }
+        if name == "widget.js" {
+            loader = sizes[2];
+        }
+    }
+    println!(
+        "{:<40} {:>10} {:>10} {:>10}",
+        "total", total[0], total[1], total[2]
+    );
+    let loader_ok = loader <= LOADER_BUDGET;
+    let total_ok = total[2] <= TOTAL_BUDGET;
+    println!(
+        "budget (brotli): loader {loader} / {LOADER_BUDGET} bytes {}; total {} / {TOTAL_BUDGET} bytes {}",
+        verdict(loader_ok),
+        total[2],
+        verdict(total_ok)
+    );
+    Ok(loader_ok && total_ok)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "OVER BUDGET" }
+}
