@@ -844,10 +844,6 @@ pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-#[cfg_attr(
-    not(feature = "sandbox"),
-    allow(dead_code, reason = "the sandbox writes dates")
-)]
 pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -862,10 +858,6 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC, the form the sandbox writes call dates in.
-#[cfg_attr(
-    not(feature = "sandbox"),
-    allow(dead_code, reason = "the sandbox writes dates")
-)]
 pub(crate) fn format_utc(secs: i64) -> String {
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
@@ -973,6 +965,26 @@ impl W3cDate {
             zone,
             text: s.to_owned(),
         })
+    }
+
+    /// The UTC date-time of a Unix second, written with a `Z` designator.
+    ///
+    /// ```
+    /// use callkeeper::W3cDate;
+    /// assert_eq!(W3cDate::from_unix(1_700_000_000).start_unix(180), 1_700_000_000);
+    /// ```
+    pub fn from_unix(secs: i64) -> Self {
+        let text = format!("{}Z", format_utc(secs).replacen(' ', "T", 1));
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let time = u32::try_from(secs.rem_euclid(86_400)).unwrap_or(0);
+        Self {
+            year,
+            month,
+            day,
+            time: Some(time),
+            zone: Some(0),
+            text,
+        }
     }
 
     /// A plain date.

@@ -39,6 +39,7 @@ pub mod paths {
 
 /// What the widget sends when the visitor asks to be called back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct CallbackRequest {
     /// The phone number as typed; the proxy parses it with [`crate::PhoneNumber`].
@@ -64,6 +65,7 @@ pub struct CallbackRequest {
 
 /// The visitor accepted the consent text of this version.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Consent {
     /// Always true when present; kept explicit so a form bug cannot imply consent.
@@ -74,6 +76,7 @@ pub struct Consent {
 
 /// The visit's context, captured by the widget in the visitor's browser.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct VisitContext {
     /// `document.referrer` of the entry page.
@@ -106,6 +109,7 @@ pub struct VisitContext {
 
 /// UTM tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Utm {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,6 +133,7 @@ impl Utm {
 
 /// The proxy's answer to an accepted callback request (`202`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallbackAccepted {
     /// The status token: random, opaque, never CallKeeper's id.
     pub id: String,
@@ -138,6 +143,7 @@ pub struct CallbackAccepted {
 
 /// What the visitor is told about their call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallStatus {
     /// Where the call is.
     pub state: CallState,
@@ -159,6 +165,7 @@ pub struct CallStatus {
 
 /// The visitor-facing states of a callback request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     /// Stored by the proxy, not yet sent to CallKeeper.
@@ -186,6 +193,7 @@ impl CallState {
 
 /// Why a call failed, in the visitor's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     /// The visitor's line was busy.
@@ -206,6 +214,7 @@ pub enum FailureReason {
 
 /// What the widget needs to render for one site.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct SiteConfig {
     /// The site's id, as in the URL.
@@ -228,6 +237,7 @@ pub struct SiteConfig {
 
 /// The one shape of every error the proxy returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ApiError,
@@ -235,6 +245,7 @@ pub struct ErrorBody {
 
 /// An error for the widget (and the developer reading the network tab).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Machine-readable kind.
     pub code: ErrorCode,
@@ -247,6 +258,7 @@ pub struct ApiError {
 
 /// Kinds of error, each with one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: the body is not JSON of the right shape.

@@ -1,18 +1,36 @@
-//! The proxy's configuration: one TOML file, validated at start-up.
+//! The proxy's configuration: one TOML file, overridden by `PROXY_…`
+//! environment variables, validated once at start-up.
 //!
-//! The CallKeeper Profile key is never written in the file itself: a site
-//! names the environment variable (`api_key_env`) or the file (`api_key_file`)
-//! that holds it, so the config can be committed and shown without leaking it.
-//! Errors name the bad key and say what to do.
+//! Any key of the file can be set from the environment (12-factor): the
+//! variable is `PROXY_` and the dotted key in capitals with `__` for the dots,
+//! so `PROXY_LISTEN=0.0.0.0:8080` sets `listen` and
+//! `PROXY_SITES__SHOP__UPSTREAM=…` sets `sites.shop.upstream`. Values are read
+//! as TOML values (`[a, b]` is a list; quote a string that looks like a
+//! number: `'"09001800"'`). `PROXY_CONFIG` names the file and is not a key.
+//!
+//! The CallKeeper Profile key is never written in the configuration itself: a
+//! site names the environment variable (`api_key_env`) or the file
+//! (`api_key_file`) that holds it, so the config can be committed and shown
+//! without leaking it, and `Debug` never prints it.
+//!
+//! Every error names the dotted key at fault (`sites.shop.allowed_origins`)
+//! and says what to do.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::fmt::{self, Write as _};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use callkeeper::{ApiKey, Credentials, WidgetRef};
-use serde::Deserialize;
+use axum::http::HeaderName;
+use callkeeper::{ApiKey, Credentials, Interval, OpeningHours, Utc, WidgetRef};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Deserializer};
 use url::Url;
+
+/// The prefix of the environment variables that override the file.
+pub const ENV_PREFIX: &str = "PROXY_";
 
 /// The whole configuration.
 #[derive(Debug, Clone)]
@@ -25,6 +43,20 @@ pub struct Config {
     pub assets: PathBuf,
     /// How often an ordered call's status is asked of CallKeeper.
     pub status_poll_interval: Duration,
+    /// How long a lead's personal data is kept (`retention_days`).
+    pub retention: Duration,
+    /// How long a lead is retried while CallKeeper is unreachable
+    /// (`upstream_deadline_hours`).
+    pub upstream_deadline: Duration,
+    /// Reverse proxies whose [`Config::client_ip_header`] is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The header a trusted proxy puts the client's address in
+    /// (`X-Forwarded-For`); ignored when the peer is not a trusted proxy.
+    pub client_ip_header: String,
+    /// Live status streams open at once, over all visitors.
+    pub max_open_streams: usize,
+    /// Live status streams open at once from one client address.
+    pub max_streams_per_ip: usize,
     /// The sites this proxy serves, by id.
     pub sites: HashMap<String, Site>,
 }
@@ -54,6 +86,52 @@ pub struct Site {
     pub country_code: String,
     /// Offices the visitor may choose (index = CallKeeper's `manager` office index).
     pub offices: Vec<String>,
+    /// The company's time zone (`utc`); absent: CallKeeper's widget setting.
+    pub utc: Option<Utc>,
+    /// When the company takes calls (`opening_hours`); absent: the widget's setting.
+    pub opening_hours: Option<OpeningHours>,
+    /// Spoken to the manager when the call starts; a template for [`Site::ivr_text`].
+    pub text_to_manager: Option<String>,
+    /// Spoken when the manager presses the info key; a template for [`Site::ivr_text`].
+    pub info_to_manager: Option<String>,
+    /// E-mail CallKeeper sends status notifications to.
+    pub notification: Option<String>,
+    /// `tool_name` sent to CallKeeper: which form the call came from.
+    pub tool_name: Option<String>,
+    /// Minutes between CallKeeper's retries of a failed call.
+    pub interval: Option<Interval>,
+    /// How many callbacks this site takes, per number, address and time.
+    pub limits: Limits,
+}
+
+/// How many callbacks a site takes (`[sites.NAME.limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// One order per phone number per this long (`number_cooldown_minutes`, 5).
+    pub number_cooldown: Duration,
+    /// Orders per phone number per day (3).
+    pub number_per_day: u32,
+    /// Orders per site per hour (60).
+    pub site_per_hour: u32,
+    /// Orders per site per day (500).
+    pub site_per_day: u32,
+    /// Requests one client address may make at once before the per-minute rate applies (5).
+    pub ip_burst: u32,
+    /// Requests per minute from one client address, after the burst (10).
+    pub ip_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            number_cooldown: Duration::from_secs(5 * 60),
+            number_per_day: 3,
+            site_per_hour: 60,
+            site_per_day: 500,
+            ip_burst: 5,
+            ip_per_minute: 10,
+        }
+    }
 }
 
 /// A configuration that cannot be used, with the key at fault.
@@ -67,10 +145,10 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The TOML is malformed or has a wrong type.
-    #[error("the config file is not valid: {0}")]
-    Parse(#[from] toml::de::Error),
-    /// A value is wrong.
+    /// The file is not TOML at all (no key to blame).
+    #[error("the config file is not valid TOML: {0}")]
+    Parse(String),
+    /// A value is missing, unknown or wrong.
     #[error("`{key}`: {message}")]
     Invalid {
         /// The dotted key, e.g. `sites.demo.allowed_origins`.
@@ -87,10 +165,51 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Turns figment's error into one that names the dotted key, and the
+/// environment variable when the value came from one.
+fn name_the_key(error: figment::Error, file: &str) -> ConfigError {
+    use figment::error::Kind;
+    let mut path = error.path.clone();
+    let message = match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            if path.last() != Some(field) {
+                path.push(field.clone());
+            }
+            format!(
+                "unknown key (misspelt?); keys here: {}",
+                expected.join(", ")
+            )
+        }
+        Kind::MissingField(field) => {
+            if path.last().map(String::as_str) != Some(field.as_ref()) {
+                path.push(field.to_string());
+            }
+            "is required".to_owned()
+        }
+        other => other.to_string(),
+    };
+    if path.is_empty() {
+        return ConfigError::Parse(format!("{message} (in {file})"));
+    }
+    let variable = format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase());
+    let from_env = error
+        .metadata
+        .as_ref()
+        .is_some_and(|metadata| metadata.name.contains("environment"));
+    let origin = if matches!(error.kind, Kind::MissingField(_)) {
+        format!("add it to {file} or set {variable}")
+    } else if from_env {
+        format!("set by the environment variable {variable}")
+    } else {
+        format!("in {file}")
+    };
+    invalid(path.join("."), format!("{message} ({origin})"))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    #[serde(default = "default_listen")]
+    #[serde(default = "default_listen", deserialize_with = "text")]
     listen: String,
     #[serde(default = "default_database")]
     database: PathBuf,
@@ -98,6 +217,18 @@ struct RawConfig {
     assets: PathBuf,
     #[serde(default = "default_poll_ms")]
     status_poll_interval_ms: u64,
+    #[serde(default = "default_retention_days")]
+    retention_days: u64,
+    #[serde(default = "default_upstream_deadline_hours")]
+    upstream_deadline_hours: u64,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    #[serde(default = "default_client_ip_header", deserialize_with = "text")]
+    client_ip_header: String,
+    #[serde(default = "default_max_open_streams")]
+    max_open_streams: usize,
+    #[serde(default = "default_max_streams_per_ip")]
+    max_streams_per_ip: usize,
     #[serde(default)]
     sites: HashMap<String, RawSite>,
 }
@@ -106,26 +237,70 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawSite {
     allowed_origins: Vec<String>,
-    #[serde(default = "default_upstream")]
+    #[serde(default = "default_upstream", deserialize_with = "text")]
     upstream: String,
+    #[serde(deserialize_with = "text")]
     unique: String,
     api_key_env: Option<String>,
     api_key_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "optional_text")]
     whash: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
     walias: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
     display_name: Option<String>,
     #[serde(default = "default_locale")]
     locale: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
     title: String,
     #[serde(default = "default_color")]
     color: String,
     #[serde(default = "default_position")]
     position: String,
-    #[serde(default = "default_country_code")]
+    #[serde(default = "default_country_code", deserialize_with = "text")]
     country_code: String,
     #[serde(default)]
     offices: Vec<String>,
+    #[serde(default, deserialize_with = "quoted_text")]
+    utc: Option<String>,
+    #[serde(default, deserialize_with = "quoted_text")]
+    opening_hours: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    text_to_manager: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    info_to_manager: Option<String>,
+    notification: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    tool_name: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    interval: Option<String>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    number_cooldown_minutes: u64,
+    number_per_day: u32,
+    site_per_hour: u32,
+    site_per_day: u32,
+    ip_burst: u32,
+    ip_per_minute: u32,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            number_cooldown_minutes: limits.number_cooldown.as_secs() / 60,
+            number_per_day: limits.number_per_day,
+            site_per_hour: limits.site_per_hour,
+            site_per_day: limits.site_per_day,
+            ip_burst: limits.ip_burst,
+            ip_per_minute: limits.ip_per_minute,
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -139,6 +314,21 @@ fn default_assets() -> PathBuf {
 }
 fn default_poll_ms() -> u64 {
     2_000
+}
+fn default_retention_days() -> u64 {
+    90
+}
+fn default_upstream_deadline_hours() -> u64 {
+    24
+}
+fn default_client_ip_header() -> String {
+    "X-Forwarded-For".to_owned()
+}
+fn default_max_open_streams() -> usize {
+    1000
+}
+fn default_max_streams_per_ip() -> usize {
+    10
 }
 fn default_upstream() -> String {
     "https://api.callkeeper.ru".to_owned()
@@ -156,25 +346,129 @@ fn default_country_code() -> String {
     "7".to_owned()
 }
 
+/// A string that may arrive as a number: an environment value such as
+/// `PROXY_SITES__SHOP__COUNTRY_CODE=7` is read as TOML, so `7` is an integer.
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+            Ok(text.to_owned())
+        }
+        fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<String, E> {
+            Ok(number.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<String, E> {
+            Ok(number.to_string())
+        }
+    }
+    deserializer.deserialize_any(Text)
+}
+
+/// A string that must be written as one, because as a number it would lose
+/// its meaning (`09001800` read as the number 9001800).
+fn quoted_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    struct Quoted;
+    impl serde::de::Visitor<'_> for Quoted {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "a quoted string (in an environment variable, put the quotes in the value: '\"09001800\"')",
+            )
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+            Ok(text.to_owned())
+        }
+    }
+    deserializer.deserialize_any(Quoted).map(Some)
+}
+
+fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    text(deserializer).map(Some)
+}
+
+/// The sources, lowest priority first: the TOML text, then `PROXY_…` variables.
+fn with_env_overrides(toml: &str) -> Figment {
+    Figment::from(Toml::string(toml)).merge(
+        Env::prefixed(ENV_PREFIX)
+            .split("__")
+            // `PROXY_CONFIG` names the file (`proxy serve`), it is not a key.
+            .ignore(&["config"]),
+    )
+}
+
 impl Config {
-    /// Reads and validates a config file; the key comes from the environment or a file.
+    /// Reads a config file, applies the `PROXY_…` environment overrides and
+    /// validates the result; the Profile keys come from the environment or files.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, |name| std::env::var(name).ok())
+        Self::from_figment(
+            &with_env_overrides(&text),
+            &path.display().to_string(),
+            |name| std::env::var(name).ok(),
+        )
     }
 
-    /// Parses config text; `env` looks up environment variables (injectable for tests).
+    /// Parses config text alone (no `PROXY_…` overrides); `env` looks up the
+    /// variables named by `api_key_env` (injectable for tests).
     pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text)?;
+        Self::from_figment(&Figment::from(Toml::string(text)), "the config", env)
+    }
+
+    fn from_figment(
+        figment: &Figment,
+        file: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|error| name_the_key(error, file))?;
         let listen = raw.listen.parse().map_err(|_| {
             invalid(
                 "listen",
                 format!("{:?} is not an address like 127.0.0.1:8080", raw.listen),
             )
         })?;
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .map(|proxy| {
+                proxy.trim().parse().map_err(|_| {
+                    invalid(
+                        "trusted_proxies",
+                        format!(
+                            "{proxy:?} is not an IP address like 10.0.0.1 or ::1 (ranges are not supported)"
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<IpAddr>, _>>()?;
+        if HeaderName::from_bytes(raw.client_ip_header.as_bytes()).is_err() {
+            return Err(invalid(
+                "client_ip_header",
+                format!(
+                    "{:?} is not a header name like X-Forwarded-For",
+                    raw.client_ip_header
+                ),
+            ));
+        }
+        let at_least_one = |key: &str, value: u64| {
+            if value == 0 {
+                Err(invalid(key, "must be at least 1"))
+            } else {
+                Ok(value)
+            }
+        };
+        let retention_days = at_least_one("retention_days", raw.retention_days)?;
+        let deadline_hours = at_least_one("upstream_deadline_hours", raw.upstream_deadline_hours)?;
+        at_least_one("max_open_streams", raw.max_open_streams as u64)?;
+        at_least_one("max_streams_per_ip", raw.max_streams_per_ip as u64)?;
         if raw.sites.is_empty() {
             return Err(invalid(
                 "sites",
@@ -191,8 +485,58 @@ impl Config {
             database: raw.database,
             assets: raw.assets,
             status_poll_interval: Duration::from_millis(raw.status_poll_interval_ms.max(10)),
+            retention: Duration::from_secs(retention_days.saturating_mul(24 * 3600)),
+            upstream_deadline: Duration::from_secs(deadline_hours.saturating_mul(3600)),
+            trusted_proxies,
+            client_ip_header: raw.client_ip_header,
+            max_open_streams: raw.max_open_streams,
+            max_streams_per_ip: raw.max_streams_per_ip,
             sites,
         })
+    }
+
+    /// A few lines on what this configuration does, for `proxy check-config`.
+    /// Never includes a key.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "listen {}", self.listen);
+        let _ = writeln!(
+            out,
+            "lead store {}, widget files {}",
+            self.database.display(),
+            self.assets.display()
+        );
+        let _ = writeln!(
+            out,
+            "personal data kept {} days; a lead is retried for {} hours while CallKeeper is unreachable",
+            self.retention.as_secs() / (24 * 3600),
+            self.upstream_deadline.as_secs() / 3600
+        );
+        if self.trusted_proxies.is_empty() {
+            let _ = writeln!(out, "client address: the connection's (no trusted proxies)");
+        } else {
+            let proxies: Vec<String> = self.trusted_proxies.iter().map(IpAddr::to_string).collect();
+            let _ = writeln!(
+                out,
+                "client address: {} when the connection comes from {}",
+                self.client_ip_header,
+                proxies.join(", ")
+            );
+        }
+        let mut ids: Vec<&String> = self.sites.keys().collect();
+        ids.sort();
+        for id in ids {
+            let site = &self.sites[id];
+            let _ = writeln!(
+                out,
+                "site {id}: pages of {}; CallKeeper {} as {}; {}",
+                site.allowed_origins.join(", "),
+                site.upstream,
+                site.credentials.unique,
+                site.limits,
+            );
+        }
+        out
     }
 }
 
@@ -213,6 +557,12 @@ impl Site {
                 "a site id may contain only letters, digits, - and _",
             ));
         }
+        if raw.allowed_origins.is_empty() {
+            return Err(invalid(
+                key("allowed_origins"),
+                "list at least one origin, like [\"https://example.com\"]",
+            ));
+        }
         for origin in &raw.allowed_origins {
             let parsed = Url::parse(origin).map_err(|_| {
                 invalid(
@@ -231,28 +581,32 @@ impl Site {
         }
         let upstream = Url::parse(&raw.upstream)
             .map_err(|_| invalid(key("upstream"), format!("{:?} is not a URL", raw.upstream)))?;
-        let secret = match (&raw.api_key_env, &raw.api_key_file) {
-            (Some(var), None) => env(var).ok_or_else(|| {
+        let (secret, secret_key) = match (&raw.api_key_env, &raw.api_key_file) {
+            (Some(var), None) => (env(var).ok_or_else(|| {
                 invalid(key("api_key_env"), format!("the environment variable {var} is not set; export the CallKeeper Profile key in it"))
-            })?,
-            (None, Some(file)) => std::fs::read_to_string(file)
-                .map_err(|e| invalid(key("api_key_file"), format!("cannot read {}: {e}", file.display())))?,
+            })?, "api_key_env"),
+            (None, Some(file)) => (std::fs::read_to_string(file)
+                .map_err(|e| invalid(key("api_key_file"), format!("cannot read {}: {e}", file.display())))?, "api_key_file"),
             _ => {
                 return Err(invalid(
                     key("api_key_env"),
-                    "set exactly one of api_key_env or api_key_file (the key itself never goes in this file)",
+                    "set exactly one of api_key_env or api_key_file (the key itself never goes in the config)",
                 ));
             }
         };
         let api_key = ApiKey::parse(secret.trim()).map_err(|e| {
             invalid(
-                key("api_key_env"),
+                key(secret_key),
                 format!("the CallKeeper Profile key is not valid: {e}"),
             )
         })?;
         let widget = match (raw.whash, raw.walias) {
-            (Some(hash), None) => WidgetRef::Hash(hash),
-            (None, Some(alias)) => WidgetRef::Alias(alias),
+            (Some(hash), None) => {
+                WidgetRef::hash(&hash).map_err(|e| invalid(key("whash"), e.to_string()))?
+            }
+            (None, Some(alias)) => {
+                WidgetRef::alias(&alias).map_err(|e| invalid(key("walias"), e.to_string()))?
+            }
             _ => return Err(invalid(key("whash"), "set exactly one of whash or walias")),
         };
         if raw.unique.is_empty() {
@@ -270,6 +624,54 @@ impl Site {
         if !matches!(raw.position.as_str(), "right" | "left") {
             return Err(invalid(key("position"), "use \"right\" or \"left\""));
         }
+        let utc = raw
+            .utc
+            .as_deref()
+            .map(Utc::parse)
+            .transpose()
+            .map_err(|e| invalid(key("utc"), e.to_string()))?;
+        let opening_hours = raw
+            .opening_hours
+            .as_deref()
+            .map(OpeningHours::parse)
+            .transpose()
+            .map_err(|e| invalid(key("opening_hours"), e.to_string()))?;
+        if opening_hours.is_some_and(|hours| hours.is_always_closed()) {
+            return Err(invalid(
+                key("opening_hours"),
+                "every day is closed, so CallKeeper would cancel every call; remove the key or open some hours",
+            ));
+        }
+        let interval = raw
+            .interval
+            .as_deref()
+            .map(Interval::parse)
+            .transpose()
+            .map_err(|e| invalid(key("interval"), e.to_string()))?;
+        for (name, template) in [
+            ("text_to_manager", &raw.text_to_manager),
+            ("info_to_manager", &raw.info_to_manager),
+        ] {
+            if let Some(template) = template {
+                check_template(template).map_err(|message| invalid(key(name), message))?;
+            }
+        }
+        if let Some(email) = &raw.notification
+            && !looks_like_email(email)
+        {
+            return Err(invalid(
+                key("notification"),
+                format!("{email:?} is not an e-mail address like calls@example.com"),
+            ));
+        }
+        if raw
+            .tool_name
+            .as_ref()
+            .is_some_and(|name| name.trim().is_empty() || name.chars().count() > 100)
+        {
+            return Err(invalid(key("tool_name"), "use 1 to 100 characters"));
+        }
+        let limits = Limits::from_raw(&raw.limits, &|name| key(&format!("limits.{name}")))?;
         Ok(Self {
             id: id.to_owned(),
             allowed_origins: raw.allowed_origins,
@@ -286,6 +688,14 @@ impl Site {
             position: raw.position,
             country_code: raw.country_code,
             offices: raw.offices,
+            utc,
+            opening_hours,
+            text_to_manager: raw.text_to_manager,
+            info_to_manager: raw.info_to_manager,
+            notification: raw.notification,
+            tool_name: raw.tool_name,
+            interval,
+            limits,
         })
     }
 
@@ -293,6 +703,114 @@ impl Site {
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
+
+    /// Fills an IVR template ([`Site::text_to_manager`], [`Site::info_to_manager`]):
+    /// `{site}` becomes the display name, `{page}` the page the visitor ordered
+    /// from and `{office}` the office they chose; an absent value becomes nothing.
+    pub fn ivr_text(&self, template: &str, page: Option<&str>, office: Option<&str>) -> String {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start..];
+            let Some(end) = after.find('}') else {
+                break;
+            };
+            match &after[1..end] {
+                "site" => out.push_str(&self.display_name),
+                "page" => out.push_str(page.unwrap_or_default()),
+                "office" => out.push_str(office.unwrap_or_default()),
+                // Validation refuses other names; keep the text if one slips in.
+                _ => out.push_str(&after[..=end]),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The placeholders an IVR template may use.
+const PLACEHOLDERS: [&str; 3] = ["site", "page", "office"];
+
+/// Checks that a template's only `{…}` are the known placeholders.
+fn check_template(template: &str) -> Result<(), String> {
+    if template.trim().is_empty() {
+        return Err("the text is empty; remove the key or write what to say".to_owned());
+    }
+    let mut rest = template;
+    while let Some(start) = rest.find(['{', '}']) {
+        let after = &rest[start..];
+        if after.starts_with('}') {
+            return Err("a '}' without its '{'".to_owned());
+        }
+        let end = after
+            .find('}')
+            .ok_or_else(|| "a '{' is not closed; placeholders look like {site}".to_owned())?;
+        let name = &after[1..end];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}}; use {{site}}, {{page}} or {{office}}"
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
+}
+
+impl Limits {
+    fn from_raw(raw: &RawLimits, key: &impl Fn(&str) -> String) -> Result<Self, ConfigError> {
+        for (name, value) in [
+            ("number_per_day", raw.number_per_day),
+            ("site_per_hour", raw.site_per_hour),
+            ("site_per_day", raw.site_per_day),
+            ("ip_burst", raw.ip_burst),
+            ("ip_per_minute", raw.ip_per_minute),
+        ] {
+            if value == 0 {
+                return Err(invalid(
+                    key(name),
+                    "must be at least 1 (0 would refuse every callback)",
+                ));
+            }
+        }
+        Ok(Self {
+            number_cooldown: Duration::from_secs(raw.number_cooldown_minutes.saturating_mul(60)),
+            number_per_day: raw.number_per_day,
+            site_per_hour: raw.site_per_hour,
+            site_per_day: raw.site_per_day,
+            ip_burst: raw.ip_burst,
+            ip_per_minute: raw.ip_per_minute,
+        })
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "per number 1 per {} min and {}/day; per site {}/hour and {}/day; per address {} at once, {}/min",
+            self.number_cooldown.as_secs() / 60,
+            self.number_per_day,
+            self.site_per_hour,
+            self.site_per_day,
+            self.ip_burst,
+            self.ip_per_minute
+        )
+    }
+}
+
+fn looks_like_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn is_hex_colour(value: &str) -> bool {
@@ -312,15 +830,118 @@ mod tests {
         )
     }
 
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, |_| Some(KEY.to_owned()))
+    }
+
+    /// The error's key, or a panic naming what loaded instead.
+    fn error_key(text: &str) -> String {
+        match parse(text) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            Err(other) => panic!("expected an error naming a key, got {other}"),
+            Ok(_) => panic!("expected an error for:\n{text}"),
+        }
+    }
+
     #[test]
     fn a_valid_config_loads_with_the_key_from_the_environment() {
-        let config = Config::parse(&site_toml(""), |_| Some(KEY.to_owned())).expect("valid");
+        let config = parse(&site_toml("")).expect("valid");
         let site = &config.sites["shop"];
         assert!(site.allows_origin("https://shop.example"));
         assert!(!site.allows_origin("https://evil.example"));
         assert!(
             !format!("{config:?}").contains(KEY),
             "Debug must not print the key"
+        );
+        assert!(!config.summary().contains(KEY), "nor the summary");
+    }
+
+    #[test]
+    fn defaults_apply_to_every_optional_key() {
+        let config = parse(&site_toml("")).expect("valid");
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().expect("address"));
+        assert_eq!(config.retention, Duration::from_secs(90 * 24 * 3600));
+        assert_eq!(config.upstream_deadline, Duration::from_secs(24 * 3600));
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.client_ip_header, "X-Forwarded-For");
+        assert_eq!(config.max_open_streams, 1000);
+        assert_eq!(config.max_streams_per_ip, 10);
+        let site = &config.sites["shop"];
+        assert_eq!(site.display_name, "shop");
+        assert_eq!(site.utc, None);
+        assert_eq!(site.opening_hours, None);
+        assert_eq!(site.interval, None);
+        assert_eq!(
+            site.limits,
+            Limits {
+                number_cooldown: Duration::from_secs(300),
+                number_per_day: 3,
+                site_per_hour: 60,
+                site_per_day: 500,
+                ip_burst: 5,
+                ip_per_minute: 10,
+            }
+        );
+    }
+
+    #[test]
+    fn every_new_key_is_read_into_its_type() {
+        let text = format!(
+            "retention_days = 30\nupstream_deadline_hours = 6\ntrusted_proxies = [\"10.0.0.1\", \"::1\"]\n\
+             client_ip_header = \"X-Real-IP\"\nmax_open_streams = 50\nmax_streams_per_ip = 2\n{}",
+            site_toml(
+                "utc = \"Europe/Moscow\"\nopening_hours = \"09001800\"\ninterval = \"5,10\"\n\
+                 text_to_manager = \"Call from {site}, page {page}\"\ninfo_to_manager = \"Office {office}\"\n\
+                 notification = \"calls@shop.example\"\ntool_name = \"header form\"\n\
+                 [sites.shop.limits]\nip_burst = 2\nnumber_cooldown_minutes = 0\n"
+            )
+        );
+        let config = parse(&text).expect("valid");
+        assert_eq!(config.retention, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(config.upstream_deadline, Duration::from_secs(6 * 3600));
+        assert_eq!(
+            config.trusted_proxies,
+            [
+                "10.0.0.1".parse::<IpAddr>().expect("ip"),
+                "::1".parse().expect("ip")
+            ]
+        );
+        assert_eq!(config.client_ip_header, "X-Real-IP");
+        let site = &config.sites["shop"];
+        assert_eq!(site.utc.as_ref().and_then(Utc::offset_minutes), Some(180));
+        assert_eq!(
+            site.opening_hours.map(|h| h.to_string()).as_deref(),
+            Some("09001800")
+        );
+        assert_eq!(
+            site.interval.as_ref().map(Interval::minutes),
+            Some(&[5, 10][..])
+        );
+        assert_eq!(site.notification.as_deref(), Some("calls@shop.example"));
+        assert_eq!(site.tool_name.as_deref(), Some("header form"));
+        assert_eq!(site.limits.ip_burst, 2);
+        assert_eq!(site.limits.number_cooldown, Duration::ZERO);
+        assert_eq!(
+            site.limits.ip_per_minute, 10,
+            "the others keep their defaults"
+        );
+    }
+
+    #[test]
+    fn ivr_templates_fill_their_placeholders() {
+        let config = parse(&site_toml("display_name = \"Shop\"")).expect("valid");
+        let site = &config.sites["shop"];
+        assert_eq!(
+            site.ivr_text(
+                "{site}: a call from {page} for {office}.",
+                Some("https://shop.example/sale"),
+                Some("Moscow")
+            ),
+            "Shop: a call from https://shop.example/sale for Moscow."
+        );
+        assert_eq!(
+            site.ivr_text("From {site} {page}{office}!", None, None),
+            "From Shop !"
         );
     }
 
@@ -333,25 +954,176 @@ mod tests {
         );
 
         let bad_origin = site_toml("").replace("https://shop.example", "https://shop.example/");
-        let error =
-            Config::parse(&bad_origin, |_| Some(KEY.to_owned())).expect_err("path in origin");
-        assert!(
-            error.to_string().contains("sites.shop.allowed_origins"),
-            "{error}"
-        );
+        assert_eq!(error_key(&bad_origin), "sites.shop.allowed_origins");
 
-        let error = Config::parse(&site_toml("color = \"blue\""), |_| Some(KEY.to_owned()))
-            .expect_err("colour");
-        assert!(error.to_string().contains("sites.shop.color"), "{error}");
-
-        let error = Config::parse("listen = \"nowhere\"\n", |_| None).expect_err("listen");
-        assert!(error.to_string().contains("`listen`"), "{error}");
+        let cases = [
+            (site_toml("color = \"blue\""), "sites.shop.color"),
+            ("listen = \"nowhere\"\n".to_owned(), "listen"),
+            (format!("listen = 8080\n{}", site_toml("")), "listen"),
+            (site_toml("utc = \"Moscow time\""), "sites.shop.utc"),
+            (
+                site_toml("opening_hours = \"9-18\""),
+                "sites.shop.opening_hours",
+            ),
+            (
+                site_toml("opening_hours = \"00000000\""),
+                "sites.shop.opening_hours",
+            ),
+            (site_toml("interval = \"0\""), "sites.shop.interval"),
+            (
+                site_toml("text_to_manager = \"Call {client}\""),
+                "sites.shop.text_to_manager",
+            ),
+            (
+                site_toml("info_to_manager = \"Open {site\""),
+                "sites.shop.info_to_manager",
+            ),
+            (
+                site_toml("notification = \"calls\""),
+                "sites.shop.notification",
+            ),
+            (site_toml("tool_name = \" \""), "sites.shop.tool_name"),
+            (
+                site_toml("[sites.shop.limits]\nip_burst = 0"),
+                "sites.shop.limits.ip_burst",
+            ),
+            (
+                site_toml("[sites.shop.limits]\nsite_per_day = -1"),
+                "sites.shop.limits.site_per_day",
+            ),
+            (
+                site_toml("[sites.shop.limits]\nper_ip = 1"),
+                "sites.shop.limits.per_ip",
+            ),
+            (
+                format!("retention_days = 0\n{}", site_toml("")),
+                "retention_days",
+            ),
+            (
+                format!("upstream_deadline_hours = 0\n{}", site_toml("")),
+                "upstream_deadline_hours",
+            ),
+            (
+                format!("trusted_proxies = [\"10.0.0.0/8\"]\n{}", site_toml("")),
+                "trusted_proxies",
+            ),
+            (
+                format!("client_ip_header = \"X Forwarded\"\n{}", site_toml("")),
+                "client_ip_header",
+            ),
+            (
+                format!("max_streams_per_ip = 0\n{}", site_toml("")),
+                "max_streams_per_ip",
+            ),
+            (
+                site_toml("").replace("unique = \"shop\"\n", ""),
+                "sites.shop.unique",
+            ),
+            (
+                site_toml("").replace(WHASH, "not-a-hash"),
+                "sites.shop.whash",
+            ),
+            ("".to_owned(), "sites"),
+        ];
+        for (text, key) in cases {
+            assert_eq!(error_key(&text), key, "for:\n{text}");
+        }
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let error = Config::parse(&site_toml("apiak = \"inline\""), |_| Some(KEY.to_owned()))
-            .expect_err("unknown");
-        assert!(error.to_string().contains("apiak"), "{error}");
+        let error = parse(&site_toml("apiak = \"inline\"")).expect_err("unknown");
+        assert!(error.to_string().contains("sites.shop.apiak"), "{error}");
+    }
+
+    #[test]
+    fn malformed_toml_says_so() {
+        let error = parse("listen = ").expect_err("not TOML");
+        assert!(matches!(error, ConfigError::Parse(_)), "{error}");
+    }
+
+    /// Loads `toml` as `proxy serve` does, with `env` set: in a figment jail,
+    /// a temporary directory whose environment changes are undone at its end
+    /// (jails run one at a time).
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's error"
+    )]
+    fn load_with_env(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut loaded = None;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("proxy.toml", toml)?;
+            jail.set_env("SHOP_KEY", KEY);
+            for (name, value) in env {
+                jail.set_env(name, value);
+            }
+            loaded = Some(Config::load(&jail.directory().join("proxy.toml")));
+            Ok(())
+        });
+        loaded.expect("the jail ran")
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let config = load_with_env(
+            &site_toml("country_code = \"7\""),
+            &[
+                ("PROXY_LISTEN", "0.0.0.0:9000"),
+                ("PROXY_RETENTION_DAYS", "30"),
+                ("PROXY_TRUSTED_PROXIES", "[10.0.0.1, 10.0.0.2]"),
+                ("PROXY_SITES__SHOP__UPSTREAM", "http://127.0.0.1:8082"),
+                ("PROXY_SITES__SHOP__COUNTRY_CODE", "375"),
+                ("PROXY_SITES__SHOP__OPENING_HOURS", "\"09001800\""),
+                ("PROXY_SITES__SHOP__LIMITS__IP_BURST", "3"),
+                ("PROXY_CONFIG", "proxy.toml"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().expect("address"));
+        assert_eq!(config.retention, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let site = &config.sites["shop"];
+        assert_eq!(site.upstream.as_str(), "http://127.0.0.1:8082/");
+        assert_eq!(site.country_code, "375");
+        assert!(site.opening_hours.is_some());
+        assert_eq!(site.limits.ip_burst, 3);
+        assert_eq!(site.limits.ip_per_minute, 10, "the rest of the table stays");
+    }
+
+    #[test]
+    fn a_bad_override_names_its_key_and_variable() {
+        let error = load_with_env(
+            &site_toml(""),
+            &[("PROXY_SITES__SHOP__LIMITS__IP_BURST", "many")],
+        )
+        .expect_err("not a number");
+        let text = error.to_string();
+        assert!(text.contains("`sites.shop.limits.ip_burst`"), "{text}");
+        assert!(
+            text.contains("PROXY_SITES__SHOP__LIMITS__IP_BURST"),
+            "{text}"
+        );
+
+        let error = load_with_env(
+            &site_toml(""),
+            &[("PROXY_SITES__SHOP__OPENING_HOURS", "09001800")],
+        )
+        .expect_err("read as the number 9001800");
+        let text = error.to_string();
+        assert!(text.contains("`sites.shop.opening_hours`"), "{text}");
+        assert!(text.contains("quotes"), "says how to write it: {text}");
+
+        let error =
+            load_with_env(&site_toml(""), &[("PROXY_LISTN", "0.0.0.0:80")]).expect_err("misspelt");
+        assert!(error.to_string().contains("`listn`"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let error = Config::load(Path::new("/nonexistent/proxy.toml")).expect_err("missing");
+        assert!(
+            error.to_string().contains("/nonexistent/proxy.toml"),
+            "{error}"
+        );
     }
 }

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::Application;
-use crate::config::{Config, Site};
+use crate::config::{Config, Limits, Site};
 
 /// The demo page, with `{{WIDGET_SRC}}` for the loader's URL.
 const DEMO_PAGE: &str = include_str!("../../www/demo/index.html");
@@ -120,12 +120,26 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         position: "right".to_owned(),
         country_code: "7".to_owned(),
         offices: vec![],
+        utc: None,
+        opening_hours: None,
+        text_to_manager: None,
+        info_to_manager: None,
+        notification: None,
+        tool_name: None,
+        interval: None,
+        limits: Limits::default(),
     };
     let config = Config {
         listen: api_listener.local_addr()?,
         database: options.database,
         assets: options.assets,
         status_poll_interval: options.poll_interval,
+        retention: Duration::from_secs(90 * 24 * 3600),
+        upstream_deadline: Duration::from_secs(24 * 3600),
+        trusted_proxies: vec![],
+        client_ip_header: "X-Forwarded-For".to_owned(),
+        max_open_streams: 1000,
+        max_streams_per_ip: 10,
         sites: HashMap::from([(DEMO_SITE.to_owned(), site)]),
     };
     let application = Application::build(config, api_listener).await?;

@@ -12,10 +12,13 @@
 //! - [`status`]: CallKeeper's statuses in the visitor's words.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod hours;
 pub mod http;
+pub mod operator;
 pub mod pipeline;
 pub mod status;
 pub mod store;
@@ -65,8 +68,11 @@ impl Application {
             wake: wake.clone(),
             sites: Arc::new(clients),
             poll_interval: config.status_poll_interval,
+            upstream_deadline: config.upstream_deadline,
+            retention: config.retention,
         };
         let state = AppState {
+            limits: Arc::new(http::IpLimits::new(&config)),
             store,
             sites: Arc::new(config.sites),
             events,

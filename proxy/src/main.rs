@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use proxy::config::Config;
 use proxy::demo::{self, DemoOptions};
+use proxy::operator;
+use proxy::store::{LeadState, Store};
 use proxy::{Application, cancel_on_signal};
 use tokio_util::sync::CancellationToken;
 
@@ -28,10 +30,18 @@ enum Command {
         #[arg(long, env = "PROXY_CONFIG")]
         config: PathBuf,
     },
-    /// Check a config file and exit.
+    /// Check a config file (and PROXY_… overrides), print what it sets, and exit.
     CheckConfig {
         /// The TOML config file.
         config: PathBuf,
+    },
+    /// Look at leads, export them, or resend halted ones.
+    Leads {
+        /// The TOML config file (for the store's location).
+        #[arg(long, env = "PROXY_CONFIG")]
+        config: PathBuf,
+        #[command(subcommand)]
+        action: LeadsAction,
     },
     /// Run the demo: proxy, demo host page and sandbox CallKeeper.
     Demo {
@@ -56,6 +66,43 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum LeadsAction {
+    /// The newest leads, phone numbers masked.
+    List {
+        /// Only leads in this state (received, queued, sending, ordered,
+        /// scheduled, in_progress, succeeded, failed, halted).
+        #[arg(long)]
+        state: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// All leads as CSV on standard output (or into --output).
+    Export {
+        /// Only leads in this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Put leads halted by a configuration or account problem back in line,
+    /// once the problem is fixed. The running proxy sends them.
+    Resend {
+        /// One lead by id.
+        #[arg(
+            long,
+            conflicts_with = "all_halted",
+            required_unless_present = "all_halted"
+        )]
+        id: Option<String>,
+        /// Every halted lead.
+        #[arg(long)]
+        all_halted: bool,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -77,14 +124,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     match cli.command {
         Command::CheckConfig { config } => {
-            let config = Config::load(&config)?;
+            let loaded = Config::load(&config)?;
             println!(
-                "config OK: {} site(s), listening on {}",
-                config.sites.len(),
-                config.listen
+                "{} is valid (with any PROXY_… overrides from the environment):",
+                config.display()
             );
+            for line in loaded.summary().lines() {
+                println!("  {line}");
+            }
             Ok(())
         }
+        Command::Leads { config, action } => leads(&Config::load(&config)?, action).await,
         Command::Serve { config } => {
             let config = Config::load(&config)?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -123,4 +173,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo.proxy.await?
         }
     }
+}
+
+async fn leads(config: &Config, action: LeadsAction) -> anyhow::Result<()> {
+    let store = Store::open(&config.database).await?;
+    let parse_state = |state: Option<String>| -> anyhow::Result<Option<LeadState>> {
+        state
+            .map(|s| {
+                s.parse::<LeadState>()
+                    .map_err(|_| anyhow::anyhow!("unknown state {s:?}"))
+            })
+            .transpose()
+    };
+    match action {
+        LeadsAction::List { state, limit } => {
+            operator::list(
+                &store,
+                parse_state(state)?,
+                limit,
+                &mut std::io::stdout().lock(),
+            )
+            .await?;
+        }
+        LeadsAction::Export { state, output } => {
+            let state = parse_state(state)?;
+            let count = match output {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    operator::export_csv(&store, state, &mut file).await?
+                }
+                None => operator::export_csv(&store, state, &mut std::io::stdout().lock()).await?,
+            };
+            eprintln!("exported {count} lead(s)");
+        }
+        LeadsAction::Resend { id, all_halted: _ } => {
+            let count = operator::resend(&store, id.as_deref(), config.upstream_deadline).await?;
+            println!(
+                "{count} halted lead(s) queued again; the running proxy sends them within a second"
+            );
+        }
+    }
+    Ok(())
 }

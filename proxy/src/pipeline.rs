@@ -7,12 +7,26 @@
 //!
 //! Both read their work from the store, so a restart resumes where the last
 //! process stopped. Neither logs a phone number or the key.
+//!
+//! # Delivery: at least once, duplicates made rare
+//! Before each `orderCall` the lead is marked in doubt with the time the send
+//! began. A definite answer clears the mark. If the proxy dies mid-send, or
+//! the answer is lost (a timeout after sending, a 5xx, a garbled body), the
+//! lead stays in doubt, and before it is sent again the forwarder looks the
+//! call up with `getCallsInfo` (the visitor's number, from a minute before the
+//! send began): a call found there is adopted instead of ordered twice.
+//!
+//! The remaining window: a call CallKeeper placed but does not yet list in
+//! `getCallsInfo` when we look, or a second lead for the same number ordered
+//! by other means in that minute, can still lead to a duplicate; CallKeeper
+//! itself refuses a repeat within the hour (815), so the visitor is not
+//! called twice.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use callkeeper::{CallId, Client, ErrorClass, Manager, OrderCall, UnixTime};
+use callkeeper::{CallId, Client, DateRange, ErrorClass, Manager, OrderCall, UnixTime, W3cDate};
 use protocol::{FailureReason, PhoneNumber};
 use rand::Rng;
 use tokio::sync::Notify;
@@ -25,8 +39,15 @@ use crate::store::{Lead, LeadState, Store, Transition};
 
 /// Leads a worker takes per round.
 const BATCH: i64 = 32;
+/// Upstream requests in flight at once, per worker.
+const FORWARD_CONCURRENCY: usize = 8;
+/// How long shutdown waits for upstream requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The longest pause between two orderCall attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How far before the send we look for an in-doubt order in CallKeeper's
+/// records (clocks differ; CallKeeper stamps the call when it takes it).
+const RECONCILE_SLACK_MS: i64 = 60_000;
 
 /// What the workers share.
 #[derive(Debug, Clone)]
@@ -41,7 +62,14 @@ pub struct Pipeline {
     pub sites: Arc<HashMap<String, (Site, Client)>>,
     /// How often a call's status is asked of CallKeeper.
     pub poll_interval: Duration,
+    /// How long a lead is retried while CallKeeper is unreachable.
+    pub upstream_deadline: Duration,
+    /// How long personal data is kept.
+    pub retention: Duration,
 }
+
+/// How often the retention job runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -54,29 +82,57 @@ pub fn now_ms() -> i64 {
 impl Pipeline {
     /// Runs the forwarder and the tracker until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) {
-        // A lead caught mid-send by a crash is in doubt; put it back in line.
-        // (Reconciling it with getCallsInfo before resending is the forwarder's
-        // job in a later version; today it is resent.)
-        if let Ok(in_doubt) = self
+        // A lead caught mid-send by a crash stays marked in doubt; put it back
+        // in line, where the forwarder reconciles it before sending again.
+        match self
             .store
             .due(&[LeadState::Sending], i64::MAX, i64::MAX)
             .await
         {
-            for lead in in_doubt {
-                let change = Transition {
-                    state: Some(LeadState::Queued),
-                    next_attempt_at: now_ms(),
-                    ..Default::default()
-                };
-                let _ = self.store.transition(&lead.id, &change, now_ms()).await;
+            Ok(caught) => {
+                for lead in caught {
+                    tracing::warn!(lead = %lead.id, "a send was interrupted; reconciling before resending");
+                    let change = Transition {
+                        state: Some(LeadState::Queued),
+                        in_doubt: Some(true),
+                        next_attempt_at: now_ms(),
+                        ..Default::default()
+                    };
+                    self.apply(&lead.id, change).await;
+                }
             }
+            Err(error) => tracing::error!(%error, "cannot read interrupted sends"),
         }
         let forwarder = self.clone().forward_loop(shutdown.clone());
+        let retention = self.clone().retention_loop(shutdown.clone());
         let tracker = self.track_loop(shutdown);
-        tokio::join!(forwarder, tracker);
+        tokio::join!(forwarder, tracker, retention);
+    }
+
+    /// Erases personal data past the retention period, at start and hourly.
+    async fn retention_loop(self, shutdown: CancellationToken) {
+        loop {
+            let now = now_ms();
+            match self
+                .store
+                .erase_personal_data(now - millis(self.retention), now)
+                .await
+            {
+                Ok(0) => {}
+                Ok(erased) => {
+                    tracing::info!(erased, "erased personal data past the retention period")
+                }
+                Err(error) => tracing::error!(%error, "the retention job failed; will try again"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(RETENTION_EVERY) => {}
+            }
+        }
     }
 
     async fn forward_loop(self, shutdown: CancellationToken) {
+        let mut in_flight = InFlight::new();
         loop {
             let due = self
                 .store
@@ -85,17 +141,21 @@ impl Pipeline {
             match due {
                 Ok(leads) => {
                     for lead in leads {
-                        self.forward(lead).await;
+                        let this = self.clone();
+                        in_flight
+                            .spawn(async move { this.forward(lead).await })
+                            .await;
                     }
                 }
                 Err(error) => tracing::error!(%error, "forwarder cannot read the store"),
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         }
+        in_flight.finish("orderCall").await;
     }
 
     /// Sends one lead with orderCall and records the outcome.
@@ -110,26 +170,39 @@ impl Pipeline {
                 .await;
             return;
         };
-        let sending = Transition {
-            state: Some(LeadState::Sending),
-            next_attempt_at: i64::MAX,
-            ..Default::default()
-        };
-        self.apply(&lead.id, sending).await;
+        if lead.in_doubt {
+            match self.reconcile(&lead, client).await {
+                Ok(Some(id)) => {
+                    tracing::info!(lead = %lead.id, "an interrupted order had reached CallKeeper; following it");
+                    self.apply(&lead.id, self.ordered(&lead, id)).await;
+                    return;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    let delay = backoff(lead.attempts);
+                    tracing::warn!(lead = %lead.id, %error, retry_in = ?delay, "cannot reconcile an interrupted order yet");
+                    self.apply(&lead.id, self.retry_or_halt(&lead, delay, true))
+                        .await;
+                    return;
+                }
+            }
+        }
+        match self.store.claim_for_sending(&lead.id, now_ms()).await {
+            Ok(true) => self.events.publish(&lead.id),
+            // Another worker or replica took it.
+            Ok(false) => return,
+            Err(error) => {
+                tracing::error!(lead = %lead.id, %error, "cannot claim the lead for sending");
+                return;
+            }
+        }
         let order = order_for(&lead, site, phone);
         let change = match client.order_call(&order).await {
             Ok(ordered) => {
                 tracing::info!(lead = %lead.id, site = %lead.site, "CallKeeper accepted the order");
                 Transition {
-                    state: Some(if lead.request.time.is_some() {
-                        LeadState::Scheduled
-                    } else {
-                        LeadState::Ordered
-                    }),
-                    upstream_id: Some(ordered.id.as_str().to_owned()),
                     count_attempt: true,
-                    next_attempt_at: now_ms() + millis(self.poll_interval),
-                    ..Default::default()
+                    ..self.ordered(&lead, ordered.id.as_str().to_owned())
                 }
             }
             Err(error) => match error.class() {
@@ -137,10 +210,8 @@ impl Pipeline {
                     let delay = backoff(lead.attempts);
                     tracing::warn!(lead = %lead.id, %error, retry_in = ?delay, "CallKeeper unreachable; the lead stays queued");
                     Transition {
-                        state: Some(LeadState::Queued),
                         count_attempt: true,
-                        next_attempt_at: now_ms() + millis(delay),
-                        ..Default::default()
+                        ..self.retry_or_halt(&lead, delay, error.is_in_doubt())
                     }
                 }
                 ErrorClass::InvalidPhone => Transition {
@@ -160,31 +231,105 @@ impl Pipeline {
         self.apply(&lead.id, change).await;
     }
 
+    /// The transition to "ordered" (or "scheduled") with CallKeeper's id.
+    fn ordered(&self, lead: &Lead, upstream_id: String) -> Transition {
+        Transition {
+            state: Some(if lead.request.time.is_some() {
+                LeadState::Scheduled
+            } else {
+                LeadState::Ordered
+            }),
+            upstream_id: Some(upstream_id),
+            next_attempt_at: now_ms() + millis(self.poll_interval),
+            in_doubt: Some(false),
+            ..Default::default()
+        }
+    }
+
+    /// Back in the queue after `delay`, or halted once the deadline has passed.
+    fn retry_or_halt(&self, lead: &Lead, delay: Duration, in_doubt: bool) -> Transition {
+        let deadline = lead.deadline_at.unwrap_or_else(|| {
+            lead.created_at
+                .saturating_add(millis(self.upstream_deadline))
+        });
+        if now_ms() > deadline {
+            tracing::error!(lead = %lead.id, site = %lead.site,
+                "CallKeeper stayed unreachable past the deadline; the lead is halted (resend it with `proxy leads resend`)");
+            return Transition {
+                in_doubt: Some(in_doubt),
+                ..halt("CallKeeper was unreachable until the deadline")
+            };
+        }
+        Transition {
+            state: Some(LeadState::Queued),
+            next_attempt_at: now_ms() + millis(delay),
+            in_doubt: Some(in_doubt),
+            ..Default::default()
+        }
+    }
+
+    /// Looks for the call an interrupted order may have placed: the visitor's
+    /// number, dated from a minute before the send began.
+    async fn reconcile(
+        &self,
+        lead: &Lead,
+        client: &Client,
+    ) -> Result<Option<String>, callkeeper::Error> {
+        let since_ms = lead.sent_at.unwrap_or(lead.created_at) - RECONCILE_SLACK_MS;
+        let since = since_ms.div_euclid(1000);
+        let until = now_ms().div_euclid(1000) + RECONCILE_SLACK_MS / 1000;
+        let range = DateRange::between(W3cDate::from_unix(since), W3cDate::from_unix(until));
+        let calls = client.get_calls_info(&range).await?;
+        let found = calls.into_iter().find(|call| {
+            call.client_digits() == lead.phone
+                && call
+                    .date_unix()
+                    .is_some_and(|date| i64::try_from(date.as_secs()).unwrap_or(i64::MAX) >= since)
+        });
+        Ok(found.map(|call| call.id.as_str().to_owned()))
+    }
+
     async fn track_loop(self, shutdown: CancellationToken) {
         let states = [
             LeadState::Ordered,
             LeadState::Scheduled,
             LeadState::InProgress,
         ];
+        let mut in_flight = InFlight::new();
         loop {
             match self.store.due(&states, now_ms(), BATCH).await {
                 Ok(leads) => {
                     for lead in leads {
-                        self.track(lead).await;
+                        let this = self.clone();
+                        in_flight.spawn(async move { this.track(lead).await }).await;
                     }
                 }
                 Err(error) => tracing::error!(%error, "tracker cannot read the store"),
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(self.poll_interval.min(Duration::from_millis(500))) => {}
             }
         }
+        in_flight.finish("getCallInfo").await;
     }
 
     /// Asks CallKeeper once about one call.
     async fn track(&self, lead: Lead) {
         let next = now_ms() + millis(self.poll_interval);
+        // One upstream request per call per interval, across workers and replicas.
+        match self
+            .store
+            .claim_poll(&lead.id, lead.next_attempt_at, next)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::error!(lead = %lead.id, %error, "cannot claim the call for polling");
+                return;
+            }
+        }
         let (Some((_, client)), Some(Ok(id))) = (
             self.sites.get(&lead.site),
             lead.upstream_id.as_deref().map(CallId::parse),
@@ -224,6 +369,52 @@ impl Pipeline {
     }
 }
 
+/// Upstream requests running in their own tasks, at most
+/// [`FORWARD_CONCURRENCY`] at once, so that one slow answer does not hold up
+/// the queue.
+#[derive(Debug)]
+struct InFlight {
+    tasks: tokio::task::JoinSet<()>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl InFlight {
+    fn new() -> Self {
+        Self {
+            tasks: tokio::task::JoinSet::new(),
+            permits: Arc::new(tokio::sync::Semaphore::new(FORWARD_CONCURRENCY)),
+        }
+    }
+
+    /// Starts `work` once a slot is free.
+    async fn spawn(&mut self, work: impl Future<Output = ()> + Send + 'static) {
+        // Reap finished tasks so the set does not grow.
+        while self.tasks.try_join_next().is_some() {}
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return;
+        };
+        self.tasks.spawn(async move {
+            work.await;
+            drop(permit);
+        });
+    }
+
+    /// On shutdown: lets requests in flight finish for a while. One cut off
+    /// stays marked in doubt and is reconciled by the next start.
+    async fn finish(mut self, what: &str) {
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                what,
+                "requests still in flight at shutdown; they are reconciled at the next start"
+            );
+        }
+    }
+}
+
 /// The orderCall for a lead: every field the visit gave us.
 fn order_for(lead: &Lead, site: &Site, phone: PhoneNumber) -> OrderCall {
     let request = &lead.request;
@@ -253,7 +444,25 @@ fn order_for(lead: &Lead, site: &Site, phone: PhoneNumber) -> OrderCall {
     order.client_email = request.email.clone();
     order.ip_client = lead.ip.as_deref().and_then(|ip| ip.parse().ok());
     order.external_service_identifier = Some(lead.id.clone());
-    order.tool_name = Some("callback-widget".to_owned());
+    order.tool_name = Some(
+        site.tool_name
+            .clone()
+            .unwrap_or_else(|| "callback-widget".to_owned()),
+    );
+    order.notification = site.notification.clone();
+    order.utc = site.utc.clone();
+    order.opening_hours = site.opening_hours;
+    order.interval = site.interval.clone();
+    let page = context.current_page.as_deref();
+    let office = order.office_name.clone();
+    order.text_to_manager = site
+        .text_to_manager
+        .as_deref()
+        .map(|t| site.ivr_text(t, page, office.as_deref()));
+    order.info_to_manager = site
+        .info_to_manager
+        .as_deref()
+        .map(|t| site.ivr_text(t, page, office.as_deref()));
     order
 }
 
@@ -262,6 +471,7 @@ fn fail(reason: FailureReason) -> Transition {
         state: Some(LeadState::Failed),
         reason: Some(reason_name(reason).to_owned()),
         next_attempt_at: i64::MAX,
+        in_doubt: Some(false),
         ..Default::default()
     }
 }
@@ -271,6 +481,7 @@ fn halt(why: &str) -> Transition {
         state: Some(LeadState::Halted),
         reason: Some(why.to_owned()),
         next_attempt_at: i64::MAX,
+        in_doubt: Some(false),
         ..Default::default()
     }
 }

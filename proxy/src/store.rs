@@ -117,6 +117,24 @@ pub struct Lead {
     pub version: i64,
     /// Unix ms.
     pub created_at: i64,
+    /// When the last orderCall began (unix ms).
+    pub sent_at: Option<i64>,
+    /// Whether the last orderCall may have been placed without our knowing.
+    pub in_doubt: bool,
+    /// Until when the lead is retried while CallKeeper is unreachable (unix
+    /// ms); unset means the configured deadline after `created_at`.
+    pub deadline_at: Option<i64>,
+}
+
+impl Lead {
+    /// The consent the visitor gave, if any: (text version, unix ms when given).
+    pub fn consent(&self) -> Option<(&str, i64)> {
+        self.request
+            .consent
+            .as_ref()
+            .filter(|c| c.accepted)
+            .map(|c| (c.version.as_str(), self.created_at))
+    }
 }
 
 /// A lead to insert.
@@ -164,6 +182,10 @@ pub struct Transition {
     pub count_attempt: bool,
     /// When to look again (unix ms).
     pub next_attempt_at: i64,
+    /// When an orderCall begins (unix ms).
+    pub sent_at: Option<i64>,
+    /// Mark (or clear) the send as in doubt.
+    pub in_doubt: Option<bool>,
 }
 
 /// The lead store.
@@ -172,7 +194,7 @@ pub struct Store {
     pool: SqlitePool,
 }
 
-const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at";
+const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at";
 
 impl Store {
     /// Opens (creating if needed) the SQLite file and brings its schema up to date.
@@ -224,6 +246,22 @@ impl Store {
         } else {
             Inserted::Existing(stored)
         })
+    }
+
+    /// The lead an idempotency key created on a site, if any.
+    pub async fn by_idempotency_key(
+        &self,
+        site: &str,
+        key: &str,
+    ) -> Result<Option<Lead>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM leads WHERE site = $1 AND idempotency_key = $2"
+        ))
+        .bind(site)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     /// One lead by its token.
@@ -279,7 +317,9 @@ impl Store {
                                            OR COALESCE($5, status_code, -1) <> COALESCE(status_code, -1)
                                            OR COALESCE($6, status2_code, -1) <> COALESCE(status2_code, -1)
                                          THEN 1 ELSE 0 END,
-                updated_at = $9
+                updated_at = $9,
+                sent_at = COALESCE($10, sent_at),
+                in_doubt = COALESCE($11, in_doubt)
              WHERE id = $1",
         )
         .bind(id)
@@ -291,9 +331,170 @@ impl Store {
         .bind(i64::from(change.count_attempt))
         .bind(change.next_attempt_at)
         .bind(now)
+        .bind(change.sent_at)
+        .bind(change.in_doubt.map(i64::from))
         .execute(&self.pool)
         .await?;
         self.get(id).await
+    }
+
+    /// When `phone` last ordered on `site` since `since`, and in what state
+    /// that lead is now (newest first); the per-number limits count from this.
+    pub async fn number_history(
+        &self,
+        site: &str,
+        phone: &str,
+        since: i64,
+    ) -> Result<Vec<(i64, LeadState)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
+        )
+        .bind(site)
+        .bind(phone)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("created_at")?,
+                    row.try_get::<String, _>("state")?.parse()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// How many leads `site` received since `since`, and the oldest of them (unix ms).
+    pub async fn site_count_since(
+        &self,
+        site: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM leads WHERE site = $1 AND created_at >= $2")
+            .bind(site)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get("n")?, row.try_get("oldest")?))
+    }
+
+    /// Leads for operators, newest first, optionally only in one state.
+    pub async fn list(
+        &self,
+        state: Option<LeadState>,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let rows =
+            match state {
+                Some(state) => sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM leads WHERE state = $1 ORDER BY created_at DESC LIMIT $2"
+                ))
+                .bind(state.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+                None => {
+                    sqlx::query(&format!(
+                        "SELECT {COLUMNS} FROM leads ORDER BY created_at DESC LIMIT $1"
+                    ))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Puts halted leads back in line (after an operator fixed the cause):
+    /// `id` one lead, or every halted lead when `None`. Returns how many.
+    pub async fn resend_halted(
+        &self,
+        id: Option<&str>,
+        now: i64,
+        deadline_at: i64,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET state = 'queued', reason = NULL, next_attempt_at = $1, deadline_at = $2,
+                    version = version + 1, updated_at = $1
+             WHERE state = 'halted' AND ($3 IS NULL OR id = $3) AND erased_at IS NULL",
+        )
+        .bind(now)
+        .bind(deadline_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Erases the personal data (phone, IP, user agent, names, e-mail,
+    /// analytics ids) of final leads created before `before`. Keeps what the
+    /// business needs: site, outcome, timestamps, pages, UTM, and the consent
+    /// the visitor gave. Returns how many leads were erased.
+    pub async fn erase_personal_data(&self, before: i64, now: i64) -> Result<u64, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, request FROM leads WHERE created_at < $1 AND erased_at IS NULL
+               AND state IN ('succeeded', 'failed', 'halted')",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut erased = 0;
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let request: String = row.try_get("request")?;
+            let mut request: CallbackRequest =
+                serde_json::from_str(&request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            request.phone.clear();
+            request.name = None;
+            request.email = None;
+            request.context.user_agent = None;
+            request.context.ga_client_id = None;
+            request.context.roistat_visit = None;
+            request.context.calltouch_session = None;
+            request.context.extra.clear();
+            let request =
+                serde_json::to_string(&request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            erased += sqlx::query(
+                "UPDATE leads SET phone = '', ip = NULL, request = $2, erased_at = $3 WHERE id = $1 AND erased_at IS NULL",
+            )
+            .bind(&id)
+            .bind(&request)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(erased)
+    }
+
+    /// Claims a lead for one orderCall: marks it sending (and in doubt) only
+    /// if it is still waiting, so that of several workers or replicas that
+    /// picked it, exactly one sends it. Returns whether this caller won.
+    pub async fn claim_for_sending(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET state = 'sending', sent_at = $2, in_doubt = 1, next_attempt_at = $3, updated_at = $2
+             WHERE id = $1 AND state IN ('received', 'queued')",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(i64::MAX)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Claims the next status poll of a call: moves its next look from
+    /// `expected` to `next` only if nobody else did. Returns whether this caller won.
+    pub async fn claim_poll(&self, id: &str, expected: i64, next: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET next_attempt_at = $3 WHERE id = $1 AND next_attempt_at = $2",
+        )
+        .bind(id)
+        .bind(expected)
+        .bind(next)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Whether the database answers a write.
@@ -324,6 +525,9 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Lead, StoreError> {
         next_attempt_at: row.try_get("next_attempt_at")?,
         version: row.try_get("version")?,
         created_at: row.try_get("created_at")?,
+        sent_at: row.try_get("sent_at")?,
+        in_doubt: row.try_get::<i64, _>("in_doubt")? != 0,
+        deadline_at: row.try_get("deadline_at")?,
     })
 }
 

@@ -285,3 +285,89 @@ async fn the_status_stream_resumes_after_last_event_id() {
     );
     demo.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_requested_time_must_be_ahead_and_in_opening_hours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let (status, error) = post(
+        &demo,
+        &origin(&demo),
+        "t1",
+        &json!({"phone": "+79991234567", "time": now - 3600}),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("time")),
+        "{error}"
+    );
+    let (status, _) = post(
+        &demo,
+        &origin(&demo),
+        "t2",
+        &json!({"phone": "+79991234568", "time": now + 120 * 86_400}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    // The demo site takes calls around the clock, so a time tomorrow is fine.
+    let (status, accepted) = post(
+        &demo,
+        &origin(&demo),
+        "t3",
+        &json!({"phone": "+79991234569", "time": now + 86_400}),
+    )
+    .await;
+    assert_eq!(status, 202, "{accepted}");
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn no_response_carries_the_callkeeper_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn_demo(&dir).await;
+    let (_, accepted) = post(
+        &demo,
+        &origin(&demo),
+        "key",
+        &json!({"phone": "+79991234560"}),
+    )
+    .await;
+    let id = accepted["id"].as_str().expect("id");
+    let key = callkeeper::sandbox::DEMO_API_KEY;
+    assert!(!accepted.to_string().contains(key));
+    for path in [
+        "/v1/sites/demo/config".to_owned(),
+        "/v1/openapi.json".to_owned(),
+        format!("/v1/callbacks/{id}"),
+        format!("/v1/callbacks/{id}/events"),
+        "/healthz".to_owned(),
+        "/widget/widget.js".to_owned(),
+        "/nowhere".to_owned(),
+    ] {
+        let response = reqwest::get(format!("{}{path}", demo.api_url))
+            .await
+            .expect("answer");
+        let headers = format!("{:?}", response.headers());
+        let body = tokio::time::timeout(Duration::from_secs(20), response.text())
+            .await
+            .expect("ends")
+            .expect("body");
+        assert!(
+            !body.contains(key) && !headers.contains(key),
+            "{path} leaks the key"
+        );
+    }
+    let page = reqwest::get(&demo.page_url)
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(!page.contains(key), "the demo page leaks the key");
+    demo.shutdown.cancel();
+}

@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,9 +18,10 @@ use sha2::{Digest, Sha256};
 
 use super::{ApiError, AppState};
 use crate::config::Site;
+use crate::hours::Schedule;
 use crate::pipeline::now_ms;
 use crate::status::visitor_status;
-use crate::store::{Inserted, NewLead};
+use crate::store::{Inserted, Lead, LeadState, NewLead, Store};
 
 /// The largest request body accepted.
 pub(super) const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -63,6 +64,8 @@ pub(super) async fn create(
         .sites
         .get(&site_id)
         .ok_or(ApiError::NotFound("site"))?;
+    let client_ip = state.limits.client_ip(client, &headers);
+    state.limits.check(&site.id, client_ip)?;
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
@@ -88,15 +91,29 @@ pub(super) async fn create(
         serde_json::to_vec(&request).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let body_hash = hex::encode(Sha256::digest(&canonical));
 
+    // A retry of a stored request gets the first answer, whatever the limits say now.
+    if let Some(lead) = state
+        .store
+        .by_idempotency_key(&site.id, &idempotency_key)
+        .await?
+    {
+        if lead.body_hash != body_hash {
+            return Err(ApiError::IdempotencyConflict);
+        }
+        return Ok(accepted(lead, site));
+    }
+    let now = now_ms();
+    check_limits(&state.store, site, &phone, now).await?;
+
     let new = NewLead {
         id: random_token(),
         site: site.id.clone(),
         idempotency_key,
         body_hash: body_hash.clone(),
         phone: phone.as_str().to_owned(),
-        ip: client.map(|addr| addr.ip().to_string()),
+        ip: client_ip.map(|ip| ip.to_string()),
         request,
-        now: now_ms(),
+        now,
     };
     let lead = match state.store.insert(new).await? {
         Inserted::New(lead) => {
@@ -106,11 +123,84 @@ pub(super) async fn create(
         Inserted::Existing(lead) if lead.body_hash == body_hash => lead,
         Inserted::Existing(_) => return Err(ApiError::IdempotencyConflict),
     };
+    Ok(accepted(lead, site))
+}
+
+/// The 202 for a stored lead.
+fn accepted(lead: Lead, site: &Site) -> Response {
     let accepted = CallbackAccepted {
         status: visitor_status(&lead, &site.locale),
         id: lead.id,
     };
-    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+    (StatusCode::ACCEPTED, Json(accepted)).into_response()
+}
+
+/// The limits counted from the store, so they hold across restarts and
+/// replicas: one order per number per cooldown (unless its last call failed),
+/// a few per number per day, and a ceiling per site per hour and per day.
+/// Counting and inserting are not one transaction: two replicas racing can
+/// each let one more through, which is fine for a cost cap.
+async fn check_limits(
+    store: &Store,
+    site: &Site,
+    phone: &PhoneNumber,
+    now: i64,
+) -> Result<(), ApiError> {
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+    let limits = &site.limits;
+    let limited = |until: i64| ApiError::RateLimited {
+        retry_after: Duration::from_millis(u64::try_from(until - now).unwrap_or(0).max(1000)),
+    };
+    let history = store
+        .number_history(&site.id, phone.as_str(), now - DAY)
+        .await?;
+    if let Some((last_at, last_state)) = history.first() {
+        let cooldown_ends =
+            last_at + i64::try_from(limits.number_cooldown.as_millis()).unwrap_or(i64::MAX);
+        let may_retry = matches!(last_state, LeadState::Failed | LeadState::Halted);
+        if now < cooldown_ends && !may_retry {
+            return Err(limited(cooldown_ends));
+        }
+    }
+    if history.len() >= limits.number_per_day as usize {
+        let oldest = history.last().map_or(now, |(at, _)| *at);
+        return Err(limited(oldest + DAY));
+    }
+    for (window, ceiling) in [(HOUR, limits.site_per_hour), (DAY, limits.site_per_day)] {
+        let (count, oldest) = store.site_count_since(&site.id, now - window).await?;
+        if count >= i64::from(ceiling) {
+            tracing::warn!(site = %site.id, count, "the site's order ceiling is reached");
+            return Err(limited(oldest.unwrap_or(now) + window));
+        }
+    }
+    Ok(())
+}
+
+/// The furthest ahead a visitor may schedule a call.
+const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(60 * 86_400);
+
+/// A requested time must be ahead (a minute's grace for clock skew), not too
+/// far, and within the site's opening hours.
+fn check_requested_time(time: i64, site: &Site) -> Result<(), ApiError> {
+    let now = now_ms() / 1000;
+    let ahead = i64::try_from(MAX_SCHEDULE_AHEAD.as_secs()).unwrap_or(i64::MAX);
+    if time < now - 60 || time > now + ahead {
+        return Err(ApiError::invalid(
+            "time",
+            "the requested time must be within the next 60 days",
+        ));
+    }
+    let schedule = Schedule::new(site.opening_hours, site.utc.as_ref())
+        .map_err(|e| ApiError::invalid("time", format!("the site's hours cannot be read: {e}")))?;
+    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(time).unwrap_or(0));
+    if !schedule.is_open(at) {
+        return Err(ApiError::invalid(
+            "time",
+            "the requested time is outside the company's opening hours",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks every field; returns the request trimmed to what we keep, and the phone.
@@ -121,18 +211,21 @@ fn validate(
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
     request.phone = phone.as_str().to_owned();
-    if let Some(office) = request.office {
-        if office as usize >= site.offices.len().max(1) {
-            return Err(ApiError::invalid("office", "no such office"));
-        }
+    if let Some(office) = request.office
+        && office as usize >= site.offices.len().max(1)
+    {
+        return Err(ApiError::invalid("office", "no such office"));
     }
-    if let Some(consent) = &request.consent {
-        if !consent.accepted || consent.version.len() > 64 {
-            return Err(ApiError::invalid(
-                "consent",
-                "consent must be accepted, with a version of at most 64 characters",
-            ));
-        }
+    if let Some(time) = request.time {
+        check_requested_time(time, site)?;
+    }
+    if let Some(consent) = &request.consent
+        && (!consent.accepted || consent.version.len() > 64)
+    {
+        return Err(ApiError::invalid(
+            "consent",
+            "consent must be accepted, with a version of at most 64 characters",
+        ));
     }
     let context = &mut request.context;
     let fields: [(&str, &mut Option<String>); 13] = [

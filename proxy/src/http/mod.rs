@@ -7,6 +7,8 @@
 mod assets;
 mod callbacks;
 mod error;
+mod limits;
+mod openapi;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::ApiError;
+pub use limits::IpLimits;
 
 use crate::config::Site;
 use crate::events::Events;
@@ -36,6 +39,8 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     /// The built widget (`dist/`).
     pub assets: PathBuf,
+    /// Per-address burst limits, and how to find the client's address.
+    pub limits: Arc<IpLimits>,
 }
 
 /// The proxy's router.
@@ -65,9 +70,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sites/{site}/callbacks", post(callbacks::create))
         .route("/v1/callbacks/{id}", get(callbacks::status))
         .route("/v1/callbacks/{id}/events", get(callbacks::events))
+        .route("/v1/openapi.json", get(openapi::document))
         .layer(axum::extract::DefaultBodyLimit::max(
             callbacks::MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn(error::rejections_in_our_shape))
         .layer(cors);
 
     Router::new()

@@ -1,0 +1,383 @@
+//! Who the client is, and how often one client address may order callbacks.
+//!
+//! [`client_ip`] takes the client's address from the connection, or from a
+//! header (`X-Forwarded-For`) only when the connection comes from a trusted
+//! reverse proxy, because anyone else can write that header.
+//!
+//! [`IpLimits`] holds, per site, a burst limit per client address in memory
+//! (`limits.ip_burst` at once, then `limits.ip_per_minute`): it stops a
+//! script hammering one site from one address before anything is parsed or
+//! stored. The limits that must survive a restart (per number, per site) are
+//! counted from the store instead. This module keeps addresses in memory only
+//! as long as their limit matters, and never logs them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::{HeaderMap, HeaderName};
+use governor::clock::Clock as _;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::ApiError;
+use crate::config::{Config, Limits};
+
+/// Every this many checks, addresses whose limit has refilled are forgotten.
+const FORGET_EVERY: u64 = 1024;
+
+/// The client's address: the connection's `peer`, unless `peer` is one of the
+/// `trusted` proxies; then the rightmost address in `header` that is not a
+/// trusted proxy (the proxies append, so anything left of that is the
+/// client's own claim). `None` when there is no peer (a router driven
+/// without connection info).
+pub(crate) fn client_ip(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+    header: &str,
+) -> Option<IpAddr> {
+    let peer = peer?.ip().to_canonical();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    // Several header lines count as one list, in order.
+    let hops: Vec<&str> = headers
+        .get_all(header)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let mut nearest = peer;
+    for hop in hops.iter().rev() {
+        let Some(address) = parse_hop(hop) else {
+            // A trusted proxy passed on something that is not an address:
+            // the hop that wrote it is the last one we can vouch for.
+            return Some(nearest);
+        };
+        if !trusted.contains(&address) {
+            return Some(address);
+        }
+        nearest = address;
+    }
+    Some(nearest)
+}
+
+/// One entry of `X-Forwarded-For`: `1.2.3.4`, `2001:db8::1`, or with a port
+/// (`1.2.3.4:5678`, `[2001:db8::1]:5678`), as some proxies write it.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|socket| socket.ip()))
+        .ok()
+        .map(|address| address.to_canonical())
+}
+
+/// The per-address burst limiters of every site, and the rule for finding
+/// the client's address.
+pub struct IpLimits {
+    per_site: HashMap<String, DefaultKeyedRateLimiter<IpAddr>>,
+    trusted_proxies: Vec<IpAddr>,
+    client_ip_header: HeaderName,
+    checks: AtomicU64,
+}
+
+impl IpLimits {
+    /// A limiter for each site of `config`, from its `limits`.
+    pub fn new(config: &Config) -> Self {
+        let per_site = config
+            .sites
+            .iter()
+            .map(|(id, site)| (id.clone(), RateLimiter::keyed(quota(&site.limits))))
+            .collect();
+        Self {
+            per_site,
+            trusted_proxies: config.trusted_proxies.clone(),
+            client_ip_header: HeaderName::from_bytes(config.client_ip_header.as_bytes())
+                .unwrap_or(HeaderName::from_static("x-forwarded-for")),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// The client's address under the configured proxies ([`client_ip`]).
+    pub(crate) fn client_ip(
+        &self,
+        peer: Option<SocketAddr>,
+        headers: &HeaderMap,
+    ) -> Option<IpAddr> {
+        client_ip(
+            peer,
+            headers,
+            &self.trusted_proxies,
+            self.client_ip_header.as_str(),
+        )
+    }
+
+    /// Counts one request from `client` to `site`; a 429 with the wait when
+    /// over the limit. A request without a known address is not limited here.
+    pub(crate) fn check(&self, site: &str, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let (Some(limiter), Some(client)) = (self.per_site.get(site), client) else {
+            return Ok(());
+        };
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            for limiter in self.per_site.values() {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
+        }
+        limiter
+            .check_key(&limit_key(client))
+            .map_err(|not_until| ApiError::RateLimited {
+                retry_after: not_until.wait_time_from(limiter.clock().now()),
+            })
+    }
+}
+
+impl fmt::Debug for IpLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IpLimits")
+            .field("sites", &self.per_site.keys().collect::<Vec<_>>())
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("client_ip_header", &self.client_ip_header)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `ip_burst` at once, refilled at `ip_per_minute`.
+fn quota(limits: &Limits) -> Quota {
+    let per_minute = NonZeroU32::new(limits.ip_per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limits.ip_burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+/// The key an address is limited under. An IPv6 client usually holds a whole
+/// /64 and can change address within it at will, so the /64 is one client.
+fn limit_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::http::HeaderValue;
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    fn peer(text: &str) -> Option<SocketAddr> {
+        Some(SocketAddr::new(ip(text), 40_000))
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                "x-forwarded-for",
+                HeaderValue::from_str(value).expect("ascii"),
+            );
+        }
+        headers
+    }
+
+    const XFF: &str = "X-Forwarded-For";
+
+    #[test]
+    fn without_trusted_proxies_the_connection_is_the_client() {
+        let headers = forwarded(&["6.6.6.6"]);
+        assert_eq!(
+            client_ip(peer("203.0.113.7"), &headers, &[], XFF),
+            Some(ip("203.0.113.7"))
+        );
+        assert_eq!(client_ip(None, &headers, &[], XFF), None);
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_claim_another_address() {
+        let trusted = [ip("10.0.0.1")];
+        let headers = forwarded(&["1.2.3.4"]);
+        assert_eq!(
+            client_ip(peer("203.0.113.7"), &headers, &trusted, XFF),
+            Some(ip("203.0.113.7"))
+        );
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client() {
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // The client forged 6.6.6.6; the first proxy appended what it saw.
+        let headers = forwarded(&["6.6.6.6, 198.51.100.9, 10.0.0.2"]);
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("198.51.100.9"))
+        );
+        // Two header lines are one list.
+        let headers = forwarded(&["6.6.6.6", "198.51.100.9"]);
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("198.51.100.9"))
+        );
+    }
+
+    #[test]
+    fn a_trusted_peer_without_the_header_is_the_client() {
+        let trusted = [ip("10.0.0.1")];
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &HeaderMap::new(), &trusted, XFF),
+            Some(ip("10.0.0.1"))
+        );
+        let headers = forwarded(&["10.0.0.1"]);
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("10.0.0.1")),
+            "only trusted hops: the earliest one"
+        );
+    }
+
+    #[test]
+    fn garbage_in_the_header_stops_at_the_last_trusted_hop() {
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let headers = forwarded(&["1.2.3.4, unknown, 10.0.0.2"]);
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("10.0.0.2"))
+        );
+    }
+
+    #[test]
+    fn ports_mapped_addresses_and_other_headers_are_understood() {
+        let trusted = [ip("10.0.0.1")];
+        let headers = forwarded(&["[2001:db8::1]:5678"]);
+        assert_eq!(
+            client_ip(peer("::ffff:10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("2001:db8::1"))
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("x-real-ip", HeaderValue::from_static("198.51.100.9"));
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, "X-Real-IP"),
+            Some(ip("198.51.100.9"))
+        );
+    }
+
+    fn limits(burst: u32) -> IpLimits {
+        let text = format!(
+            "[sites.shop]\nallowed_origins = [\"https://shop.example\"]\nunique = \"shop\"\n\
+             api_key_env = \"KEY\"\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n\
+             [sites.shop.limits]\nip_burst = {burst}\nip_per_minute = 1\n\
+             [sites.blog]\nallowed_origins = [\"https://blog.example\"]\nunique = \"blog\"\n\
+             api_key_env = \"KEY\"\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n"
+        );
+        let config = Config::parse(&text, |_| {
+            Some("0123456789abcdef0123456789abcdef".to_owned())
+        })
+        .expect("valid");
+        IpLimits::new(&config)
+    }
+
+    #[test]
+    fn a_burst_over_the_limit_gets_429_with_retry_after() {
+        let limits = limits(2);
+        let client = Some(ip("203.0.113.7"));
+        assert!(limits.check("shop", client).is_ok());
+        assert!(limits.check("shop", client).is_ok());
+        let error = limits
+            .check("shop", client)
+            .expect_err("the third is over the burst");
+        let ApiError::RateLimited { retry_after } = error else {
+            panic!("expected RateLimited, got {error:?}");
+        };
+        assert!(
+            retry_after > Duration::from_secs(50) && retry_after <= Duration::from_secs(60),
+            "one per minute refills in about a minute: {retry_after:?}"
+        );
+        let response = ApiError::RateLimited { retry_after }.into_response();
+        assert_eq!(response.status(), 429);
+        let seconds: u64 = response.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("whole seconds");
+        assert!((51..=60).contains(&seconds), "{seconds}");
+    }
+
+    #[test]
+    fn other_addresses_and_sites_have_their_own_allowance() {
+        let limits = limits(1);
+        assert!(limits.check("shop", Some(ip("203.0.113.7"))).is_ok());
+        assert!(limits.check("shop", Some(ip("203.0.113.7"))).is_err());
+        assert!(limits.check("shop", Some(ip("203.0.113.8"))).is_ok());
+        assert!(limits.check("blog", Some(ip("203.0.113.7"))).is_ok());
+        assert!(
+            limits.check("shop", None).is_ok(),
+            "no address, no limit here"
+        );
+    }
+
+    #[test]
+    fn one_ipv6_64_is_one_client() {
+        let limits = limits(1);
+        assert!(limits.check("shop", Some(ip("2001:db8:0:1::1"))).is_ok());
+        assert!(limits.check("shop", Some(ip("2001:db8:0:1::2"))).is_err());
+        assert!(limits.check("shop", Some(ip("2001:db8:0:2::1"))).is_ok());
+    }
+
+    /// The whole proxy on a real port: the size limit, then the burst limit,
+    /// on the create endpoint, both in the one error shape.
+    #[tokio::test]
+    async fn an_oversized_body_is_413_and_a_sixth_quick_request_is_429() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let any = "127.0.0.1:0".parse().expect("address");
+        let demo = crate::demo::start(crate::demo::DemoOptions {
+            api: any,
+            page: any,
+            sandbox: any,
+            assets: dir.path().join("dist"),
+            database: dir.path().join("leads.db"),
+            time_scale: 0.01,
+            poll_interval: Duration::from_millis(20),
+        })
+        .await
+        .expect("the demo starts");
+        let origin = demo.page_url.trim_end_matches('/').to_owned();
+        let client = reqwest::Client::new();
+        let post = |body: String| {
+            client
+                .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
+                .header("Origin", &origin)
+                .body(body)
+                .send()
+        };
+        // A body over the size limit is refused before the handler runs, so
+        // it does not count against the address.
+        let response = post("x".repeat(64 * 1024)).await.expect("an answer");
+        assert_eq!(response.status(), 413);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "payload_too_large");
+
+        let burst = Limits::default().ip_burst;
+        for _ in 0..burst {
+            let response = post("{}".to_owned()).await.expect("an answer");
+            assert_eq!(response.status(), 422, "no phone, but within the burst");
+        }
+        let response = post("{}".to_owned()).await.expect("an answer");
+        assert_eq!(response.status(), 429);
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "rate_limited");
+        demo.shutdown.cancel();
+    }
+}

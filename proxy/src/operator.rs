@@ -1,0 +1,155 @@
+//! What an operator does with leads from the command line:
+//! `proxy leads list`, `proxy leads export` (CSV) and `proxy leads resend`.
+//!
+//! Phone numbers are printed masked in `list` (a terminal is not a database);
+//! `export` writes them whole, for the CRM the operator feeds.
+
+use std::io::Write;
+
+use callkeeper::W3cDate;
+
+use crate::store::{Lead, LeadState, Store, StoreError};
+
+/// Columns of the CSV export.
+const CSV_HEADER: &str = "id,site,created_at,state,reason,phone,current_page,referrer,utm_source,utm_medium,utm_campaign,consent_version,attempts";
+
+/// Prints leads as a table, newest first.
+pub async fn list(
+    store: &Store,
+    state: Option<LeadState>,
+    limit: i64,
+    out: &mut impl Write,
+) -> Result<(), OperatorError> {
+    let leads = store.list(state, limit).await?;
+    writeln!(
+        out,
+        "{:<32}  {:<12}  {:<20}  {:<11}  {:<15}  reason",
+        "id", "site", "created (UTC)", "state", "phone"
+    )?;
+    for lead in &leads {
+        writeln!(
+            out,
+            "{:<32}  {:<12}  {:<20}  {:<11}  {:<15}  {}",
+            lead.id,
+            lead.site,
+            timestamp(lead.created_at),
+            lead.state.as_str(),
+            mask(&lead.phone),
+            lead.reason.as_deref().unwrap_or("")
+        )?;
+    }
+    writeln!(out, "{} lead(s)", leads.len())?;
+    Ok(())
+}
+
+/// Writes leads as CSV (RFC 4180), newest first.
+pub async fn export_csv(
+    store: &Store,
+    state: Option<LeadState>,
+    out: &mut impl Write,
+) -> Result<usize, OperatorError> {
+    let leads = store.list(state, i64::MAX).await?;
+    writeln!(out, "{CSV_HEADER}")?;
+    for lead in &leads {
+        writeln!(out, "{}", csv_row(lead))?;
+    }
+    Ok(leads.len())
+}
+
+/// Puts halted leads back in line: one by id, or all of them.
+pub async fn resend(
+    store: &Store,
+    id: Option<&str>,
+    deadline: std::time::Duration,
+) -> Result<u64, OperatorError> {
+    let now = crate::pipeline::now_ms();
+    let deadline_at = now.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX));
+    Ok(store.resend_halted(id, now, deadline_at).await?)
+}
+
+/// An operator command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn csv_row(lead: &Lead) -> String {
+    let context = &lead.request.context;
+    let fields = [
+        lead.id.clone(),
+        lead.site.clone(),
+        timestamp(lead.created_at),
+        lead.state.as_str().to_owned(),
+        lead.reason.clone().unwrap_or_default(),
+        if lead.phone.is_empty() {
+            String::new()
+        } else {
+            format!("+{}", lead.phone)
+        },
+        context.current_page.clone().unwrap_or_default(),
+        context.referrer.clone().unwrap_or_default(),
+        context.utm.source.clone().unwrap_or_default(),
+        context.utm.medium.clone().unwrap_or_default(),
+        context.utm.campaign.clone().unwrap_or_default(),
+        lead.consent()
+            .map(|(version, _)| version.to_owned())
+            .unwrap_or_default(),
+        lead.attempts.to_string(),
+    ];
+    fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Quotes a field when it needs it; neutralises spreadsheet formulas.
+fn csv_field(value: &str) -> String {
+    // A cell starting with = - @ is run as a formula by spreadsheets (CSV
+    // injection); a leading apostrophe keeps it text. `+` is left alone: our
+    // phone numbers start with it.
+    let value = if value.starts_with(['=', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+fn timestamp(unix_ms: i64) -> String {
+    W3cDate::from_unix(unix_ms.div_euclid(1000)).to_string()
+}
+
+fn mask(phone: &str) -> String {
+    protocol::PhoneNumber::parse(phone)
+        .map(|p| p.masked())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@cmd"), "'@cmd");
+    }
+
+    #[test]
+    fn timestamps_are_utc_w3c() {
+        assert_eq!(timestamp(1_700_000_000_000), "2023-11-14T22:13:20Z");
+    }
+}

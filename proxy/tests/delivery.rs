@@ -1,0 +1,466 @@
+//! The order pipeline against a scripted CallKeeper: upstream failures by
+//! class, downtime, a SIGKILL with a send in doubt, limits across restarts
+//! and retention.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+
+use support::{
+    KEY, Reply, Stub, config_toml, eventually, free_addr, order, spawn_in_process, status,
+};
+
+#[tokio::test]
+async fn upstream_failures_are_handled_by_class() {
+    let stub = Stub::default();
+    stub.set_rule(
+        "11",
+        Reply::Fail(424, "Wrong pair whash or walias and apiak!"),
+    );
+    stub.set_rule(
+        "12",
+        Reply::Fail(409, "Invalid manager or client phone number"),
+    );
+    stub.set_rule("13", Reply::Unavailable);
+    stub.set_rule("14", Reply::Fail(710, "The widget is disabled"));
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
+        free_addr(),
+        &upstream,
+        &dir.path().join("leads.db"),
+        "",
+    ))
+    .await;
+
+    let mut ids = Vec::new();
+    for (i, phone) in [
+        "+79990000011",
+        "+79990000012",
+        "+79990000013",
+        "+79990000014",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (code, body, _) = order(&proxy, phone, &format!("k{i}")).await;
+        assert_eq!(code, 202, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    // Configuration and account failures halt the lead; the visitor is told politely.
+    for id in [&ids[0], &ids[3]] {
+        eventually("a configuration failure is final", || async {
+            status(&proxy, id).await["final"] == true
+        })
+        .await;
+        let shown = status(&proxy, id).await;
+        assert_eq!(
+            (shown["state"].as_str(), shown["reason"].as_str()),
+            (Some("failed"), Some("not_ordered"))
+        );
+        assert!(
+            !shown.to_string().contains("whash"),
+            "upstream detail is not shown: {shown}"
+        );
+    }
+    // An invalid number is the visitor's to fix.
+    eventually("the invalid number is final", || async {
+        status(&proxy, &ids[1]).await["final"] == true
+    })
+    .await;
+    assert_eq!(status(&proxy, &ids[1]).await["reason"], "invalid_number");
+    // A 5xx is retried: the lead stays queued and is sent again.
+    eventually("the 5xx lead is retried", || async {
+        stub.order_attempts()
+            .iter()
+            .filter(|p| p.ends_with("13"))
+            .count()
+            >= 2
+    })
+    .await;
+    assert_eq!(status(&proxy, &ids[2]).await["state"], "queued");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
+    let stub = Stub::default();
+    stub.set_default(Reply::Unavailable);
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
+        free_addr(),
+        &upstream,
+        &dir.path().join("leads.db"),
+        "",
+    ))
+    .await;
+
+    let phones = ["+79990000021", "+79990000022", "+79990000023"];
+    let mut ids = Vec::new();
+    for (i, phone) in phones.iter().enumerate() {
+        let (code, body, _) = order(&proxy, phone, &format!("outage{i}")).await;
+        assert_eq!(code, 202, "accepted while CallKeeper is down: {body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    eventually("every lead was tried while CallKeeper was down", || async {
+        phones.iter().all(|p| {
+            stub.order_attempts()
+                .iter()
+                .any(|a| p.ends_with(a.as_str()) || a.ends_with(&p[2..]))
+        })
+    })
+    .await;
+    for id in &ids {
+        assert_eq!(status(&proxy, id).await["state"], "queued");
+    }
+
+    stub.set_default(Reply::Accept);
+    for id in &ids {
+        eventually("the lead is ordered once CallKeeper is back", || async {
+            status(&proxy, id).await["state"] != "queued"
+        })
+        .await;
+    }
+    let placed = stub.placed();
+    for phone in phones {
+        let digits = &phone[1..];
+        assert_eq!(
+            placed.iter().filter(|c| c.phone == digits).count(),
+            1,
+            "{phone} ordered exactly once"
+        );
+    }
+    shutdown.cancel();
+}
+
+/// The proxy as a child process, so the test can SIGKILL it.
+struct ProxyProcess {
+    child: Child,
+    url: String,
+}
+
+impl ProxyProcess {
+    async fn start(config: &std::path::Path, log: &std::path::Path, url: String) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_proxy"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("SHOP_KEY", KEY)
+            .env(
+                "RUST_LOG",
+                "debug,hyper=info,sqlx=info,h2=info,reqwest=info,hyper_util=info",
+            )
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("the proxy binary starts");
+        let health = format!("{url}/healthz");
+        eventually("the proxy is up", || async {
+            reqwest::get(&health).await.is_ok()
+        })
+        .await;
+        Self { child, url }
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing finishes.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_twice() {
+    let stub = Stub::default();
+    stub.set_default(Reply::Unavailable);
+    // CallKeeper takes this order and the answer never comes back: the send is in doubt.
+    stub.set_rule("31", Reply::Hang);
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = free_addr();
+    let config = dir.path().join("proxy.toml");
+    std::fs::write(
+        &config,
+        config_toml(addr, &upstream, &dir.path().join("leads.db"), ""),
+    )
+    .expect("config");
+    let log = dir.path().join("proxy.log");
+    let url = format!("http://{addr}");
+
+    let first = ProxyProcess::start(&config, &log, url.clone()).await;
+    let mut ids = Vec::new();
+    for (i, phone) in ["+79990000031", "+79990000032", "+79990000033"]
+        .iter()
+        .enumerate()
+    {
+        let (code, body, _) = order(&first.url, phone, &format!("kill{i}")).await;
+        assert_eq!(code, 202, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    eventually(
+        "the in-doubt order reached CallKeeper and the others were tried",
+        || async {
+            let attempts = stub.order_attempts();
+            ["79990000031", "79990000032", "79990000033"]
+                .iter()
+                .all(|p| attempts.iter().any(|a| a == p))
+        },
+    )
+    .await;
+    first.kill();
+
+    // CallKeeper is back; the proxy restarts on the same store.
+    stub.set_default(Reply::Accept);
+    stub.set_rule("31", Reply::Accept);
+    let second = ProxyProcess::start(&config, &log, url).await;
+    for id in &ids {
+        eventually("every lead is ordered after the restart", || async {
+            matches!(
+                status(&second.url, id).await["state"].as_str(),
+                Some("ordered" | "in_progress" | "succeeded")
+            )
+        })
+        .await;
+    }
+    let placed = stub.placed();
+    for phone in ["79990000031", "79990000032", "79990000033"] {
+        assert_eq!(
+            placed.iter().filter(|c| c.phone == phone).count(),
+            1,
+            "{phone} was placed exactly once: {placed:?}"
+        );
+    }
+    assert!(
+        stub.calls_info_requests() >= 1,
+        "the in-doubt order was reconciled with getCallsInfo"
+    );
+    let in_doubt_orders = stub
+        .order_attempts()
+        .iter()
+        .filter(|p| p.as_str() == "79990000031")
+        .count();
+    assert_eq!(in_doubt_orders, 1, "the in-doubt order was not sent again");
+    drop(second);
+
+    let log = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        log.contains("a send was interrupted"),
+        "the restart noticed the interrupted send:\n{log}"
+    );
+    assert!(!log.contains(KEY), "the key never appears in a log line");
+    assert!(
+        !log.contains("79990000031") && !log.contains("9990000032"),
+        "logs never carry phone numbers"
+    );
+}
+
+#[tokio::test]
+async fn per_number_limits_hold_across_a_restart_and_allow_a_retry_after_a_failure() {
+    let stub = Stub::default();
+    stub.set_rule(
+        "42",
+        Reply::Fail(409, "Invalid manager or client phone number"),
+    );
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_toml(free_addr(), &upstream, &dir.path().join("leads.db"), "");
+
+    let (proxy, shutdown, task) = spawn_in_process(&config).await;
+    assert_eq!(order(&proxy, "+79990000041", "a").await.0, 202);
+    let (code, body, retry_after) = order(&proxy, "+79990000041", "b").await;
+    assert_eq!(code, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let seconds: u64 = retry_after.expect("Retry-After").parse().expect("seconds");
+    assert!((1..=300).contains(&seconds), "{seconds}");
+
+    // A number whose last call failed may try again at once.
+    let (_, failed, _) = order(&proxy, "+79990000042", "c").await;
+    let failed_id = failed["id"].as_str().expect("id").to_owned();
+    eventually("the failing call is final", || async {
+        status(&proxy, &failed_id).await["final"] == true
+    })
+    .await;
+    assert_eq!(
+        order(&proxy, "+79990000042", "d").await.0,
+        202,
+        "a retry after a failure is allowed"
+    );
+    shutdown.cancel();
+    task.await.expect("stopped");
+
+    let (proxy, shutdown, _task) = spawn_in_process(&config).await;
+    assert_eq!(
+        order(&proxy, "+79990000041", "e").await.0,
+        429,
+        "the limit is counted from the store"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn retention_erases_personal_data_of_old_final_leads_only() {
+    use proxy::store::{LeadState, NewLead, Store, Transition};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("leads.db"))
+        .await
+        .expect("store");
+    let lead = |id: &str, at: i64| {
+        let mut request: protocol::CallbackRequest =
+            serde_json::from_value(serde_json::json!({"phone": "79991234567", "email": "v@example.com",
+                "consent": {"accepted": true, "version": "2026-01"},
+                "context": {"user_agent": "UA", "current_page": "https://shop.example/", "ga_client_id": "1.2"}}))
+            .expect("request");
+        request.name = Some("Visitor".to_owned());
+        NewLead {
+            id: id.to_owned(),
+            site: "shop".to_owned(),
+            idempotency_key: id.to_owned(),
+            body_hash: String::new(),
+            phone: "79991234567".to_owned(),
+            ip: Some("192.0.2.7".to_owned()),
+            request,
+            now: at,
+        }
+    };
+    for (id, at) in [
+        ("old-final", 1_000),
+        ("old-open", 1_000),
+        ("new-final", 9_000),
+    ] {
+        store.insert(lead(id, at)).await.expect("insert");
+    }
+    let done = Transition {
+        state: Some(LeadState::Succeeded),
+        next_attempt_at: i64::MAX,
+        ..Default::default()
+    };
+    for id in ["old-final", "new-final"] {
+        store
+            .transition(id, &done, 2_000)
+            .await
+            .expect("transition");
+    }
+
+    let erased = store
+        .erase_personal_data(5_000, 10_000)
+        .await
+        .expect("erase");
+    assert_eq!(erased, 1);
+    let old = store.get("old-final").await.expect("read").expect("kept");
+    assert_eq!((old.phone.as_str(), old.ip.as_deref()), ("", None));
+    assert_eq!(old.request.context.user_agent, None);
+    assert_eq!(old.request.email, None);
+    assert_eq!(old.request.name, None);
+    assert_eq!(
+        old.request.context.current_page.as_deref(),
+        Some("https://shop.example/"),
+        "business data kept"
+    );
+    assert_eq!(
+        old.consent(),
+        Some(("2026-01", 1_000)),
+        "the consent record is kept"
+    );
+    for id in ["old-open", "new-final"] {
+        let kept = store.get(id).await.expect("read").expect("kept");
+        assert_eq!(kept.phone, "79991234567", "{id} keeps its data");
+        assert_eq!(kept.request.context.user_agent.as_deref(), Some("UA"));
+    }
+    assert_eq!(
+        store
+            .erase_personal_data(5_000, 11_000)
+            .await
+            .expect("erase"),
+        0,
+        "erasing twice does nothing"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_lists_exports_and_resends_a_halted_lead() {
+    let stub = Stub::default();
+    stub.set_rule(
+        "51",
+        Reply::Fail(424, "Wrong pair whash or walias and apiak!"),
+    );
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_text = config_toml(free_addr(), &upstream, &dir.path().join("leads.db"), "");
+    let config = dir.path().join("proxy.toml");
+    std::fs::write(&config, &config_text).expect("config");
+    let (proxy, shutdown, _task) = spawn_in_process(&config_text).await;
+
+    let (_, body, _) = order(&proxy, "+7 999 000-00-51", "op").await;
+    let id = body["id"].as_str().expect("id").to_owned();
+    eventually("the lead is halted", || async {
+        status(&proxy, &id).await["final"] == true
+    })
+    .await;
+
+    let cli = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_proxy"))
+            .arg("leads")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("SHOP_KEY", KEY)
+            .output()
+            .expect("the CLI runs");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let listed = cli(&["list", "--state", "halted"]);
+    assert!(
+        listed.contains(&id) && listed.contains("*******0051"),
+        "masked in the list:\n{listed}"
+    );
+    assert!(
+        !listed.contains("79990000051"),
+        "the list masks numbers:\n{listed}"
+    );
+    let csv = cli(&["export"]);
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("id,site,created_at,state")),
+        "{csv}"
+    );
+    let row = lines.next().expect("one lead");
+    assert!(
+        row.starts_with(&id) && row.contains(",halted,") && row.contains("+79990000051"),
+        "{row}"
+    );
+
+    // The operator fixes the widget pair, then resends.
+    stub.set_rule("51", Reply::Accept);
+    assert!(cli(&["resend", "--all-halted"]).starts_with("1 halted lead"));
+    eventually("the resent lead is ordered", || async {
+        status(&proxy, &id).await["state"] == "ordered"
+    })
+    .await;
+    assert_eq!(
+        stub.placed()
+            .iter()
+            .filter(|c| c.phone == "79990000051")
+            .count(),
+        1
+    );
+    shutdown.cancel();
+}
