@@ -21,6 +21,10 @@ pub mod paths {
     pub fn site_config(site: &str) -> String {
         format!("/v1/sites/{site}/config")
     }
+    /// The callback slots of a site.
+    pub fn slots(site: &str) -> String {
+        format!("/v1/sites/{site}/slots")
+    }
     /// Where the widget posts a callback request.
     pub fn callbacks(site: &str) -> String {
         format!("/v1/sites/{site}/callbacks")
@@ -233,6 +237,29 @@ pub struct SiteConfig {
     pub offices: Vec<String>,
     /// Whether the company takes calls right now.
     pub open_now: bool,
+}
+
+/// The callback times a visitor may choose (`GET /v1/sites/{site}/slots`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Slots {
+    /// Whether the company takes calls right now ("call me now" is offered).
+    pub open_now: bool,
+    /// The company's time zone (IANA name or `UTC±hh:mm`), for display.
+    pub time_zone: String,
+    /// The coming slots, earliest first.
+    pub slots: Vec<Slot>,
+}
+
+/// One callback slot; a requested `time` must fall inside one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Slot {
+    /// Unix seconds.
+    pub start: i64,
+    /// Unix seconds (exclusive).
+    pub end: i64,
 }
 
 /// The one shape of every error the proxy returns.

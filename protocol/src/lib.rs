@@ -10,6 +10,6 @@ mod phone;
 
 pub use api::{
     ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ErrorBody,
-    ErrorCode, FailureReason, SiteConfig, Utm, VisitContext, paths,
+    ErrorCode, FailureReason, SiteConfig, Slot, Slots, Utm, VisitContext, paths,
 };
 pub use phone::{PhoneError, PhoneNumber};

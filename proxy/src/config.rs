@@ -57,6 +57,11 @@ pub struct Config {
     pub max_open_streams: usize,
     /// Live status streams open at once from one client address.
     pub max_streams_per_ip: usize,
+    /// How long a status token still answers after its call is final.
+    pub status_ttl: Duration,
+    /// How often each site's CallKeeper account is asked for its balance,
+    /// which also proves CallKeeper reachable (`upstream_check_interval_seconds`).
+    pub upstream_check_interval: Duration,
     /// The sites this proxy serves, by id.
     pub sites: HashMap<String, Site>,
 }
@@ -102,6 +107,9 @@ pub struct Site {
     pub interval: Option<Interval>,
     /// How many callbacks this site takes, per number, address and time.
     pub limits: Limits,
+    /// A warning (log and `/readyz`) when the account has fewer minutes
+    /// than this left; 0 never warns.
+    pub balance_warn_minutes: u32,
 }
 
 /// How many callbacks a site takes (`[sites.NAME.limits]`).
@@ -229,6 +237,10 @@ struct RawConfig {
     max_open_streams: usize,
     #[serde(default = "default_max_streams_per_ip")]
     max_streams_per_ip: usize,
+    #[serde(default = "default_status_ttl_hours")]
+    status_ttl_hours: u64,
+    #[serde(default = "default_upstream_check_interval_seconds")]
+    upstream_check_interval_seconds: u64,
     #[serde(default)]
     sites: HashMap<String, RawSite>,
 }
@@ -276,6 +288,8 @@ struct RawSite {
     interval: Option<String>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default = "default_balance_warn_minutes")]
+    balance_warn_minutes: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +343,15 @@ fn default_max_open_streams() -> usize {
 }
 fn default_max_streams_per_ip() -> usize {
     10
+}
+fn default_status_ttl_hours() -> u64 {
+    24
+}
+fn default_upstream_check_interval_seconds() -> u64 {
+    300
+}
+fn default_balance_warn_minutes() -> u32 {
+    60
 }
 fn default_upstream() -> String {
     "https://api.callkeeper.ru".to_owned()
@@ -469,6 +492,11 @@ impl Config {
         let deadline_hours = at_least_one("upstream_deadline_hours", raw.upstream_deadline_hours)?;
         at_least_one("max_open_streams", raw.max_open_streams as u64)?;
         at_least_one("max_streams_per_ip", raw.max_streams_per_ip as u64)?;
+        at_least_one("status_ttl_hours", raw.status_ttl_hours)?;
+        let check_seconds = at_least_one(
+            "upstream_check_interval_seconds",
+            raw.upstream_check_interval_seconds,
+        )?;
         if raw.sites.is_empty() {
             return Err(invalid(
                 "sites",
@@ -491,6 +519,8 @@ impl Config {
             client_ip_header: raw.client_ip_header,
             max_open_streams: raw.max_open_streams,
             max_streams_per_ip: raw.max_streams_per_ip,
+            status_ttl: Duration::from_secs(raw.status_ttl_hours.saturating_mul(3600)),
+            upstream_check_interval: Duration::from_secs(check_seconds),
             sites,
         })
     }
@@ -696,6 +726,7 @@ impl Site {
             tool_name: raw.tool_name,
             interval,
             limits,
+            balance_warn_minutes: raw.balance_warn_minutes,
         })
     }
 
@@ -924,6 +955,31 @@ mod tests {
         assert_eq!(
             site.limits.ip_per_minute, 10,
             "the others keep their defaults"
+        );
+    }
+
+    #[test]
+    fn the_balance_warning_and_upstream_check_default_and_can_be_set() {
+        let config = parse(&site_toml("")).expect("valid");
+        assert_eq!(config.upstream_check_interval, Duration::from_secs(300));
+        assert_eq!(config.sites["shop"].balance_warn_minutes, 60);
+
+        let text = format!(
+            "upstream_check_interval_seconds = 30\n{}",
+            site_toml("balance_warn_minutes = 0")
+        );
+        let config = parse(&text).expect("valid");
+        assert_eq!(config.upstream_check_interval, Duration::from_secs(30));
+        assert_eq!(
+            config.sites["shop"].balance_warn_minutes, 0,
+            "0 turns the warning off"
+        );
+
+        let zero = format!("upstream_check_interval_seconds = 0\n{}", site_toml(""));
+        assert_eq!(error_key(&zero), "upstream_check_interval_seconds");
+        assert_eq!(
+            error_key(&site_toml("balance_warn_minutes = -5")),
+            "sites.shop.balance_warn_minutes"
         );
     }
 

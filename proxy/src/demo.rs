@@ -5,7 +5,6 @@
 //! browser treats them as different sites and CORS is exercised as on a real
 //! site. The end-to-end tests start the same thing on port 0.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,13 +13,11 @@ use anyhow::Context;
 use axum::Router;
 use axum::response::Html;
 use callkeeper::sandbox::{self, Sandbox, SandboxConfig};
-use callkeeper::{ApiKey, Credentials, WidgetRef};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use crate::Application;
-use crate::config::{Config, Limits, Site};
+use crate::config::Config;
 
 /// The demo page, with `{{WIDGET_SRC}}` for the loader's URL.
 const DEMO_PAGE: &str = include_str!("../../www/demo/index.html");
@@ -63,8 +60,35 @@ pub struct Demo {
     pub proxy: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// A file of `www/test/`, the end-to-end tests' extra host pages (read from
+/// the source tree, so tests add pages without touching the proxy), with the
+/// demo page's placeholders filled in.
+fn test_page(file: &str, widget_src: &str, proxy_origin: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/test");
+    let text = match std::fs::read_to_string(dir.join(file)) {
+        Ok(text) if !file.starts_with('.') => text,
+        _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    };
+    let text = text
+        .replace("{{WIDGET_SRC}}", widget_src)
+        .replace("{{PROXY_ORIGIN}}", proxy_origin);
+    let kind = match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript",
+        Some("css") => "text/css",
+        _ => "text/html; charset=utf-8",
+    };
+    ([(axum::http::header::CONTENT_TYPE, kind)], text).into_response()
+}
+
 /// Binds the three listeners and starts serving.
 pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
+    start_with(options, "").await
+}
+
+/// Like [`start`], with more keys for the demo site's `[sites.demo]` table
+/// (tests use it for retry intervals, opening hours or limits).
+pub async fn start_with(options: DemoOptions, site_extra: &str) -> anyhow::Result<Demo> {
     let bind = |addr: SocketAddr, what: &'static str| async move {
         TcpListener::bind(addr)
             .await
@@ -90,13 +114,23 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             .await
     });
 
+    let widget_src = format!("{api_url}/widget/widget.js");
     let page = DEMO_PAGE
-        .replace("{{WIDGET_SRC}}", &format!("{api_url}/widget/widget.js"))
+        .replace("{{WIDGET_SRC}}", &widget_src)
         .replace("{{PROXY_ORIGIN}}", &api_url);
-    let page_app = Router::new().fallback(move || {
-        let page = page.clone();
-        async move { Html(page) }
-    });
+    let test_page = {
+        let (widget_src, api_url) = (widget_src.clone(), api_url.clone());
+        move |axum::extract::Path(file): axum::extract::Path<String>| {
+            let page = test_page(&file, &widget_src, &api_url);
+            async move { page }
+        }
+    };
+    let page_app = Router::new()
+        .route("/test/{file}", axum::routing::get(test_page))
+        .fallback(move || {
+            let page = page.clone();
+            async move { Html(page) }
+        });
     let stop = shutdown.clone();
     tokio::spawn(async move {
         axum::serve(page_listener, page_app)
@@ -104,44 +138,21 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             .await
     });
 
-    let site = Site {
-        id: DEMO_SITE.to_owned(),
-        allowed_origins: vec![page_origin.clone()],
-        upstream: Url::parse(&sandbox_url).context("sandbox URL")?,
-        credentials: Credentials {
-            unique: sandbox::DEMO_UNIQUE.to_owned(),
-            key: ApiKey::parse(sandbox::DEMO_API_KEY).context("demo key")?,
-            widget: WidgetRef::Hash(sandbox::DEMO_WHASH.to_owned()),
-        },
-        display_name: "demo.localhost".to_owned(),
-        locale: "ru".to_owned(),
-        title: String::new(),
-        color: "#0b6bcb".to_owned(),
-        position: "right".to_owned(),
-        country_code: "7".to_owned(),
-        offices: vec![],
-        utc: None,
-        opening_hours: None,
-        text_to_manager: None,
-        info_to_manager: None,
-        notification: None,
-        tool_name: None,
-        interval: None,
-        limits: Limits::default(),
-    };
-    let config = Config {
-        listen: api_listener.local_addr()?,
-        database: options.database,
-        assets: options.assets,
-        status_poll_interval: options.poll_interval,
-        retention: Duration::from_secs(90 * 24 * 3600),
-        upstream_deadline: Duration::from_secs(24 * 3600),
-        trusted_proxies: vec![],
-        client_ip_header: "X-Forwarded-For".to_owned(),
-        max_open_streams: 1000,
-        max_streams_per_ip: 10,
-        sites: HashMap::from([(DEMO_SITE.to_owned(), site)]),
-    };
+    // The demo's configuration is written as a site owner would write it,
+    // so it goes through the same parsing and validation as production.
+    let config_text = format!(
+        "listen = \"{listen}\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
+         [sites.{DEMO_SITE}]\nallowed_origins = [\"{page_origin}\"]\nupstream = \"{sandbox_url}\"\n\
+         unique = \"{unique}\"\napi_key_env = \"DEMO_KEY\"\nwhash = \"{whash}\"\ndisplay_name = \"demo.localhost\"\n{site_extra}\n",
+        listen = api_listener.local_addr()?,
+        database = options.database.display().to_string(),
+        assets = options.assets.display().to_string(),
+        poll = options.poll_interval.as_millis(),
+        unique = sandbox::DEMO_UNIQUE,
+        whash = sandbox::DEMO_WHASH,
+    );
+    let config = Config::parse(&config_text, |_| Some(sandbox::DEMO_API_KEY.to_owned()))
+        .context("the demo's configuration")?;
     let application = Application::build(config, api_listener).await?;
     let proxy = tokio::spawn(application.run_until_stopped(shutdown.clone()));
     Ok(Demo {

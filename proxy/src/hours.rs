@@ -136,6 +136,19 @@ impl Schedule {
         self.hours
     }
 
+    /// The zone's name for display: an IANA name, or `UTC±hh:mm` for a fixed offset.
+    pub fn time_zone_name(&self) -> String {
+        match self.zone.iana_name() {
+            Some(name) => name.to_owned(),
+            None => {
+                let seconds = self.zone.to_fixed_offset().map_or(0, |o| o.seconds());
+                let sign = if seconds < 0 { '-' } else { '+' };
+                let minutes = seconds.unsigned_abs() / 60;
+                format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+            }
+        }
+    }
+
     /// Whether the company takes calls at `at`.
     pub fn is_open(&self, at: SystemTime) -> bool {
         let secs = unix_floor(at);

@@ -10,6 +10,7 @@
 //! - [`store`]: the leads, in SQLite.
 //! - [`pipeline`]: the forwarder and the tracker.
 //! - [`status`]: CallKeeper's statuses in the visitor's words.
+//! - [`metrics`] and [`monitor`]: what `/metrics` and `/readyz` report, and the balance monitor.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
 pub mod clock;
@@ -18,6 +19,8 @@ pub mod demo;
 pub mod events;
 pub mod hours;
 pub mod http;
+pub mod metrics;
+pub mod monitor;
 pub mod operator;
 pub mod pipeline;
 pub mod status;
@@ -43,6 +46,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     pipeline: Pipeline,
+    monitor: monitor::Monitor,
 }
 
 impl Application {
@@ -53,6 +57,7 @@ impl Application {
             .with_context(|| format!("opening the lead store {}", config.database.display()))?;
         let events = Events::default();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let metrics = Arc::new(metrics::Metrics::new(&config));
         let clients: HashMap<_, _> = config
             .sites
             .iter()
@@ -70,19 +75,32 @@ impl Application {
             poll_interval: config.status_poll_interval,
             upstream_deadline: config.upstream_deadline,
             retention: config.retention,
+            metrics: metrics.clone(),
+        };
+        let monitor = monitor::Monitor {
+            sites: pipeline.sites.clone(),
+            metrics: metrics.clone(),
+            every: config.upstream_check_interval,
         };
         let state = AppState {
             limits: Arc::new(http::IpLimits::new(&config)),
+            streams: Arc::new(http::Streams::new(
+                config.max_open_streams,
+                config.max_streams_per_ip,
+            )),
+            status_ttl: config.status_ttl,
             store,
             sites: Arc::new(config.sites),
             events,
             wake,
             assets: config.assets,
+            metrics,
         };
         Ok(Self {
             listener,
             state,
             pipeline,
+            monitor,
         })
     }
 
@@ -95,11 +113,13 @@ impl Application {
     /// Leads not yet sent stay in the store and are sent by the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = tokio::spawn(self.pipeline.run(shutdown.clone()));
+        let monitor = tokio::spawn(self.monitor.run(shutdown.clone()));
         let app = http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await?;
         workers.await.context("the workers panicked")?;
+        monitor.await.context("the balance monitor panicked")?;
         Ok(())
     }
 }

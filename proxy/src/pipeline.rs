@@ -34,7 +34,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Site;
 use crate::events::Events;
-use crate::status::{classify, reason_name};
+use crate::metrics::UpstreamMethod;
+use crate::status::{read_call, reason_name};
 use crate::store::{Lead, LeadState, Store, Transition};
 
 /// Leads a worker takes per round.
@@ -66,6 +67,8 @@ pub struct Pipeline {
     pub upstream_deadline: Duration,
     /// How long personal data is kept.
     pub retention: Duration,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// How often the retention job runs.
@@ -173,6 +176,7 @@ impl Pipeline {
         if lead.in_doubt {
             match self.reconcile(&lead, client).await {
                 Ok(Some(id)) => {
+                    self.metrics.order_reconciled(&lead.site);
                     tracing::info!(lead = %lead.id, "an interrupted order had reached CallKeeper; following it");
                     self.apply(&lead.id, self.ordered(&lead, id)).await;
                     return;
@@ -197,7 +201,11 @@ impl Pipeline {
             }
         }
         let order = order_for(&lead, site, phone);
-        let change = match client.order_call(&order).await {
+        let change = match self
+            .metrics
+            .order_call(&lead, client.order_call(&order))
+            .await
+        {
             Ok(ordered) => {
                 tracing::info!(lead = %lead.id, site = %lead.site, "CallKeeper accepted the order");
                 Transition {
@@ -279,7 +287,14 @@ impl Pipeline {
         let since = since_ms.div_euclid(1000);
         let until = now_ms().div_euclid(1000) + RECONCILE_SLACK_MS / 1000;
         let range = DateRange::between(W3cDate::from_unix(since), W3cDate::from_unix(until));
-        let calls = client.get_calls_info(&range).await?;
+        let calls = self
+            .metrics
+            .upstream(
+                &lead.site,
+                UpstreamMethod::GetCallsInfo,
+                client.get_calls_info(&range),
+            )
+            .await?;
         let found = calls.into_iter().find(|call| {
             call.client_digits() == lead.phone
                 && call
@@ -330,7 +345,7 @@ impl Pipeline {
                 return;
             }
         }
-        let (Some((_, client)), Some(Ok(id))) = (
+        let (Some((site, client)), Some(Ok(id))) = (
             self.sites.get(&lead.site),
             lead.upstream_id.as_deref().map(CallId::parse),
         ) else {
@@ -338,13 +353,24 @@ impl Pipeline {
                 .await;
             return;
         };
-        let change = match client.get_call_info(&id).await {
+        let change = match self
+            .metrics
+            .upstream(
+                &lead.site,
+                UpstreamMethod::GetCallInfo,
+                client.get_call_info(&id),
+            )
+            .await
+        {
             Ok(info) => {
-                let (state, reason) = classify(info.status, lead.request.time.is_some());
+                let retries = site.interval.as_ref().map_or(&[][..], |i| i.minutes());
+                let reading = read_call(info.status, info.attempt, &lead, retries, now_ms());
                 Transition {
-                    state: Some(state),
-                    reason: reason.map(|r| reason_name(r).to_owned()),
+                    state: Some(reading.state),
+                    reason: reading.reason.map(|r| reason_name(r).to_owned()),
                     status: Some((info.status.code, info.status.code2)),
+                    call_attempt: Some(info.attempt),
+                    next_call_at: reading.next_call_at,
                     next_attempt_at: next,
                     ..Default::default()
                 }
@@ -362,6 +388,7 @@ impl Pipeline {
 
     /// Writes a transition and tells the watchers.
     async fn apply(&self, id: &str, change: Transition) {
+        self.metrics.transition(change.state);
         match self.store.transition(id, &change, now_ms()).await {
             Ok(_) => self.events.publish(id),
             Err(error) => tracing::error!(lead = %id, %error, "cannot record the lead's new state"),

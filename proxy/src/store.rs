@@ -124,6 +124,12 @@ pub struct Lead {
     /// Until when the lead is retried while CallKeeper is unreachable (unix
     /// ms); unset means the configured deadline after `created_at`.
     pub deadline_at: Option<i64>,
+    /// Which of CallKeeper's attempts the call is on (0 before the first).
+    pub call_attempt: u32,
+    /// When CallKeeper's next attempt is expected (unix ms).
+    pub next_call_at: Option<i64>,
+    /// Unix ms of the last change.
+    pub updated_at: i64,
 }
 
 impl Lead {
@@ -186,6 +192,10 @@ pub struct Transition {
     pub sent_at: Option<i64>,
     /// Mark (or clear) the send as in doubt.
     pub in_doubt: Option<bool>,
+    /// CallKeeper's attempt number.
+    pub call_attempt: Option<u32>,
+    /// When CallKeeper's next attempt is expected (unix ms).
+    pub next_call_at: Option<i64>,
 }
 
 /// The lead store.
@@ -194,7 +204,7 @@ pub struct Store {
     pool: SqlitePool,
 }
 
-const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at";
+const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at, call_attempt, next_call_at, updated_at";
 
 impl Store {
     /// Opens (creating if needed) the SQLite file and brings its schema up to date.
@@ -316,10 +326,14 @@ impl Store {
                 version = version + CASE WHEN COALESCE($2, state) <> state
                                            OR COALESCE($5, status_code, -1) <> COALESCE(status_code, -1)
                                            OR COALESCE($6, status2_code, -1) <> COALESCE(status2_code, -1)
+                                           OR COALESCE($3, reason, '') <> COALESCE(reason, '')
+                                           OR COALESCE($12, call_attempt) <> call_attempt
                                          THEN 1 ELSE 0 END,
                 updated_at = $9,
                 sent_at = COALESCE($10, sent_at),
-                in_doubt = COALESCE($11, in_doubt)
+                in_doubt = COALESCE($11, in_doubt),
+                call_attempt = COALESCE($12, call_attempt),
+                next_call_at = COALESCE($13, next_call_at)
              WHERE id = $1",
         )
         .bind(id)
@@ -333,6 +347,8 @@ impl Store {
         .bind(now)
         .bind(change.sent_at)
         .bind(change.in_doubt.map(i64::from))
+        .bind(change.call_attempt.map(i64::from))
+        .bind(change.next_call_at)
         .execute(&self.pool)
         .await?;
         self.get(id).await
@@ -502,6 +518,42 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    /// Proves the store takes a write: upserts `name`'s row of the
+    /// `heartbeat` table (for `/readyz`).
+    pub async fn heartbeat(&self, name: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO heartbeat (name, at) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many leads are in each state that is not a delivered outcome
+    /// (everything but succeeded and failed), for `/metrics`. Reads the
+    /// `(state, next_attempt_at)` index only, so its cost follows the live
+    /// leads, not the history.
+    pub async fn count_unfinished(&self) -> Result<Vec<(LeadState, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM leads
+             WHERE state IN ('received', 'queued', 'sending', 'ordered', 'scheduled', 'in_progress', 'halted')
+             GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("state")?.parse()?,
+                    row.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Lead, StoreError> {
@@ -528,6 +580,9 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Lead, StoreError> {
         sent_at: row.try_get("sent_at")?,
         in_doubt: row.try_get::<i64, _>("in_doubt")? != 0,
         deadline_at: row.try_get("deadline_at")?,
+        call_attempt: u32::try_from(row.try_get::<i64, _>("call_attempt")?).unwrap_or(0),
+        next_call_at: row.try_get("next_call_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }
 

@@ -464,3 +464,62 @@ async fn an_operator_lists_exports_and_resends_a_halted_lead() {
     );
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_status_token_stops_answering_a_while_after_its_call_is_final() {
+    use proxy::store::{Store, Transition};
+    let stub = Stub::default();
+    // Halted leads are final and no worker touches them again.
+    stub.set_default(Reply::Fail(424, "Wrong pair whash or walias and apiak!"));
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = dir.path().join("leads.db");
+    let (proxy, shutdown, _task) =
+        spawn_in_process(&config_toml(free_addr(), &upstream, &database, "")).await;
+    let (_, fresh, _) = order(&proxy, "+79990000061", "fresh").await;
+    let (_, old, _) = order(&proxy, "+79990000062", "old").await;
+    let (fresh, old) = (
+        fresh["id"].as_str().expect("id"),
+        old["id"].as_str().expect("id"),
+    );
+    for id in [fresh, old] {
+        eventually("the call is final", || async {
+            status(&proxy, id).await["final"] == true
+        })
+        .await;
+    }
+
+    // One of them ended two days ago (past the default 24 hours).
+    let store = Store::open(&database).await.expect("the same store");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let touch = Transition {
+        next_attempt_at: i64::MAX,
+        ..Default::default()
+    };
+    store
+        .transition(old, &touch, now - 48 * 3_600_000)
+        .await
+        .expect("dated");
+
+    assert_eq!(
+        status(&proxy, fresh).await["final"],
+        true,
+        "a recent final status still answers"
+    );
+    let expired = reqwest::get(format!("{proxy}/v1/callbacks/{old}"))
+        .await
+        .expect("answer");
+    assert_eq!(
+        expired.status().as_u16(),
+        404,
+        "an expired token no longer answers"
+    );
+    let stream = reqwest::get(format!("{proxy}/v1/callbacks/{old}/events"))
+        .await
+        .expect("answer");
+    assert_eq!(stream.status().as_u16(), 404);
+    shutdown.cancel();
+}

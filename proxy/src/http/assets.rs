@@ -44,6 +44,10 @@ async fn headers(request: Request, next: Next) -> Response {
         HeaderName::from_static("cross-origin-resource-policy"),
         HeaderValue::from_static("cross-origin"),
     );
+    // One URL answers brotli, gzip or plain by Accept-Encoding; caches must keep them apart.
+    if !headers.contains_key(header::VARY) {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     let cache = if !response.status().is_success() {
         "no-store"
     } else if is_loader {

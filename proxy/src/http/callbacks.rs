@@ -2,17 +2,17 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
-use protocol::{CallbackAccepted, CallbackRequest, PhoneNumber, SiteConfig, paths};
+
+use protocol::{CallbackAccepted, CallbackRequest, PhoneNumber, SiteConfig, Slot, Slots, paths};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -31,6 +31,8 @@ const MAX_FIELD_CHARS: usize = 2048;
 const MAX_EXTRA_KEYS: usize = 16;
 /// The longest `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
+/// When a refused stream may try again (the widget polls meanwhile).
+const STREAM_RETRY: Duration = Duration::from_secs(30);
 /// A stream re-reads the store at least this often, even without a notification.
 const STREAM_RECHECK: Duration = Duration::from_secs(5);
 
@@ -48,8 +50,59 @@ pub(super) async fn site_config(
         title: site.title.clone(),
         country_code: site.country_code.clone(),
         offices: site.offices.clone(),
-        open_now: true,
+        open_now: schedule(site)?.is_open(SystemTime::now()),
     }))
+}
+
+/// Step between callback slots.
+const SLOT_STEP: Duration = Duration::from_secs(30 * 60);
+/// The earliest slot starts this long from now (time to get ready to answer).
+const SLOT_LEAD: Duration = Duration::from_secs(15 * 60);
+/// Slots offered at most.
+const MAX_SLOTS: usize = 500;
+
+/// `?days=` of the slots endpoint.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct SlotsQuery {
+    days: Option<u32>,
+}
+
+/// `GET /v1/sites/{site}/slots`: whether the company is open now, and the coming slots.
+pub(super) async fn slots(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(query): Query<SlotsQuery>,
+) -> Result<Json<Slots>, ApiError> {
+    let site = state.sites.get(&site).ok_or(ApiError::NotFound("site"))?;
+    let days = query.days.unwrap_or(3);
+    if !(1..=14).contains(&days) {
+        return Err(ApiError::invalid("days", "from 1 to 14"));
+    }
+    let schedule = schedule(site)?;
+    let now = SystemTime::now();
+    let slots = schedule
+        .slots(now, SLOT_STEP, SLOT_LEAD, days, MAX_SLOTS)
+        .into_iter()
+        .map(|slot| Slot {
+            start: slot.start,
+            end: slot.end,
+        })
+        .collect();
+    Ok(Json(Slots {
+        open_now: schedule.is_open(now),
+        time_zone: schedule.time_zone_name(),
+        slots,
+    }))
+}
+
+/// The site's opening hours in its zone.
+fn schedule(site: &Site) -> Result<Schedule, ApiError> {
+    // Hours and zone were validated at start-up; a failure here is a bug worth a 503, not a panic.
+    Schedule::new(site.opening_hours, site.utc.as_ref()).map_err(|e| {
+        ApiError::Unavailable(crate::store::StoreError::Corrupt(format!(
+            "opening hours: {e}"
+        )))
+    })
 }
 
 /// `POST /v1/sites/{site}/callbacks`: stores the lead, then answers 202.
@@ -191,10 +244,8 @@ fn check_requested_time(time: i64, site: &Site) -> Result<(), ApiError> {
             "the requested time must be within the next 60 days",
         ));
     }
-    let schedule = Schedule::new(site.opening_hours, site.utc.as_ref())
-        .map_err(|e| ApiError::invalid("time", format!("the site's hours cannot be read: {e}")))?;
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(time).unwrap_or(0));
-    if !schedule.is_open(at) {
+    if !schedule(site)?.is_open(at) {
         return Err(ApiError::invalid(
             "time",
             "the requested time is outside the company's opening hours",
@@ -286,11 +337,7 @@ pub(super) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let lead = state
-        .store
-        .get(&id)
-        .await?
-        .ok_or(ApiError::NotFound("callback"))?;
+    let lead = live_lead(&state, &id).await?;
     let locale = state
         .sites
         .get(&lead.site)
@@ -307,13 +354,15 @@ pub(super) async fn status(
 pub(super) async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let lead = state
-        .store
-        .get(&id)
-        .await?
-        .ok_or(ApiError::NotFound("callback"))?;
+) -> Result<impl IntoResponse, ApiError> {
+    let lead = live_lead(&state, &id).await?;
+    let ip = state.limits.client_ip(client, &headers);
+    // Over the cap, the widget falls back to polling.
+    let guard = state.streams.try_open(ip).ok_or(ApiError::RateLimited {
+        retry_after: STREAM_RETRY,
+    })?;
     let locale = state
         .sites
         .get(&lead.site)
@@ -325,8 +374,8 @@ pub(super) async fn events(
         .unwrap_or(0);
     let receiver = state.events.subscribe();
     let stream = futures_util::stream::unfold(
-        (state, id, receiver, last_seen, false),
-        move |(state, id, mut receiver, mut last_seen, finished)| {
+        (state, id, receiver, last_seen, false, guard),
+        move |(state, id, mut receiver, mut last_seen, finished, guard)| {
             let locale = locale.clone();
             async move {
                 if finished {
@@ -343,8 +392,8 @@ pub(super) async fn events(
                                 .id(lead.version.to_string())
                                 .data(data);
                             return Some((
-                                Ok(event),
-                                (state, id, receiver, last_seen, status.is_final),
+                                Ok::<_, Infallible>(event),
+                                (state, id, receiver, last_seen, status.is_final, guard),
                             ));
                         }
                         Ok(Some(lead)) if lead.state.is_final() => return None,
@@ -358,7 +407,30 @@ pub(super) async fn events(
             }
         },
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    // Reverse proxies that buffer (nginx) must pass events through at once.
+    let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok((
+        [
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        sse,
+    ))
+}
+
+/// A lead whose status token still works: it exists, and its call is not
+/// final since longer than the configured time.
+async fn live_lead(state: &AppState, id: &str) -> Result<Lead, ApiError> {
+    let lead = state
+        .store
+        .get(id)
+        .await?
+        .ok_or(ApiError::NotFound("callback"))?;
+    let ttl = i64::try_from(state.status_ttl.as_millis()).unwrap_or(i64::MAX);
+    if lead.state.is_final() && now_ms() > lead.updated_at.saturating_add(ttl) {
+        return Err(ApiError::NotFound("callback"));
+    }
+    Ok(lead)
 }
 
 /// Waits until lead `id` may have changed (or a while has passed).

@@ -7,8 +7,10 @@
 mod assets;
 mod callbacks;
 mod error;
+mod health;
 mod limits;
 mod openapi;
+mod streams;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::ApiError;
 pub use limits::IpLimits;
+pub use streams::{StreamGuard, Streams};
 
 use crate::config::Site;
 use crate::events::Events;
@@ -41,6 +44,12 @@ pub struct AppState {
     pub assets: PathBuf,
     /// Per-address burst limits, and how to find the client's address.
     pub limits: Arc<IpLimits>,
+    /// Counters and gauges for `/metrics`, and what `/readyz` knows of CallKeeper.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Open status streams, capped.
+    pub streams: Arc<Streams>,
+    /// How long a status token works after its call is final.
+    pub status_ttl: std::time::Duration,
 }
 
 /// The proxy's router.
@@ -67,6 +76,7 @@ pub fn app(state: AppState) -> Router {
 
     let api = Router::new()
         .route("/v1/sites/{site}/config", get(callbacks::site_config))
+        .route("/v1/sites/{site}/slots", get(callbacks::slots))
         .route("/v1/sites/{site}/callbacks", post(callbacks::create))
         .route("/v1/callbacks/{id}", get(callbacks::status))
         .route("/v1/callbacks/{id}/events", get(callbacks::events))
@@ -80,7 +90,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .nest("/widget", assets::router(&state.assets))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::count_requests,
+        ))
         .layer(axum::middleware::from_fn(error::log_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -9,7 +9,7 @@
 use axum::Json;
 use protocol::{
     ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ErrorBody,
-    ErrorCode, FailureReason, SiteConfig, Utm, VisitContext,
+    ErrorCode, FailureReason, SiteConfig, Slot, Slots, Utm, VisitContext,
 };
 use utoipa::OpenApi;
 
@@ -26,7 +26,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         description = "What the callback widget and its proxy exchange. Every error has the \
                        one shape ErrorBody; unknown JSON fields are ignored, never rejected."
     ),
-    paths(site_config, create, status, events),
+    paths(site_config, slots, create, status, events),
     components(schemas(
         CallbackRequest,
         VisitContext,
@@ -37,6 +37,8 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         CallState,
         FailureReason,
         SiteConfig,
+        Slots,
+        Slot,
         ErrorBody,
         ApiError,
         ErrorCode
@@ -58,6 +60,24 @@ struct ApiDoc;
     reason = "documentation only: the handler is callbacks::site_config"
 )]
 fn site_config() {}
+
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/slots",
+    params(
+        ("site" = String, Path, description = "The site's id"),
+        ("days" = Option<u32>, Query, description = "How many days ahead, 1 to 14 (default 3)"),
+    ),
+    responses(
+        (status = 200, description = "Whether the company is open now, and the coming 30-minute slots", body = Slots),
+        (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
+    )
+)]
+#[expect(
+    dead_code,
+    reason = "documentation only: the handler is callbacks::slots"
+)]
+fn slots() {}
 
 #[utoipa::path(
     post,

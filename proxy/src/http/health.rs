@@ -1,0 +1,155 @@
+//! For operators and their machines: `/healthz` (the process answers),
+//! `/readyz` (it can do its job) and `/metrics` (Prometheus).
+//!
+//! `/readyz` writes to the store (a heartbeat row) to prove it takes a
+//! write, and reads what the pipeline and the balance monitor last heard
+//! from CallKeeper; it never calls CallKeeper itself, so a load balancer or
+//! a monitor polling it every second costs CallKeeper nothing (see
+//! `monitor.rs` for the probe that keeps that knowledge fresh).
+//!
+//! `/readyz` and `/metrics` tell balances and volumes, not personal data;
+//! still, keep them off the public internet (README, "Deployment").
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use super::AppState;
+use crate::metrics::{BalanceHealth, Snapshot, UpstreamHealth};
+use crate::pipeline::now_ms;
+
+/// How long `/readyz` waits for the store's write.
+const STORE_DEADLINE: Duration = Duration::from_secs(2);
+/// The heartbeat row `/readyz` rewrites.
+const HEARTBEAT: &str = "readyz";
+/// Prometheus' text format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `/healthz`, `/readyz` and `/metrics`.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// `GET /healthz`: the process is alive and serving HTTP. Checks nothing
+/// else, so a supervisor restarts the proxy only when restarting can help.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/readyz`'s answer.
+#[derive(Debug, Serialize)]
+struct Readiness {
+    /// The store takes writes and every site's CallKeeper answers.
+    ready: bool,
+    store: StoreHealth,
+    upstream: BTreeMap<String, UpstreamHealth>,
+    /// Low balance warns here but does not make the proxy unready: leads are
+    /// still taken, and CallKeeper refuses the calls when it runs out.
+    balance: BTreeMap<String, BalanceHealth>,
+}
+
+#[derive(Debug, Serialize)]
+struct StoreHealth {
+    writable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `GET /readyz`: 200 when the store takes a write and each site's
+/// CallKeeper answered recently, else 503; the details as JSON either way.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let write = tokio::time::timeout(STORE_DEADLINE, state.store.heartbeat(HEARTBEAT, now_ms()));
+    let store = match write.await {
+        Ok(Ok(())) => StoreHealth {
+            writable: true,
+            error: None,
+        },
+        Ok(Err(error)) => {
+            tracing::error!(%error, "readiness: the lead store refused a write");
+            StoreHealth {
+                writable: false,
+                error: Some("the store refused a write (see the log)".to_owned()),
+            }
+        }
+        Err(_) => {
+            tracing::error!(
+                "readiness: the lead store took no write within {STORE_DEADLINE:?} (locked or stuck disk?)"
+            );
+            StoreHealth {
+                writable: false,
+                error: Some(format!("no write within {} s", STORE_DEADLINE.as_secs())),
+            }
+        }
+    };
+    let upstream = state.metrics.upstream_health();
+    let ready = store.writable && upstream.values().all(|site| site.ok);
+    let readiness = Readiness {
+        ready,
+        store,
+        upstream,
+        balance: state.metrics.balance_health(),
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(readiness),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: Prometheus' text format; the store's counts are read now.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let leads = match state.store.count_unfinished().await {
+        Ok(leads) => Some(leads),
+        Err(error) => {
+            tracing::error!(%error, "metrics: cannot count the leads");
+            None
+        }
+    };
+    let snapshot = Snapshot {
+        leads,
+        open_streams: state.streams.open(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, PROMETHEUS_TEXT),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.metrics.render(&snapshot),
+    )
+        .into_response()
+}
+
+/// Counts every answered request by its route pattern and status class.
+/// The widget's files count as one route; requests no route matched count
+/// as `unmatched`, so a scanner's paths never become labels.
+pub(super) async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = match request.extensions().get::<MatchedPath>() {
+        _ if request.uri().path().starts_with("/widget/") => "/widget/{file}".to_owned(),
+        Some(path) => path.as_str().to_owned(),
+        None => "unmatched".to_owned(),
+    };
+    let response = next.run(request).await;
+    state.metrics.request(&route, response.status().as_u16());
+    response
+}

@@ -1,0 +1,339 @@
+//! Live call status against the sandbox CallKeeper: every outcome's states
+//! and messages, CallKeeper's own retries, one upstream poll per call however
+//! many watch it, stream caps, and the slots endpoint.
+
+use std::time::Duration;
+
+use proxy::demo::{self, Demo, DemoOptions};
+use serde_json::{Value, json};
+
+async fn spawn(dir: &tempfile::TempDir, time_scale: f64, poll_ms: u64, site_extra: &str) -> Demo {
+    let any = "127.0.0.1:0".parse().expect("address");
+    let options = DemoOptions {
+        api: any,
+        page: any,
+        sandbox: any,
+        assets: dir.path().join("dist"),
+        database: dir.path().join("leads.db"),
+        time_scale,
+        poll_interval: Duration::from_millis(poll_ms),
+    };
+    demo::start_with(options, site_extra)
+        .await
+        .expect("the demo starts")
+}
+
+async fn order(demo: &Demo, phone: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
+        .header("Origin", demo.page_url.trim_end_matches('/'))
+        .json(&json!({"phone": phone}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 202);
+    let body: Value = response.json().await.expect("json");
+    body["id"].as_str().expect("id").to_owned()
+}
+
+/// Every status event of a callback until the final one, from its SSE stream.
+async fn watch(demo: &Demo, id: &str) -> Vec<Value> {
+    watch_url(&demo.api_url, id).await
+}
+
+async fn watch_url(api: &str, id: &str) -> Vec<Value> {
+    let url = format!("{api}/v1/callbacks/{id}/events");
+    let body = tokio::time::timeout(Duration::from_secs(30), async {
+        reqwest::get(&url).await?.text().await
+    })
+    .await
+    .expect("the stream ends after the final status")
+    .expect("body");
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).expect("a status"))
+        .collect()
+}
+
+fn states(events: &[Value]) -> Vec<&str> {
+    events.iter().filter_map(|e| e["state"].as_str()).collect()
+}
+
+#[tokio::test]
+async fn each_sandbox_outcome_reaches_its_visitor_state_and_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Many orders from one address: lift the per-address burst limit for this test.
+    let demo = spawn(
+        &dir,
+        0.002,
+        10,
+        "limits = { ip_burst = 50, ip_per_minute = 100 }",
+    )
+    .await;
+    // (last digits, final state, reason) per the sandbox's documented table.
+    let cases = [
+        ("10", "succeeded", None),
+        ("00", "failed", Some("busy")),
+        ("01", "failed", Some("no_answer")),
+        ("02", "failed", Some("company_unavailable")),
+        ("03", "failed", Some("invalid_number")),
+        ("04", "failed", Some("invalid_number")),
+        ("06", "failed", Some("company_unavailable")),
+        ("07", "failed", Some("cancelled")),
+        ("09", "succeeded", None),
+    ];
+    let mut watchers = Vec::new();
+    for (digits, state, reason) in cases {
+        let id = order(&demo, &format!("+7999123{digits}{digits}")).await;
+        let events = tokio::spawn({
+            let url = demo.api_url.clone();
+            async move { watch_url(&url, &id).await }
+        });
+        watchers.push((digits, state, reason, events));
+    }
+    for (digits, state, reason, events) in watchers {
+        let events = events.await.expect("watcher");
+        let last = events.last().expect("at least one event");
+        assert_eq!(last["state"], state, "{digits}: {events:?}");
+        assert_eq!(last["final"], true);
+        assert_eq!(last["reason"].as_str(), reason, "{digits}");
+        assert!(last["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let seen = states(&events);
+        // Without retries a call only moves forward.
+        let rank = |state: &str| {
+            [
+                "received",
+                "queued",
+                "ordered",
+                "in_progress",
+                "succeeded",
+                "failed",
+            ]
+            .iter()
+            .position(|s| *s == state)
+            .unwrap_or(usize::MAX)
+        };
+        assert!(
+            seen.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+            "{digits}: forward only: {seen:?}"
+        );
+        if digits != "03" && digits != "07" {
+            assert!(
+                seen.contains(&"in_progress"),
+                "{digits}: dialled before the end: {seen:?}"
+            );
+        }
+        assert!(
+            !last.to_string().contains("status_code"),
+            "CallKeeper's codes stay inside"
+        );
+    }
+    // The messages are distinct for distinct outcomes (here in the demo's Russian).
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_failed_attempt_with_retries_left_is_scheduled_not_final() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // interval 1,2 minutes: the sandbox (0.001 scale) retries 60 ms and 120 ms later.
+    let demo = spawn(&dir, 0.001, 10, "interval = \"1,2\"").await;
+    // 05 answers the second time; 01 never answers.
+    let second_time = order(&demo, "+79991230505").await;
+    let never = order(&demo, "+79991230101").await;
+    let (events, never_events) = tokio::join!(watch(&demo, &second_time), watch(&demo, &never));
+
+    let seen = states(&events);
+    let scheduled = events
+        .iter()
+        .find(|e| e["state"] == "scheduled")
+        .expect("a retry was scheduled");
+    assert_eq!(scheduled["final"], false, "{seen:?}");
+    assert!(
+        scheduled["at"].as_i64().is_some(),
+        "says when the next attempt is: {scheduled}"
+    );
+    assert_eq!(seen.last(), Some(&"succeeded"), "{seen:?}");
+
+    let events = never_events;
+    let seen = states(&events);
+    let last = events.last().expect("events");
+    assert_eq!(
+        (last["state"].as_str(), last["reason"].as_str()),
+        (Some("failed"), Some("no_answer")),
+        "{seen:?}"
+    );
+    let tries = demo
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "orderCall" && r.param("client") == Some("79991230101"))
+        .count();
+    assert_eq!(
+        tries, 1,
+        "CallKeeper retries by itself; the proxy orders once"
+    );
+    let in_progress_runs = seen
+        .windows(2)
+        .filter(|w| w[0] != "in_progress" && w[1] == "in_progress")
+        .count();
+    assert!(
+        in_progress_runs >= 2,
+        "the visitor saw the retries: {seen:?}"
+    );
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_hundred_watchers_cost_one_upstream_poll_per_interval() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The call runs 3 s (0.1 scale); the proxy asks CallKeeper every 200 ms.
+    let demo = spawn(&dir, 0.1, 200, "").await;
+    let id = order(&demo, "+79991234510").await;
+    let started = tokio::time::Instant::now();
+    let http = reqwest::Client::new();
+    let mut watchers = Vec::new();
+    for _ in 0..100 {
+        let (http, url) = (http.clone(), format!("{}/v1/callbacks/{id}", demo.api_url));
+        watchers.push(tokio::spawn(async move {
+            let mut polls = 0;
+            loop {
+                let status: Value = http
+                    .get(&url)
+                    .send()
+                    .await
+                    .expect("answer")
+                    .json()
+                    .await
+                    .expect("json");
+                polls += 1;
+                if status["final"] == true {
+                    return polls;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }));
+    }
+    let mut visitor_polls = 0;
+    for watcher in watchers {
+        visitor_polls += watcher.await.expect("watcher");
+    }
+    let elapsed = started.elapsed();
+    let upstream = demo
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "getCallInfo")
+        .count();
+    let intervals = (elapsed.as_millis() / 200) as usize;
+    assert!(
+        visitor_polls > 1000,
+        "the watchers did watch: {visitor_polls}"
+    );
+    assert!(
+        upstream <= intervals + 2,
+        "{upstream} getCallInfo requests in {elapsed:?} ({intervals} intervals) for {visitor_polls} visitor polls"
+    );
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn status_streams_are_capped_per_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Calls last 30 s here, so the streams stay open.
+    let demo = spawn(&dir, 1.0, 200, "").await;
+    let id = order(&demo, "+79991234520").await;
+    let url = format!("{}/v1/callbacks/{id}/events", demo.api_url);
+    let mut open = Vec::new();
+    for _ in 0..10 {
+        let response = reqwest::get(&url).await.expect("answer");
+        assert_eq!(response.status().as_u16(), 200);
+        open.push(response);
+    }
+    let refused = reqwest::get(&url).await.expect("answer");
+    assert_eq!(
+        refused.status().as_u16(),
+        429,
+        "the 11th stream from one address is refused"
+    );
+    assert!(refused.headers().contains_key("retry-after"));
+    // Polling still works for that visitor.
+    assert_eq!(
+        reqwest::get(format!("{}/v1/callbacks/{id}", demo.api_url))
+            .await
+            .expect("poll")
+            .status()
+            .as_u16(),
+        200
+    );
+    // A closed stream frees its place.
+    drop(open.pop());
+    let mut again = None;
+    for _ in 0..100 {
+        let response = reqwest::get(&url).await.expect("answer");
+        if response.status().as_u16() == 200 {
+            again = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(again.is_some(), "a freed place is given to the next stream");
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn slots_follow_the_sites_hours_in_its_zone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = spawn(
+        &dir,
+        1.0,
+        200,
+        "opening_hours = \"09001800\"\nutc = \"UTC+03:00\"",
+    )
+    .await;
+    let slots: Value = reqwest::get(format!("{}/v1/sites/demo/slots?days=3", demo.api_url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(slots["time_zone"], "UTC+03:00");
+    let list = slots["slots"].as_array().expect("slots");
+    assert!(
+        list.len() >= 18,
+        "at least one full working day of half hours: {}",
+        list.len()
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let mut previous_end = 0;
+    for slot in list {
+        let (start, end) = (
+            slot["start"].as_i64().expect("start"),
+            slot["end"].as_i64().expect("end"),
+        );
+        assert!(start >= now + 14 * 60, "not before now plus the lead time");
+        assert_eq!(end - start, 1800);
+        assert!(start >= previous_end, "sorted, apart");
+        // 09:00–18:00 at UTC+3 is 06:00–15:00 UTC.
+        let local = (start + 3 * 3600).rem_euclid(86_400);
+        assert!(
+            (9 * 3600..18 * 3600).contains(&local) && local + 1800 <= 18 * 3600,
+            "inside hours: {slot}"
+        );
+        previous_end = end;
+    }
+    let config: Value = reqwest::get(format!("{}/v1/sites/demo/config", demo.api_url))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(config["open_now"], slots["open_now"]);
+    let bad = reqwest::get(format!("{}/v1/sites/demo/slots?days=40", demo.api_url))
+        .await
+        .expect("answer");
+    assert_eq!(bad.status().as_u16(), 422);
+    demo.shutdown.cancel();
+}
