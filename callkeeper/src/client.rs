@@ -58,6 +58,18 @@ pub struct Client {
     http: reqwest::Client,
     base_url: Url,
     credentials: Arc<Credentials>,
+    method: HttpMethod,
+}
+
+/// How requests are sent. CallKeeper takes both; POST is the default
+/// because a query string (with the key in it) ends up in access logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// Parameters in an `application/x-www-form-urlencoded` body.
+    #[default]
+    Post,
+    /// Parameters in the query string, as the document's GET examples.
+    Get,
 }
 
 /// Which parameter name carries the key: the ordering and widget methods
@@ -90,7 +102,14 @@ impl Client {
             http,
             base_url,
             credentials: Arc::new(credentials),
+            method: HttpMethod::Post,
         }
+    }
+
+    /// The same client sending its requests with `method`.
+    pub fn using(mut self, method: HttpMethod) -> Self {
+        self.method = method;
+        self
     }
 
     /// The address requests go to.
@@ -364,16 +383,22 @@ impl Client {
     /// failures into errors. Returns the HTTP status with the body.
     async fn send(&self, method: &str, query: &Query) -> Result<(u16, Value), Error> {
         let started = std::time::Instant::now();
-        let response = self
-            .http
-            .post(self.url(method))
-            .header(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            )
-            .body(query.encode())
-            .send()
-            .await;
+        let request = match self.method {
+            HttpMethod::Post => self
+                .http
+                .post(self.url(method))
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                )
+                .body(query.encode()),
+            HttpMethod::Get => {
+                let mut url = self.url(method);
+                url.set_query(Some(&query.encode()));
+                self.http.get(url)
+            }
+        };
+        let response = request.send().await;
         let response = match response {
             Ok(response) => response,
             Err(err) => {

@@ -1021,3 +1021,27 @@ async fn answers_keep_the_document_s_key_order() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_client_can_send_everything_as_get_query_strings() {
+    let harness = Harness::demo().await;
+    let client = harness.client().using(callkeeper::HttpMethod::Get);
+    let ordered = client
+        .order_call(&OrderCall::new(phone("+7 999 765-43-21")))
+        .await
+        .expect("ordered with GET");
+    let info = client
+        .get_call_info(&ordered.id)
+        .await
+        .expect("call info with GET");
+    assert_eq!(info.phone2, "79997654321");
+    let recorded = harness.sandbox.requests();
+    assert!(recorded.len() >= 2);
+    for request in recorded {
+        assert_eq!(request.http_method, "GET", "{}", request.method);
+    }
+    assert_eq!(
+        harness.sandbox.requests()[0].param("apiak"),
+        Some(sandbox::DEMO_API_KEY)
+    );
+}

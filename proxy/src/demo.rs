@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::Application;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 
 /// The demo page, with `{{WIDGET_SRC}}` for the loader's URL.
@@ -83,12 +85,19 @@ fn test_page(file: &str, widget_src: &str, proxy_origin: &str) -> axum::response
 
 /// Binds the three listeners and starts serving.
 pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
-    start_with(options, "").await
+    start_with(options, "", Arc::new(SystemClock)).await
 }
 
 /// Like [`start`], with more keys for the demo site's `[sites.demo]` table
 /// (tests use it for retry intervals, opening hours or limits).
-pub async fn start_with(options: DemoOptions, site_extra: &str) -> anyhow::Result<Demo> {
+///
+/// `clock` is the proxy's "now" for opening hours and slots; the sandbox and
+/// the workers keep the real time.
+pub async fn start_with(
+    options: DemoOptions,
+    site_extra: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Demo> {
     let bind = |addr: SocketAddr, what: &'static str| async move {
         TcpListener::bind(addr)
             .await
@@ -153,7 +162,7 @@ pub async fn start_with(options: DemoOptions, site_extra: &str) -> anyhow::Resul
     );
     let config = Config::parse(&config_text, |_| Some(sandbox::DEMO_API_KEY.to_owned()))
         .context("the demo's configuration")?;
-    let application = Application::build(config, api_listener).await?;
+    let application = Application::build_with_clock(config, api_listener, clock).await?;
     let proxy = tokio::spawn(application.run_until_stopped(shutdown.clone()));
     Ok(Demo {
         api_url,

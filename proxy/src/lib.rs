@@ -52,6 +52,16 @@ pub struct Application {
 impl Application {
     /// Opens the store, binds `listener`'s address and prepares the workers.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, listener, Arc::new(clock::SystemClock)).await
+    }
+
+    /// Like [`Application::build`], with the handlers' "now" from `clock`
+    /// (tests pin opening hours and slots with it).
+    pub async fn build_with_clock(
+        config: Config,
+        listener: TcpListener,
+        clock: Arc<dyn clock::Clock>,
+    ) -> anyhow::Result<Self> {
         let store = Store::open(&config.database)
             .await
             .with_context(|| format!("opening the lead store {}", config.database.display()))?;
@@ -89,6 +99,7 @@ impl Application {
                 config.max_streams_per_ip,
             )),
             status_ttl: config.status_ttl,
+            clock,
             store,
             sites: Arc::new(config.sites),
             events,

@@ -74,11 +74,14 @@ pub struct Pipeline {
 /// How often the retention job runs.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    millis_since_epoch(std::time::SystemTime::now())
+}
+
+/// Milliseconds since the Unix epoch of `at`.
+pub fn millis_since_epoch(at: std::time::SystemTime) -> i64 {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -18,9 +18,13 @@ async fn spawn(dir: &tempfile::TempDir, time_scale: f64, poll_ms: u64, site_extr
         time_scale,
         poll_interval: Duration::from_millis(poll_ms),
     };
-    demo::start_with(options, site_extra)
-        .await
-        .expect("the demo starts")
+    demo::start_with(
+        options,
+        site_extra,
+        std::sync::Arc::new(proxy::clock::SystemClock),
+    )
+    .await
+    .expect("the demo starts")
 }
 
 async fn order(demo: &Demo, phone: &str) -> String {
@@ -335,5 +339,71 @@ async fn slots_follow_the_sites_hours_in_its_zone() {
         .await
         .expect("answer");
     assert_eq!(bad.status().as_u16(), 422);
+    demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let any = "127.0.0.1:0".parse().expect("address");
+    let options = DemoOptions {
+        api: any,
+        page: any,
+        sandbox: any,
+        assets: dir.path().join("dist"),
+        database: dir.path().join("leads.db"),
+        time_scale: 1.0,
+        poll_interval: Duration::from_millis(200),
+    };
+    // Wednesday 2030-01-09, 20:00 at UTC+3: after hours.
+    let evening: i64 = 1_894_208_400;
+    let clock = std::sync::Arc::new(proxy::clock::FixedClock::at_unix(evening.unsigned_abs()));
+    let demo = demo::start_with(
+        options,
+        "opening_hours = \"09001800\"\nutc = \"UTC+03:00\"",
+        clock,
+    )
+    .await
+    .expect("the demo starts");
+    let get = |path: &str| {
+        let url = format!("{}{path}", demo.api_url);
+        async move {
+            reqwest::get(url)
+                .await
+                .expect("answer")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    assert_eq!(get("/v1/sites/demo/config").await["open_now"], false);
+    let slots = get("/v1/sites/demo/slots?days=2").await;
+    assert_eq!(slots["open_now"], false);
+    let first = slots["slots"][0]["start"].as_i64().expect("a slot");
+    assert_eq!(
+        first,
+        evening + 13 * 3600,
+        "the first slot is 09:00 the next morning"
+    );
+    assert_eq!(
+        slots["slots"].as_array().map(Vec::len),
+        Some(18),
+        "09:00–18:00 in half hours"
+    );
+
+    let post = |time: i64, key: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
+            .header("Origin", demo.page_url.trim_end_matches('/'))
+            .header("Idempotency-Key", key)
+            .json(&json!({"phone": "+79991234530", "time": time}))
+            .send()
+    };
+    let tonight = post(evening + 3600, "tonight").await.expect("answer");
+    assert_eq!(tonight.status().as_u16(), 422, "21:00 is after hours");
+    let morning = post(first, "morning").await.expect("answer");
+    assert_eq!(morning.status().as_u16(), 202);
+    let accepted: Value = morning.json().await.expect("json");
+    assert_eq!(accepted["status"]["state"], "received");
     demo.shutdown.cancel();
 }

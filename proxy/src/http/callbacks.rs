@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, AppState};
 use crate::config::Site;
 use crate::hours::Schedule;
-use crate::pipeline::now_ms;
+use crate::pipeline::millis_since_epoch;
 use crate::status::visitor_status;
 use crate::store::{Inserted, Lead, LeadState, NewLead, Store};
 
@@ -50,7 +50,7 @@ pub(super) async fn site_config(
         title: site.title.clone(),
         country_code: site.country_code.clone(),
         offices: site.offices.clone(),
-        open_now: schedule(site)?.is_open(SystemTime::now()),
+        open_now: schedule(site)?.is_open(state.clock.now()),
     }))
 }
 
@@ -79,7 +79,7 @@ pub(super) async fn slots(
         return Err(ApiError::invalid("days", "from 1 to 14"));
     }
     let schedule = schedule(site)?;
-    let now = SystemTime::now();
+    let now = state.clock.now();
     let slots = schedule
         .slots(now, SLOT_STEP, SLOT_LEAD, days, MAX_SLOTS)
         .into_iter()
@@ -128,7 +128,7 @@ pub(super) async fn create(
     }
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let (request, phone) = validate(request, site)?;
+    let (request, phone) = validate(request, site, state.clock.now())?;
     let idempotency_key = match headers.get(paths::IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         None => random_token(),
         Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => key.to_owned(),
@@ -155,7 +155,7 @@ pub(super) async fn create(
         }
         return Ok(accepted(lead, site));
     }
-    let now = now_ms();
+    let now = millis_since_epoch(state.clock.now());
     check_limits(&state.store, site, &phone, now).await?;
 
     let new = NewLead {
@@ -235,8 +235,8 @@ const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(60 * 86_400);
 
 /// A requested time must be ahead (a minute's grace for clock skew), not too
 /// far, and within the site's opening hours.
-fn check_requested_time(time: i64, site: &Site) -> Result<(), ApiError> {
-    let now = now_ms() / 1000;
+fn check_requested_time(time: i64, site: &Site, now: SystemTime) -> Result<(), ApiError> {
+    let now = millis_since_epoch(now) / 1000;
     let ahead = i64::try_from(MAX_SCHEDULE_AHEAD.as_secs()).unwrap_or(i64::MAX);
     if time < now - 60 || time > now + ahead {
         return Err(ApiError::invalid(
@@ -258,6 +258,7 @@ fn check_requested_time(time: i64, site: &Site) -> Result<(), ApiError> {
 fn validate(
     mut request: CallbackRequest,
     site: &Site,
+    now: SystemTime,
 ) -> Result<(CallbackRequest, PhoneNumber), ApiError> {
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
@@ -268,7 +269,7 @@ fn validate(
         return Err(ApiError::invalid("office", "no such office"));
     }
     if let Some(time) = request.time {
-        check_requested_time(time, site)?;
+        check_requested_time(time, site, now)?;
     }
     if let Some(consent) = &request.consent
         && (!consent.accepted || consent.version.len() > 64)
@@ -427,7 +428,8 @@ async fn live_lead(state: &AppState, id: &str) -> Result<Lead, ApiError> {
         .await?
         .ok_or(ApiError::NotFound("callback"))?;
     let ttl = i64::try_from(state.status_ttl.as_millis()).unwrap_or(i64::MAX);
-    if lead.state.is_final() && now_ms() > lead.updated_at.saturating_add(ttl) {
+    let now = millis_since_epoch(state.clock.now());
+    if lead.state.is_final() && now > lead.updated_at.saturating_add(ttl) {
         return Err(ApiError::NotFound("callback"));
     }
     Ok(lead)

@@ -50,6 +50,8 @@ pub struct AppState {
     pub streams: Arc<Streams>,
     /// How long a status token works after its call is final.
     pub status_ttl: std::time::Duration,
+    /// "Now" for the handlers: opening hours, slots, limits, token expiry.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// The proxy's router.
