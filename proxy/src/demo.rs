@@ -45,6 +45,23 @@ pub struct DemoOptions {
     pub poll_interval: Duration,
 }
 
+impl DemoOptions {
+    /// Every listener on a free loopback port, the store and widget files in
+    /// `dir`: what tests start. The sandbox runs `time_scale` times real time.
+    pub fn ephemeral(dir: &std::path::Path, time_scale: f64, poll_interval: Duration) -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            api: any,
+            page: any,
+            sandbox: any,
+            assets: dir.join("dist"),
+            database: dir.join("leads.db"),
+            time_scale,
+            poll_interval,
+        }
+    }
+}
+
 /// A running demo.
 #[derive(Debug)]
 pub struct Demo {

@@ -6,16 +6,11 @@ use proxy::demo::{self, Demo, DemoOptions};
 use serde_json::{Value, json};
 
 async fn spawn_demo(dir: &tempfile::TempDir) -> Demo {
-    let any = "127.0.0.1:0".parse().expect("address");
-    demo::start(DemoOptions {
-        api: any,
-        page: any,
-        sandbox: any,
-        assets: dir.path().join("dist"),
-        database: dir.path().join("leads.db"),
-        time_scale: 0.01,
-        poll_interval: Duration::from_millis(20),
-    })
+    demo::start(DemoOptions::ephemeral(
+        dir.path(),
+        0.01,
+        Duration::from_millis(20),
+    ))
     .await
     .expect("the demo starts")
 }

@@ -8,16 +8,7 @@ use proxy::demo::{self, Demo, DemoOptions};
 use serde_json::{Value, json};
 
 async fn spawn(dir: &tempfile::TempDir, time_scale: f64, poll_ms: u64, site_extra: &str) -> Demo {
-    let any = "127.0.0.1:0".parse().expect("address");
-    let options = DemoOptions {
-        api: any,
-        page: any,
-        sandbox: any,
-        assets: dir.path().join("dist"),
-        database: dir.path().join("leads.db"),
-        time_scale,
-        poll_interval: Duration::from_millis(poll_ms),
-    };
+    let options = DemoOptions::ephemeral(dir.path(), time_scale, Duration::from_millis(poll_ms));
     demo::start_with(
         options,
         site_extra,
@@ -345,16 +336,7 @@ async fn slots_follow_the_sites_hours_in_its_zone() {
 #[tokio::test]
 async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let any = "127.0.0.1:0".parse().expect("address");
-    let options = DemoOptions {
-        api: any,
-        page: any,
-        sandbox: any,
-        assets: dir.path().join("dist"),
-        database: dir.path().join("leads.db"),
-        time_scale: 1.0,
-        poll_interval: Duration::from_millis(200),
-    };
+    let options = DemoOptions::ephemeral(dir.path(), 1.0, Duration::from_millis(200));
     // Wednesday 2030-01-09, 20:00 at UTC+3: after hours.
     let evening: i64 = 1_894_208_400;
     let clock = std::sync::Arc::new(proxy::clock::FixedClock::at_unix(evening.unsigned_abs()));

@@ -335,16 +335,11 @@ mod tests {
     #[tokio::test]
     async fn an_oversized_body_is_413_and_a_sixth_quick_request_is_429() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let any = "127.0.0.1:0".parse().expect("address");
-        let demo = crate::demo::start(crate::demo::DemoOptions {
-            api: any,
-            page: any,
-            sandbox: any,
-            assets: dir.path().join("dist"),
-            database: dir.path().join("leads.db"),
-            time_scale: 0.01,
-            poll_interval: Duration::from_millis(20),
-        })
+        let demo = crate::demo::start(crate::demo::DemoOptions::ephemeral(
+            dir.path(),
+            0.01,
+            Duration::from_millis(20),
+        ))
         .await
         .expect("the demo starts");
         let origin = demo.page_url.trim_end_matches('/').to_owned();

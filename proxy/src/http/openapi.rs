@@ -364,16 +364,11 @@ mod tests {
     #[tokio::test]
     async fn the_proxy_serves_the_document() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let any = "127.0.0.1:0".parse().expect("address");
-        let demo = crate::demo::start(crate::demo::DemoOptions {
-            api: any,
-            page: any,
-            sandbox: any,
-            assets: dir.path().join("dist"),
-            database: dir.path().join("leads.db"),
-            time_scale: 0.01,
-            poll_interval: std::time::Duration::from_millis(20),
-        })
+        let demo = crate::demo::start(crate::demo::DemoOptions::ephemeral(
+            dir.path(),
+            0.01,
+            std::time::Duration::from_millis(20),
+        ))
         .await
         .expect("the demo starts");
         let response = reqwest::get(format!("{}/v1/openapi.json", demo.api_url))
