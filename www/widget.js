@@ -1,46 +1,151 @@
-/* Callback widget loader. Embed:
+/* Callback widget loader: the one script a site embeds.
+ *
  *   <script src="https://PROXY/widget/widget.js" data-site="SITE" async></script>
- * It makes one host element with an open Shadow DOM, loads the widget's wasm
- * at idle time and mounts it there. No inline styles, no eval: a strict CSP
- * needs only the proxy's origin and 'wasm-unsafe-eval'.
- * xtask replaces __WIDGET_GLUE__ and __WIDGET_WASM__ with the hashed names. */
-(function () {
+ *
+ * - Settings: data-site, data-api, data-locale, data-position (left|right),
+ *   data-color (#rrggbb), data-privacy (strict), data-ym (a Metrica counter),
+ *   or the same keys in window.CallbackWidgetSettings set before the script
+ *   (which may also carry eventNames: {submitted: "my_goal", ...}).
+ *   data-* attributes win.
+ * - window.CallbackWidget is the page's API, usable before anything has
+ *   loaded: open(), close(), destroy(), setLocale(tag), set({...}),
+ *   on(event, handler). A page that runs before this script can queue the
+ *   same commands as arrays: (window.CallbackWidget = window.CallbackWidget
+ *   || []).push(["set", {calltouch_session: "..."}]).
+ * - Any element with data-callback-open opens the widget on click.
+ * - The wasm loads at idle time after the page's load event, or at once on
+ *   the first sign of intent (open() or a data-callback-open click), with
+ *   streaming instantiation. Nothing is drawn until it has loaded: the
+ *   launcher appears complete, in one frame.
+ * - No inline styles, no eval: a strict CSP needs only the proxy's origin
+ *   and 'wasm-unsafe-eval'.
+ *
+ * Keep it small (the budget is 2 KB brotli) and never let an error escape to
+ * the page. xtask minifies it and replaces the two file names below with the
+ * hashed ones. */
+(function (w, d) {
   "use strict";
-  var w = window, d = document;
-  // Added twice, it still makes one widget.
-  if (w.__callbackWidgetLoaded) return;
-  w.__callbackWidgetLoaded = true;
+  var prior = w.CallbackWidget;
   var script = d.currentScript;
-  if (!script) return;
+  // Added twice, it still makes one widget.
+  if ((prior && prior.v) || !script) return;
+
   var src = new URL(script.src, d.baseURI);
   var base = new URL(".", src).href;
   var settings = w.CallbackWidgetSettings || {};
-  var site = script.getAttribute("data-site") || settings.site;
-  var api = script.getAttribute("data-api") || settings.api || src.origin;
-  var locale = script.getAttribute("data-locale") || settings.locale;
+  // The landing is read now, before a single-page app rewrites the URL.
+  var options = { api: src.origin, landing: { href: location.href, referrer: d.referrer } };
+  var key;
+  for (key in settings) options[key] = settings[key];
+  ["site", "api", "locale", "position", "color", "privacy", "ym"].forEach(function (name) {
+    var value = script.getAttribute("data-" + name);
+    if (value) options[name] = value;
+  });
+  // The first page of the tab keeps its landing for the later ones, even if
+  // the visitor leaves before the widget has loaded (the widget reads it;
+  // see widget/src/capture.rs). Never under privacy = "strict".
+  try {
+    var stored = "callback-widget.landing";
+    if (options.privacy != "strict" && !sessionStorage.getItem(stored)) {
+      sessionStorage.setItem(stored, location.href + "\n" + d.referrer);
+    }
+  } catch (error) {}
 
-  function start() {
-    var host = d.createElement("div");
+  // The widget reports what happens; the page hears it as a CustomEvent on
+  // window, in dataLayer (Google Tag Manager) and as a Yandex.Metrica goal,
+  // named callback_<event> unless the site renamed it (eventNames).
+  var names = options.eventNames || {};
+  options.emit = function (event, detail) {
+    var goal = names[event] || "callback_" + event;
+    w.dispatchEvent(new CustomEvent("callbackwidget:" + event, { detail: detail }));
+    try {
+      if (w.dataLayer) w.dataLayer.push({ event: goal, callbackWidget: detail });
+      if (options.ym && w.ym) w.ym(+options.ym, "reachGoal", goal, detail);
+    } catch (error) {}
+  };
+
+  // 0: waiting, 1: loading, 2: mounted, 3: destroyed.
+  var state = 0, queue = [], undo = [], handle, host, observer, idle;
+
+  function listen(target, type, listener) {
+    target.addEventListener(type, listener);
+    undo.push(function () { target.removeEventListener(type, listener); });
+  }
+
+  function command(name, a, b) {
+    if (state > 2) return;
+    if (name == "destroy") return destroy();
+    if (name == "on") {
+      // Handlers get the event's details; they are the CustomEvents on window.
+      return listen(w, "callbackwidget:" + a, function (event) { b(event.detail); });
+    }
+    if (handle) return handle.command(name, a);
+    queue.push([name, a]);
+    if (name == "open") load();
+  }
+
+  // A host that replaces <body> or its children (Turbo and the like) does not
+  // lose the widget: it is put back, into whichever body there is now.
+  function attach() {
+    var body = d.body;
+    if (!body) return;
+    if (host.parentNode != body) body.appendChild(host);
+    observer.observe(body, { childList: true });
+  }
+
+  function load() {
+    if (state) return;
+    state = 1;
+    host = d.createElement("callback-widget");
     host.setAttribute("data-callback-widget", "");
     var root = host.attachShadow({ mode: "open" });
-    d.body.appendChild(host);
+    var wasm = fetch(base + "__WIDGET_WASM__");
     import(base + "__WIDGET_GLUE__")
       .then(function (glue) {
-        return glue.default({ module_or_path: base + "__WIDGET_WASM__" }).then(function () {
-          w.__callbackWidget = glue.mount(root, { site: site, api: api, locale: locale });
+        return glue.default({ module_or_path: wasm }).then(function () {
+          if (state > 1) return;
+          options.queue = queue;
+          handle = glue.mount(root, options);
+          state = 2;
+          observer = new MutationObserver(attach);
+          observer.observe(d.documentElement, { childList: true });
+          attach();
         });
       })
-      .catch(function (e) {
+      .catch(function (error) {
         // Never break the host page: report and stay quiet.
-        if (w.console) console.warn("callback widget failed to load", e);
+        if (w.console) console.warn("callback widget:", error);
       });
   }
 
-  function whenIdle() {
-    if (w.requestIdleCallback) w.requestIdleCallback(start, { timeout: 2000 });
-    else setTimeout(start, 1);
+  function destroy() {
+    state = 3;
+    api.v = 0;
+    if (idle) (w.cancelIdleCallback || clearTimeout)(idle);
+    if (observer) observer.disconnect();
+    if (handle) handle.destroy(), handle.free();
+    if (host) host.remove();
+    undo.forEach(function (f) { f(); });
   }
 
-  if (d.readyState === "complete") whenIdle();
-  else w.addEventListener("load", whenIdle, { once: true });
-})();
+  var api = { v: 1, push: function (args) { command.apply(null, args); } };
+  ["open", "close", "destroy", "setLocale", "set", "on"].forEach(function (name) {
+    api[name] = function (a, b) { command(name, a, b); };
+  });
+  w.CallbackWidget = api;
+  if (Array.isArray(prior)) prior.forEach(api.push);
+
+  listen(d, "click", function (event) {
+    var target = event.target;
+    if (target.closest && target.closest("[data-callback-open]")) {
+      event.preventDefault();
+      command("open");
+    }
+  });
+
+  function whenIdle() {
+    idle = w.requestIdleCallback ? requestIdleCallback(load, { timeout: 1000 }) : setTimeout(load, 1);
+  }
+  if (d.readyState == "complete") whenIdle();
+  else listen(w, "load", whenIdle);
+})(window, document);

@@ -11,9 +11,16 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
     let browser = Browser::start().await?;
     let client = &browser.client;
 
-    // Land on the page, then follow a link carrying UTM tags, so the widget
-    // sees a referrer and a landing URL as on a real visit.
-    client.goto(&demo.page_url).await?;
+    // Come from another site to the shop's page with UTM tags, then move on
+    // to the catalog: the referrer and the tags are the landing's.
+    let referrer = format!("{}test/referrer.html", demo.page_url);
+    client.goto(&referrer).await?;
+    client
+        .find(Locator::Css("a#to-shop"))
+        .await?
+        .click()
+        .await?;
+    browser.wait_for("location.pathname === '/'").await?;
     client
         .find(Locator::Css("a#catalog"))
         .await?
@@ -40,7 +47,7 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
     let phone = root.find(Locator::Css("input[type=tel]")).await?;
     phone.send_keys("+7 (999) 123-45-67").await?;
     browser.screenshot("order-2-form").await?;
-    root.find(Locator::Css("button[type=submit]"))
+    root.find(Locator::Css("form button"))
         .await?
         .click()
         .await?;
@@ -48,7 +55,7 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
     // The sandbox runs the call to its end; the widget shows each status it is told.
     let final_state = browser
         .wait_for(&format!(
-            "(() => {{ const s = {SHADOW}.querySelector('.status[data-final=true]'); return s && s.dataset.state; }})()"
+            "(() => {{ const s = {SHADOW}.querySelector('.dialog').dataset.state; return (s === 'succeeded' || s === 'failed') && s; }})()"
         ))
         .await?;
     browser.screenshot("order-3-final").await?;
@@ -77,7 +84,9 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
     let order = &orders[0];
     assert_eq!(order.param("client"), Some("79991234567"));
     assert_eq!(order.param("apiak"), Some(DEMO_API_KEY));
-    assert_eq!(order.param("referrer"), Some(demo.page_url.as_str()));
+    assert_eq!(order.param("referrer"), Some(referrer.as_str()));
+    let entry = order.param("entry_point").unwrap_or_default();
+    assert!(entry.contains("/?utm_source=demo"), "entry_point: {entry}");
     let current_page = order.param("current_page").unwrap_or_default();
     assert!(
         current_page.contains("/catalog?utm_source=demo"),

@@ -1,14 +1,14 @@
 //! The widget's side of the v1 contract: `fetch` and the browser's JSON.
 //!
-//! JSON goes through `serde-wasm-bindgen` and `JSON.parse`/`stringify`, not
-//! serde_json, which would add ~18 KB gzipped to the wasm.
+//! JSON goes through `JSON.parse`/`stringify` and [`crate::wire`], never
+//! serde or serde_json, which would cost more than a third of the wasm budget.
 
-use protocol::{CallStatus, CallbackAccepted, CallbackRequest, ErrorBody, ErrorCode, paths};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use protocol::{CallStatus, CallbackAccepted, CallbackRequest, ErrorCode, paths};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, RequestMode, Response};
+use web_sys::{RequestInit, RequestMode, Response};
+
+use crate::{js, wire};
 
 /// Talks to the proxy for one site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub enum ApiFailure {
 
 impl ApiClient {
     /// A client for `site` on the proxy at `base` (an origin, no trailing slash needed).
-    pub fn new(base: String, site: String) -> Self {
+    pub fn new(base: &str, site: String) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             site,
@@ -44,7 +44,9 @@ impl ApiClient {
 
     /// The URL of a path on the proxy.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let mut url = self.base.clone();
+        url.push_str(path);
+        url
     }
 
     /// The live status stream of a callback.
@@ -57,45 +59,44 @@ impl ApiClient {
     pub async fn create_callback(
         &self,
         request: &CallbackRequest,
+        site_values: &[(String, String)],
         idempotency_key: &str,
     ) -> Result<CallbackAccepted, ApiFailure> {
-        let body = to_json(request).map_err(|_| ApiFailure::Unreachable)?;
-        self.send(
-            "POST",
-            &paths::callbacks(&self.site),
-            Some((body, idempotency_key)),
-        )
-        .await
+        let body = wire::request_json(request, site_values).ok_or(ApiFailure::Unreachable)?;
+        let json = self
+            .send(&paths::callbacks(&self.site), Some((body, idempotency_key)))
+            .await?;
+        wire::accepted(&json).ok_or(ApiFailure::Unreachable)
     }
 
     /// The current status of a callback.
     pub async fn status(&self, id: &str) -> Result<CallStatus, ApiFailure> {
-        self.send("GET", &paths::callback(id), None).await
+        let json = self.send(&paths::callback(id), None).await?;
+        wire::status(&json).ok_or(ApiFailure::Unreachable)
     }
 
-    async fn send<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<(String, &str)>,
-    ) -> Result<T, ApiFailure> {
+    /// Sends a request (a POST when there is a body) and returns the parsed JSON answer.
+    async fn send(&self, path: &str, body: Option<(String, &str)>) -> Result<JsValue, ApiFailure> {
         let init = RequestInit::new();
-        init.set_method(method);
         init.set_mode(RequestMode::Cors);
-        let request_headers = web_sys::Headers::new().map_err(|_| ApiFailure::Unreachable)?;
         if let Some((json, key)) = &body {
+            let headers = js_sys::Object::new();
+            js::set(
+                &headers,
+                "Content-Type",
+                &JsValue::from_str("application/json"),
+            );
+            js::set(&headers, paths::IDEMPOTENCY_KEY, &JsValue::from_str(key));
+            init.set_method("POST");
             init.set_body(&JsValue::from_str(json));
-            let _ = request_headers.set("Content-Type", "application/json");
-            let _ = request_headers.set(paths::IDEMPOTENCY_KEY, key);
+            init.set_headers(&headers);
         }
-        init.set_headers(&request_headers);
-        let request = Request::new_with_str_and_init(&self.url(path), &init)
-            .map_err(|_| ApiFailure::Unreachable)?;
         let window = web_sys::window().ok_or(ApiFailure::Unreachable)?;
-        let response: Response = JsFuture::from(window.fetch_with_request(&request))
-            .await
-            .map_err(|_| ApiFailure::Unreachable)?
-            .unchecked_into();
+        let response: Response =
+            JsFuture::from(window.fetch_with_str_and_init(&self.url(path), &init))
+                .await
+                .map_err(|_| ApiFailure::Unreachable)?
+                .unchecked_into();
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise)
                 .await
@@ -104,38 +105,27 @@ impl ApiClient {
                 .unwrap_or_default(),
             Err(_) => String::new(),
         };
+        let json = wire::parse(&text);
         if response.ok() {
-            return from_json(&text).ok_or(ApiFailure::Unreachable);
+            return json.ok_or(ApiFailure::Unreachable);
         }
+        // `Number()` parses the header, as serde would not be worth it here.
         let retry_after = response
             .headers()
             .get("Retry-After")
             .ok()
             .flatten()
-            .and_then(|v| v.trim().parse().ok());
-        match from_json::<ErrorBody>(&text) {
-            Some(body) => Err(ApiFailure::Refused {
-                code: body.error.code,
-                field: body.error.field,
+            .map(|v| js_sys::Number::parse_float(&v))
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| s as u32);
+        match json.as_ref().and_then(wire::error) {
+            Some((code, field)) => Err(ApiFailure::Refused {
+                code,
+                field,
                 retry_after,
             }),
             // A 5xx from something in front of the proxy (a load balancer, say).
             None => Err(ApiFailure::Unreachable),
         }
     }
-}
-
-/// Serialises with the browser's `JSON.stringify`.
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let js = value.serialize(&serializer)?;
-    js_sys::JSON::stringify(&js)?
-        .as_string()
-        .ok_or_else(|| JsValue::from_str("not a string"))
-}
-
-/// Parses with the browser's `JSON.parse`; `None` when it is not the expected shape.
-pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let js = js_sys::JSON::parse(text).ok()?;
-    serde_wasm_bindgen::from_value(js).ok()
 }

@@ -1,38 +1,197 @@
 //! What the widget learns about the visit, for CallKeeper's `orderCall`.
 //!
-//! It reads the referrer, the page, the UTM tags, the user agent and the
-//! analytics ids (GA client id from `_ga`, Roistat visit from
-//! `roistat_visit`). It never sets cookies.
+//! - The landing: the entry page and its referrer, snapshotted by the loader
+//!   the moment the script runs (before a single-page app rewrites the URL),
+//!   and kept for the tab in `sessionStorage` so that they survive full page
+//!   loads (the loader stores them as it runs, in the format of
+//!   [`Landing`]'s `encode`, so a page left before the widget loaded still
+//!   counts). UTM tags are read from the entry page's query.
+//! - At submit time: the current page (`location.href`, so History API
+//!   navigation is followed without listening to it), the user agent, the GA
+//!   client id (`_ga` cookie), the Roistat visit (`roistat_visit` cookie) and
+//!   what the site passed with `set()`.
+//!
+//! It never sets cookies. With `privacy = "strict"` it neither reads nor
+//! writes storage until the visitor interacts with the widget.
+
+use std::cell::{Cell, RefCell};
 
 use protocol::{Utm, VisitContext};
+use wasm_bindgen::{JsCast, JsValue};
 
-/// Captures the context of the current visit.
-pub(crate) fn visit_context() -> VisitContext {
-    let Some(window) = web_sys::window() else {
-        return VisitContext::default();
-    };
-    let document = window.document();
-    let location = window.location();
-    let href = location.href().ok();
-    let query = location.search().unwrap_or_default();
-    let cookies = document
-        .as_ref()
-        .and_then(|d| {
-            wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlDocument>(d).and_then(|h| h.cookie().ok())
+use crate::js;
+
+/// The `sessionStorage` key of the landing.
+pub const STORAGE_KEY: &str = "callback-widget.landing";
+/// At most this many keys from `set()` are kept (the proxy keeps a bounded set too).
+const MAX_EXTRA: usize = 20;
+
+/// Where the visit began.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Landing {
+    /// The first page of the visit, with its query.
+    pub entry_page: Option<String>,
+    /// `document.referrer` of the first page.
+    pub referrer: Option<String>,
+}
+
+impl Landing {
+    /// The loader's snapshot `{href, referrer}`; the current page when there is none.
+    pub fn from_snapshot(snapshot: &JsValue) -> Self {
+        let window = web_sys::window();
+        Self {
+            entry_page: js::string(snapshot, "href")
+                .or_else(|| window.as_ref().and_then(|w| w.location().href().ok())),
+            referrer: if snapshot.is_object() {
+                js::string(snapshot, "referrer")
+            } else {
+                window
+                    .and_then(|w| w.document())
+                    .map(|d| d.referrer())
+                    .filter(|r| !r.is_empty())
+            },
+        }
+    }
+
+    /// The UTM tags of the entry page.
+    pub fn utm(&self) -> Utm {
+        self.entry_page
+            .as_deref()
+            .and_then(|page| web_sys::Url::new(page).ok())
+            .map(|url| utm_from_query(&url.search()))
+            .unwrap_or_default()
+    }
+
+    /// One line each: URLs never hold a raw line break.
+    fn encode(&self) -> String {
+        let mut text = self.entry_page.clone().unwrap_or_default();
+        text.push('\n');
+        text.push_str(self.referrer.as_deref().unwrap_or_default());
+        text
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (entry, referrer) = text.split_once('\n')?;
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Some(Self {
+            entry_page: Some(entry.to_owned()).filter(|e| !e.is_empty()),
+            referrer: some(referrer),
         })
-        .unwrap_or_default();
-    VisitContext {
-        referrer: document
+    }
+}
+
+/// What the widget knows about this visit.
+#[derive(Debug)]
+pub struct Visit {
+    landing: RefCell<Landing>,
+    storage_allowed: Cell<bool>,
+    calltouch_session: RefCell<Option<String>>,
+    extra: RefCell<Vec<(String, String)>>,
+}
+
+impl Visit {
+    /// Starts from the loader's snapshot. Unless `strict`, a landing stored
+    /// earlier in this tab wins, and the snapshot is stored when there is none.
+    pub fn new(snapshot: Landing, strict: bool) -> Self {
+        let visit = Self {
+            landing: RefCell::new(snapshot),
+            storage_allowed: Cell::new(!strict),
+            calltouch_session: RefCell::default(),
+            extra: RefCell::default(),
+        };
+        visit.sync_storage();
+        visit
+    }
+
+    /// The visitor interacted with the widget: storage is allowed from now on.
+    pub fn interacted(&self) {
+        if !self.storage_allowed.replace(true) {
+            self.sync_storage();
+        }
+    }
+
+    /// Where the visit began.
+    pub fn landing(&self) -> Landing {
+        self.landing.borrow().clone()
+    }
+
+    fn sync_storage(&self) {
+        if !self.storage_allowed.get() {
+            return;
+        }
+        // Storage may be missing or throw (disabled, sandboxed frame): then the
+        // landing lives as long as the page.
+        let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+        else {
+            return;
+        };
+        match storage
+            .get_item(STORAGE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| Landing::decode(&t))
+        {
+            Some(stored) => *self.landing.borrow_mut() = stored,
+            None => {
+                let _ = storage.set_item(STORAGE_KEY, &self.landing.borrow().encode());
+            }
+        }
+    }
+
+    /// Context the site passed with `set({...})`: `calltouch_session` has its
+    /// own field, other string or number values go to `extra`.
+    pub fn set(&self, values: &JsValue) {
+        if !values.is_object() {
+            return;
+        }
+        let mut extra = self.extra.borrow_mut();
+        for key in js_sys::Object::keys(values.unchecked_ref::<js_sys::Object>()).iter() {
+            let Some(key) = key.as_string() else { continue };
+            let value = js::string(values, &key);
+            if key == "calltouch_session" {
+                *self.calltouch_session.borrow_mut() = value;
+                continue;
+            }
+            extra.retain(|(k, _)| *k != key);
+            if let Some(value) = value.filter(|_| extra.len() < MAX_EXTRA) {
+                extra.push((key, value));
+            }
+        }
+    }
+
+    /// The context to send with a callback request, read now.
+    pub fn context(&self) -> VisitContext {
+        let landing = self.landing();
+        let window = web_sys::window();
+        let cookies = window
             .as_ref()
-            .map(web_sys::Document::referrer)
-            .filter(|r| !r.is_empty()),
-        current_page: href.clone(),
-        entry_page: href,
-        user_agent: window.navigator().user_agent().ok(),
-        utm: utm_from_query(&query),
-        ga_client_id: read_cookie(&cookies, "_ga").and_then(|v| ga_client_id(&v)),
-        roistat_visit: read_cookie(&cookies, "roistat_visit"),
-        ..VisitContext::default()
+            .and_then(|w| w.document())
+            .and_then(|d| {
+                d.dyn_into::<web_sys::HtmlDocument>()
+                    .ok()
+                    .and_then(|h| h.cookie().ok())
+            })
+            .unwrap_or_default();
+        VisitContext {
+            utm: landing.utm(),
+            referrer: landing.referrer,
+            current_page: window.as_ref().and_then(|w| w.location().href().ok()),
+            entry_page: landing.entry_page,
+            user_agent: window.and_then(|w| w.navigator().user_agent().ok()),
+            ga_client_id: read_cookie(&cookies, "_ga").and_then(|v| ga_client_id(&v)),
+            roistat_visit: read_cookie(&cookies, "roistat_visit"),
+            calltouch_session: self.calltouch_session.borrow().clone(),
+            // The site's values travel beside the context (see `site_values`).
+            ..VisitContext::default()
+        }
+    }
+
+    /// What the site passed with `set()`, other than `calltouch_session`, in
+    /// the order it was set. They are written into the request's
+    /// `context.extra` by [`crate::wire::request_json`]: building the
+    /// `BTreeMap` in the wasm would cost 1.3 KB brotli.
+    pub fn site_values(&self) -> Vec<(String, String)> {
+        self.extra.borrow().clone()
     }
 }
 
@@ -68,5 +227,11 @@ pub fn ga_client_id(cookie: &str) -> Option<String> {
     }
     let (random, timestamp) = (parts.next()?, parts.next()?);
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (digits(random) && digits(timestamp)).then(|| format!("{random}.{timestamp}"))
+    if !(digits(random) && digits(timestamp)) {
+        return None;
+    }
+    let mut id = random.to_owned();
+    id.push('.');
+    id.push_str(timestamp);
+    Some(id)
 }

@@ -12,11 +12,13 @@ pub enum Locale {
 impl Locale {
     /// The site's choice first, then the page's `lang`, then the browser's languages.
     pub fn choose(configured: Option<&str>) -> Self {
-        let page = web_sys::window()
+        let window = web_sys::window();
+        let page = window
+            .as_ref()
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
-            .map(|e| e.get_attribute("lang").unwrap_or_default());
-        let browser = web_sys::window().and_then(|w| w.navigator().language());
+            .and_then(|e| e.get_attribute("lang"));
+        let browser = window.and_then(|w| w.navigator().language());
         [configured.map(str::to_owned), page, browser]
             .into_iter()
             .flatten()
@@ -26,11 +28,13 @@ impl Locale {
 
     /// Parses a BCP 47 tag such as `ru-RU` or `en`.
     pub fn from_tag(tag: &str) -> Option<Self> {
-        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "ru" => Some(Self::Ru),
-            "en" => Some(Self::En),
-            _ => None,
+        let primary = tag.split(['-', '_']).next()?;
+        if primary.eq_ignore_ascii_case("ru") {
+            Some(Self::Ru)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Self::En)
+        } else {
+            None
         }
     }
 
@@ -39,6 +43,48 @@ impl Locale {
         match self {
             Self::Ru => &RU,
             Self::En => &EN,
+        }
+    }
+}
+
+/// A message shown under the form; the text follows the current language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message {
+    /// Nothing was typed.
+    PhoneEmpty,
+    /// A character that has no place in a phone number.
+    PhoneInvalidChar,
+    /// An extension (`^`).
+    PhoneExtension,
+    /// Too few digits (or the proxy refused the number).
+    PhoneShort,
+    /// Too many digits.
+    PhoneLong,
+    /// The request is on its way.
+    Sending,
+    /// The request could not be sent; it will be retried.
+    Offline,
+    /// Too many requests.
+    RateLimited,
+    /// Anything else went wrong.
+    FailedToSend,
+}
+
+impl Message {
+    /// Whether the message is about the typed number (which is then marked invalid).
+    pub fn is_about_phone(self) -> bool {
+        (self as u8) <= Self::PhoneLong as u8
+    }
+
+    /// The message for a phone number `protocol` refused.
+    pub fn for_phone(error: &protocol::PhoneError) -> Self {
+        use protocol::PhoneError as E;
+        match error {
+            E::Empty => Self::PhoneEmpty,
+            E::InvalidCharacter(_) => Self::PhoneInvalidChar,
+            E::Extension => Self::PhoneExtension,
+            E::TooShort(_) => Self::PhoneShort,
+            E::TooLong(_) => Self::PhoneLong,
         }
     }
 }
@@ -56,24 +102,17 @@ pub struct Texts {
     pub phone_label: &'static str,
     /// The submit button.
     pub submit: &'static str,
-    /// While the request is being sent.
-    pub sending: &'static str,
-    /// Phone validation messages.
-    pub phone_empty: &'static str,
-    pub phone_invalid_char: &'static str,
-    pub phone_extension: &'static str,
-    pub phone_short: &'static str,
-    pub phone_long: &'static str,
-    /// The request could not be sent; it will be retried.
-    pub offline: &'static str,
-    /// Too many requests.
-    pub rate_limited: &'static str,
-    /// Anything else went wrong.
-    pub failed_to_send: &'static str,
-    /// Label of the estimate.
-    pub eta: &'static str,
-    /// Try again after a failure.
-    pub try_again: &'static str,
+    /// The unit after an estimate of seconds (`≈ 30 s`).
+    pub seconds: &'static str,
+    /// The texts of [`Message`], in its order.
+    pub messages: [&'static str; 9],
+}
+
+impl Texts {
+    /// The text of a message.
+    pub fn message(&self, message: Message) -> &'static str {
+        self.messages[message as usize]
+    }
 }
 
 static RU: Texts = Texts {
@@ -82,17 +121,18 @@ static RU: Texts = Texts {
     title: "Перезвоним за 30 секунд",
     phone_label: "Ваш телефон",
     submit: "Перезвоните мне",
-    sending: "Отправляем…",
-    phone_empty: "Введите номер телефона",
-    phone_invalid_char: "Номер может содержать только цифры, пробелы и + ( ) -",
-    phone_extension: "Укажите номер без добавочного",
-    phone_short: "В номере не хватает цифр",
-    phone_long: "В номере слишком много цифр",
-    offline: "Нет связи. Заявка сохранена, отправим её, как только связь появится.",
-    rate_limited: "Слишком много заявок. Попробуйте чуть позже.",
-    failed_to_send: "Не удалось отправить заявку. Попробуйте ещё раз.",
-    eta: "примерно через",
-    try_again: "Попробовать снова",
+    seconds: " с",
+    messages: [
+        "Введите номер телефона",
+        "Номер может содержать только цифры, пробелы и + ( ) -",
+        "Укажите номер без добавочного",
+        "В номере не хватает цифр",
+        "В номере слишком много цифр",
+        "Отправляем…",
+        "Нет связи. Заявка сохранена, отправим её, как только связь появится.",
+        "Слишком много заявок. Попробуйте чуть позже.",
+        "Не удалось отправить заявку. Попробуйте ещё раз.",
+    ],
 };
 
 static EN: Texts = Texts {
@@ -101,29 +141,16 @@ static EN: Texts = Texts {
     title: "We'll call you back in 30 seconds",
     phone_label: "Your phone number",
     submit: "Call me back",
-    sending: "Sending…",
-    phone_empty: "Enter your phone number",
-    phone_invalid_char: "Use digits, spaces and + ( ) - only",
-    phone_extension: "Enter the number without an extension",
-    phone_short: "The number is too short",
-    phone_long: "The number is too long",
-    offline: "You're offline. Your request is saved and will be sent when you're back.",
-    rate_limited: "Too many requests. Please try again a little later.",
-    failed_to_send: "The request could not be sent. Please try again.",
-    eta: "in about",
-    try_again: "Try again",
+    seconds: " s",
+    messages: [
+        "Enter your phone number",
+        "Use digits, spaces and + ( ) - only",
+        "Enter the number without an extension",
+        "The number is too short",
+        "The number is too long",
+        "Sending…",
+        "You're offline. Your request is saved and will be sent when you're back.",
+        "Too many requests. Please try again a little later.",
+        "The request could not be sent. Please try again.",
+    ],
 };
-
-impl Texts {
-    /// The message for a phone number `protocol` refused.
-    pub fn phone_error(&self, error: &protocol::PhoneError) -> &'static str {
-        use protocol::PhoneError as E;
-        match error {
-            E::Empty => self.phone_empty,
-            E::InvalidCharacter(_) => self.phone_invalid_char,
-            E::Extension => self.phone_extension,
-            E::TooShort(_) => self.phone_short,
-            E::TooLong(_) => self.phone_long,
-        }
-    }
-}

@@ -1,18 +1,73 @@
-//! Following a callback's status: Server-Sent Events, polling as the fallback.
+//! Following a callback's status: Server-Sent Events, polling as the fallback;
+//! and [`Alive`], which ends the widget's waits when it is destroyed.
 //!
 //! A [`StatusWatch`] is an RAII handle: dropping it closes the stream and stops
 //! the polling, so an unmounted widget leaves no connection or timer behind.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use protocol::CallStatus;
 use wasm_bindgen::prelude::*;
 
-use crate::api::{ApiClient, from_json};
+use crate::api::ApiClient;
+use crate::wire;
 
 /// How often the fallback polls, in milliseconds.
 const POLL_INTERVAL_MS: i32 = 2_000;
+
+/// Whether the widget still exists; its pending [`Alive::sleep`]s end when it goes.
+#[derive(Debug, Clone, Default)]
+pub struct Alive(Rc<AliveInner>);
+
+#[derive(Debug, Default)]
+struct AliveInner {
+    ended: Cell<bool>,
+    /// Pending timers: their ids and the functions that end their sleeps early.
+    timers: RefCell<Vec<(i32, js_sys::Function)>>,
+}
+
+impl Alive {
+    /// Whether the widget has not been destroyed.
+    pub fn is_alive(&self) -> bool {
+        !self.0.ended.get()
+    }
+
+    /// Clears every pending timer and wakes its sleeper, which then sees the end.
+    pub fn end(&self) {
+        self.0.ended.set(true);
+        let window = web_sys::window();
+        for (id, wake) in self.0.timers.take() {
+            if let Some(window) = &window {
+                window.clear_timeout_with_handle(id);
+            }
+            let _ = wake.call0(&JsValue::NULL);
+        }
+    }
+
+    /// Waits `ms` milliseconds, or until the widget is destroyed; returns
+    /// whether it is still alive.
+    pub async fn sleep(&self, ms: i32) -> bool {
+        if !self.is_alive() {
+            return false;
+        }
+        let mut timer = None;
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(Ok(id)) = web_sys::window()
+                .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms))
+            {
+                timer = Some((id, resolve));
+            }
+        });
+        let Some((id, resolve)) = timer else {
+            return false;
+        };
+        self.0.timers.borrow_mut().push((id, resolve));
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        self.0.timers.borrow_mut().retain(|(t, _)| *t != id);
+        self.is_alive()
+    }
+}
 
 /// A live subscription to one callback's status.
 #[must_use = "dropping a StatusWatch stops watching"]
@@ -29,6 +84,7 @@ impl StatusWatch {
     pub(crate) fn start(
         api: ApiClient,
         id: String,
+        alive: Alive,
         on_status: impl Fn(CallStatus) + 'static,
     ) -> Self {
         let stopped = Rc::new(Cell::new(false));
@@ -42,7 +98,8 @@ impl StatusWatch {
                 let Some(status) = event
                     .data()
                     .as_string()
-                    .and_then(|d| from_json::<CallStatus>(&d))
+                    .and_then(|d| wire::parse(&d))
+                    .and_then(|json| wire::status(&json))
                 else {
                     return;
                 };
@@ -65,7 +122,14 @@ impl StatusWatch {
                     .as_ref()
                     .is_none_or(|s| s.ready_state() == web_sys::EventSource::CLOSED);
                 if closed && !stopped.get() {
-                    poll(api.clone(), id.clone(), on_status.clone(), stopped.clone());
+                    let stopped = stopped.clone();
+                    poll(
+                        api.clone(),
+                        id.clone(),
+                        on_status.clone(),
+                        stopped,
+                        alive.clone(),
+                    );
                 }
             }
         };
@@ -105,30 +169,30 @@ impl Drop for StatusWatch {
     }
 }
 
-fn poll(api: ApiClient, id: String, on_status: Rc<dyn Fn(CallStatus)>, stopped: Rc<Cell<bool>>) {
+/// Polls until a final status, until the watch is dropped or the widget destroyed.
+fn poll(
+    api: ApiClient,
+    id: String,
+    on_status: Rc<dyn Fn(CallStatus)>,
+    stopped: Rc<Cell<bool>>,
+    alive: Alive,
+) {
     wasm_bindgen_futures::spawn_local(async move {
         while !stopped.get() {
             if let Ok(status) = api.status(&id).await {
-                if stopped.get() {
+                if stopped.get() || !alive.is_alive() {
                     break;
                 }
                 let is_final = status.is_final;
                 on_status(status);
                 if is_final {
+                    stopped.set(true);
                     break;
                 }
             }
-            sleep(POLL_INTERVAL_MS).await;
+            if !alive.sleep(POLL_INTERVAL_MS).await {
+                break;
+            }
         }
     });
-}
-
-/// Resolves after `ms` milliseconds.
-pub(crate) async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -3,7 +3,7 @@
 //! Versions are pinned where a mismatch breaks things: wasm-bindgen-cli must be
 //! the version in Cargo.lock, and wasm-opt comes from the npm `binaryen`
 //! package because Debian's binaryen 108 silently breaks wasm-bindgen's
-//! externref table.
+//! externref table. esbuild (npm, pinned too) minifies the JS.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +14,8 @@ use crate::{output_of, run_command, step, target_dir};
 
 /// The npm binaryen release we optimise with.
 const BINARYEN_VERSION: &str = "132.0.0";
+/// The npm esbuild release that minifies the loader and the JS glue.
+const ESBUILD_VERSION: &str = "0.28.2";
 
 /// The wasm32 target, wasm-bindgen-cli at the locked version and wasm-opt.
 pub(crate) fn wasm_toolchain(root: &Path) -> Result<()> {
@@ -43,9 +45,17 @@ pub(crate) fn wasm_toolchain(root: &Path) -> Result<()> {
         ]))?;
     }
 
-    if !wasm_opt(root).exists() {
+    let wanted = [
+        (wasm_opt(root), format!("binaryen@{BINARYEN_VERSION}")),
+        (esbuild(root), format!("esbuild@{ESBUILD_VERSION}")),
+    ];
+    for (tool, package) in wanted {
+        if tool.exists() {
+            continue;
+        }
         step(&format!(
-            "Installing wasm-opt from the npm package binaryen@{BINARYEN_VERSION} into target/tools"
+            "Installing the npm package {package} into target/tools (for {})",
+            tool.file_name().unwrap_or_default().to_string_lossy()
         ));
         let tools = target_dir(root).join("tools");
         std::fs::create_dir_all(&tools)?;
@@ -53,9 +63,9 @@ pub(crate) fn wasm_toolchain(root: &Path) -> Result<()> {
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
                 .arg(&tools)
-                .arg(format!("binaryen@{BINARYEN_VERSION}")),
+                .arg(&package),
         )
-        .context("npm is needed for wasm-opt (Debian: apt-get install npm)")?;
+        .context("npm is needed for wasm-opt and esbuild (Debian: apt-get install npm)")?;
     }
     Ok(())
 }
@@ -63,6 +73,16 @@ pub(crate) fn wasm_toolchain(root: &Path) -> Result<()> {
 /// Where the npm-installed wasm-opt lives.
 pub(crate) fn wasm_opt(root: &Path) -> PathBuf {
     target_dir(root).join("tools/node_modules/.bin/wasm-opt")
+}
+
+/// Where the npm-installed wasm-metadce (same package as wasm-opt) lives.
+pub(crate) fn wasm_metadce(root: &Path) -> PathBuf {
+    target_dir(root).join("tools/node_modules/.bin/wasm-metadce")
+}
+
+/// Where the npm-installed esbuild lives.
+pub(crate) fn esbuild(root: &Path) -> PathBuf {
+    target_dir(root).join("tools/node_modules/.bin/esbuild")
 }
 
 /// Chromium and ChromeDriver for the browser tests, from Debian's packages.
@@ -93,10 +113,10 @@ fn locked_version(root: &Path, package: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == format!("name = \"{package}\"") {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_owned());
-            }
+        if line == format!("name = \"{package}\"")
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
         }
     }
     bail!("{package} is not in Cargo.lock")
