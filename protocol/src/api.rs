@@ -237,6 +237,149 @@ pub struct SiteConfig {
     pub offices: Vec<String>,
     /// Whether the company takes calls right now.
     pub open_now: bool,
+    /// The consent checkbox, when the site asks for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentConfig>,
+    /// The site's own wording of any of the widget's texts, per language.
+    pub texts: SiteTexts,
+}
+
+/// The consent checkbox of a site's form (`[sites.NAME.consent]`). Its words
+/// are the texts `consent` and `consent_link`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ConsentConfig {
+    /// The version of the consent text, sent back as [`Consent::version`].
+    pub version: String,
+    /// Where the full text (the privacy policy) is, linked from the checkbox's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Whether the form cannot be sent without the box ticked.
+    pub required: bool,
+}
+
+/// A site's wording of the widget's texts: for each language, text key
+/// (one of [`TEXT_KEYS`]) to text. Keys not given keep the widget's own text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct SiteTexts {
+    /// Russian.
+    pub ru: BTreeMap<String, String>,
+    /// English.
+    pub en: BTreeMap<String, String>,
+}
+
+/// Declares [`TextKey`] and [`TEXT_KEYS`] from one list, so that a key's
+/// name and its place can never disagree.
+macro_rules! text_keys {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
+        /// A text the widget shows. Its name (in [`TEXT_KEYS`], at the
+        /// variant's index) is how a site overrides it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum TextKey {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        /// The names of every [`TextKey`], in order: what a site may write
+        /// under `[sites.NAME.texts.ru]` and `.en`.
+        pub const TEXT_KEYS: [&str; [$($name),*].len()] = [$($name),*];
+    };
+}
+
+text_keys! {
+    /// The launcher's accessible name.
+    Open = "open",
+    /// The close button's accessible name.
+    Close = "close",
+    /// The dialog's title.
+    Title = "title",
+    /// The phone field's label.
+    Phone = "phone",
+    /// The office field's label.
+    Office = "office",
+    /// The legend of the "when" choice.
+    When = "when",
+    /// "Call me now".
+    Now = "now",
+    /// "At a time I choose".
+    Later = "later",
+    /// The label of the list of times.
+    Slot = "slot",
+    /// Said when the company is closed (and the reason `closed`).
+    Closed = "closed",
+    /// No time can be chosen.
+    NoSlots = "no_slots",
+    /// The consent checkbox's label.
+    Consent = "consent",
+    /// The link to the full consent text.
+    ConsentLink = "consent_link",
+    /// The submit button.
+    Submit = "submit",
+    /// After a failed call: order again.
+    TryAgain = "try_again",
+    /// After a failed call: choose a time.
+    PickTime = "pick_time",
+    /// Nothing was typed.
+    PhoneEmpty = "phone_empty",
+    /// A character that has no place in a phone number.
+    PhoneInvalidChar = "phone_invalid_char",
+    /// An extension (`^`).
+    PhoneExtension = "phone_extension",
+    /// Too few digits.
+    PhoneShort = "phone_short",
+    /// Too many digits.
+    PhoneLong = "phone_long",
+    /// The consent box must be ticked.
+    ConsentRequired = "consent_required",
+    /// The request is on its way.
+    Sending = "sending",
+    /// The proxy cannot be reached; the request is kept and retried.
+    Offline = "offline",
+    /// Too many requests; `{n}` is minutes to wait.
+    RateLimited = "rate_limited",
+    /// The request was refused for another reason.
+    FailedToSend = "failed_to_send",
+    /// The chosen time is no longer available.
+    SlotTaken = "slot_taken",
+    /// Status `received`.
+    Received = "received",
+    /// Status `queued`.
+    Queued = "queued",
+    /// Status `ordered`.
+    Ordered = "ordered",
+    /// Status `scheduled`; `{time}` is when.
+    Scheduled = "scheduled",
+    /// Status `scheduled` after a failed attempt; `{time}` is the next attempt.
+    Retry = "retry",
+    /// Status `in_progress`.
+    InProgress = "in_progress",
+    /// Status `succeeded`.
+    Succeeded = "succeeded",
+    /// Reason `busy`.
+    Busy = "busy",
+    /// Reason `no_answer`.
+    NoAnswer = "no_answer",
+    /// Reason `invalid_number`.
+    InvalidNumber = "invalid_number",
+    /// Reason `company_unavailable`.
+    CompanyUnavailable = "company_unavailable",
+    /// Reason `cancelled` (and a failure without a reason).
+    Cancelled = "cancelled",
+    /// Reason `not_ordered`.
+    NotOrdered = "not_ordered",
+    /// The estimate while the call is set up; `{n}` is seconds.
+    Eta = "eta",
+    /// The estimate has run out.
+    EtaSoon = "eta_soon",
+}
+
+impl TextKey {
+    /// The key's name, as a site writes it.
+    pub fn name(self) -> &'static str {
+        TEXT_KEYS[self as usize]
+    }
 }
 
 /// The callback times a visitor may choose (`GET /v1/sites/{site}/slots`).
@@ -354,6 +497,26 @@ mod tests {
         assert_eq!(request.phone, "+7 999 123-45-67");
         assert_eq!(request.context.utm.source.as_deref(), Some("ya"));
         assert_eq!(request.office, None);
+    }
+
+    #[test]
+    fn text_keys_are_unique_snake_case_names() {
+        for (i, name) in TEXT_KEYS.iter().enumerate() {
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+            assert!(!TEXT_KEYS[..i].contains(name), "{name} twice");
+        }
+        assert_eq!(TextKey::Title.name(), "title");
+        assert_eq!(TextKey::EtaSoon.name(), "eta_soon");
+    }
+
+    #[test]
+    fn a_site_config_without_consent_leaves_it_out() {
+        let json = serde_json::to_value(SiteConfig::default()).expect("serialisable");
+        assert!(json.get("consent").is_none(), "{json}");
+        assert_eq!(json["texts"], serde_json::json!({"ru": {}, "en": {}}));
     }
 
     #[test]

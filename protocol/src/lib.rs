@@ -9,7 +9,8 @@ mod api;
 mod phone;
 
 pub use api::{
-    ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ErrorBody,
-    ErrorCode, FailureReason, SiteConfig, Slot, Slots, Utm, VisitContext, paths,
+    ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig,
+    ErrorBody, ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey,
+    Utm, VisitContext, paths,
 };
 pub use phone::{PhoneError, PhoneNumber};

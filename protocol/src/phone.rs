@@ -66,8 +66,9 @@ impl PhoneNumber {
         match digits.len() {
             n if n < MIN_DIGITS => Err(PhoneError::TooShort(n)),
             n if n > MAX_DIGITS => Err(PhoneError::TooLong(n)),
-            // Russian domestic format: 8 is the trunk prefix for +7.
-            11 if digits.starts_with('8') => {
+            // Russian domestic format: 8 is the trunk prefix for +7. Not after a
+            // `+`: +84… is Vietnam, +86… China.
+            11 if digits.starts_with('8') && !input.starts_with('+') => {
                 digits.replace_range(0..1, "7");
                 Ok(Self(digits))
             }
@@ -152,6 +153,18 @@ mod tests {
         assert_eq!(
             PhoneNumber::parse("8 999 123 45 67").map(|p| p.0),
             Ok("79991234567".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_international_number_starting_with_8_is_kept() {
+        assert_eq!(
+            PhoneNumber::parse("+84 912 345 678").map(|p| p.0),
+            Ok("84912345678".to_owned())
+        );
+        assert_eq!(
+            PhoneNumber::parse("+86 139 1234 5678").map(|p| p.0),
+            Ok("8613912345678".to_owned())
         );
     }
 

@@ -11,9 +11,9 @@ CREATE TABLE leads (
     state           TEXT NOT NULL,             -- received | queued | sending | ordered | scheduled | in_progress | succeeded | failed | halted
     reason          TEXT,                      -- why failed or halted
     upstream_id     TEXT,                      -- CallKeeper's call id, never shown to the widget
-    status_code     INTEGER,
-    status2_code    INTEGER,
-    attempts        INTEGER NOT NULL DEFAULT 0, -- orderCall attempts
+    status_code     BIGINT,
+    status2_code    BIGINT,
+    attempts        BIGINT NOT NULL DEFAULT 0,  -- orderCall attempts
     next_attempt_at BIGINT NOT NULL,            -- unix ms: when the forwarder or tracker looks again
     version         BIGINT NOT NULL DEFAULT 1,  -- bumped on every visible change; the SSE event id
     created_at      BIGINT NOT NULL,

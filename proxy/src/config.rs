@@ -79,8 +79,12 @@ pub struct Site {
     pub credentials: Credentials,
     /// `site` sent to CallKeeper (shown with the call).
     pub display_name: String,
-    /// `ru` or `en`.
+    /// `ru` or `en`: the language of the proxy's status messages (`ru`
+    /// unless `locale` is set).
     pub locale: String,
+    /// The widget's language when the site fixes it (`locale`); `None` lets
+    /// the widget follow the page's `lang`, then the browser.
+    pub widget_locale: Option<String>,
     /// The form's title; empty means the widget's default.
     pub title: String,
     /// Accent colour `#rrggbb`.
@@ -107,6 +111,10 @@ pub struct Site {
     pub interval: Option<Interval>,
     /// How many callbacks this site takes, per number, address and time.
     pub limits: Limits,
+    /// The consent checkbox of the form (`[sites.NAME.consent]`).
+    pub consent: Option<protocol::ConsentConfig>,
+    /// The site's wording of the widget's texts (`[sites.NAME.texts]`).
+    pub texts: protocol::SiteTexts,
     /// A warning (log and `/readyz`) when the account has fewer minutes
     /// than this left; 0 never warns.
     pub balance_warn_minutes: u32,
@@ -261,8 +269,8 @@ struct RawSite {
     walias: Option<String>,
     #[serde(default, deserialize_with = "optional_text")]
     display_name: Option<String>,
-    #[serde(default = "default_locale")]
-    locale: String,
+    #[serde(default)]
+    locale: Option<String>,
     #[serde(default, deserialize_with = "text")]
     title: String,
     #[serde(default = "default_color")]
@@ -290,6 +298,26 @@ struct RawSite {
     limits: RawLimits,
     #[serde(default = "default_balance_warn_minutes")]
     balance_warn_minutes: u32,
+    consent: Option<RawConsent>,
+    #[serde(default)]
+    texts: RawTexts,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsent {
+    #[serde(deserialize_with = "text")]
+    version: String,
+    link: Option<String>,
+    #[serde(default = "default_true")]
+    required: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTexts {
+    ru: std::collections::BTreeMap<String, String>,
+    en: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -356,8 +384,8 @@ fn default_balance_warn_minutes() -> u32 {
 fn default_upstream() -> String {
     "https://api.callkeeper.ru".to_owned()
 }
-fn default_locale() -> String {
-    "ru".to_owned()
+fn default_true() -> bool {
+    true
 }
 fn default_color() -> String {
     "#0b6bcb".to_owned()
@@ -525,6 +553,29 @@ impl Config {
         })
     }
 
+    /// What is valid but likely not what the operator wants, one line each,
+    /// for `proxy check-config`: a site colour that white text on the
+    /// launcher and buttons would not contrast with enough (the widget then
+    /// writes black text on it, which always does).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut ids: Vec<&String> = self.sites.keys().collect();
+        ids.sort();
+        let mut warnings = Vec::new();
+        for id in ids {
+            let colour = &self.sites[id].color;
+            let white = contrast_ratio(colour, "#ffffff");
+            if white < MIN_CONTRAST {
+                warnings.push(format!(
+                    "sites.{id}.color: white text on {colour} has a contrast of {white:.1}:1, \
+                     under the {MIN_CONTRAST}:1 that WCAG 2.1 AA asks; the widget writes black \
+                     text on it instead ({black:.1}:1). Choose a darker colour to keep white text.",
+                    black = contrast_ratio(colour, "#000000"),
+                ));
+            }
+        }
+        warnings
+    }
+
     /// A few lines on what this configuration does, for `proxy check-config`.
     /// Never includes a key.
     pub fn summary(&self) -> String {
@@ -645,8 +696,15 @@ impl Site {
                 "the CallKeeper company name (unique) is empty",
             ));
         }
-        if !matches!(raw.locale.as_str(), "ru" | "en") {
-            return Err(invalid(key("locale"), "use \"ru\" or \"en\""));
+        if raw
+            .locale
+            .as_deref()
+            .is_some_and(|locale| !matches!(locale, "ru" | "en"))
+        {
+            return Err(invalid(
+                key("locale"),
+                "use \"ru\" or \"en\" (or leave it out: the widget then follows the page's language)",
+            ));
         }
         if !is_hex_colour(&raw.color) {
             return Err(invalid(key("color"), "use a colour like \"#0b6bcb\""));
@@ -702,6 +760,13 @@ impl Site {
             return Err(invalid(key("tool_name"), "use 1 to 100 characters"));
         }
         let limits = Limits::from_raw(&raw.limits, &|name| key(&format!("limits.{name}")))?;
+        let consent = raw
+            .consent
+            .map(|consent| check_consent(consent, &|name| key(&format!("consent.{name}"))))
+            .transpose()?;
+        for (language, texts) in [("ru", &raw.texts.ru), ("en", &raw.texts.en)] {
+            check_texts(texts, &|name| key(&format!("texts.{language}.{name}")))?;
+        }
         Ok(Self {
             id: id.to_owned(),
             allowed_origins: raw.allowed_origins,
@@ -712,7 +777,8 @@ impl Site {
                 widget,
             },
             display_name: raw.display_name.unwrap_or_else(|| id.to_owned()),
-            locale: raw.locale,
+            locale: raw.locale.clone().unwrap_or_else(|| "ru".to_owned()),
+            widget_locale: raw.locale,
             title: raw.title,
             color: raw.color,
             position: raw.position,
@@ -727,6 +793,11 @@ impl Site {
             interval,
             limits,
             balance_warn_minutes: raw.balance_warn_minutes,
+            consent,
+            texts: protocol::SiteTexts {
+                ru: raw.texts.ru,
+                en: raw.texts.en,
+            },
         })
     }
 
@@ -760,6 +831,88 @@ impl Site {
         out
     }
 }
+
+/// The longest consent version (the proxy refuses longer ones in requests).
+const MAX_CONSENT_VERSION: usize = 64;
+/// The longest text a site may give the widget.
+const MAX_TEXT_CHARS: usize = 500;
+
+fn check_consent(
+    raw: RawConsent,
+    key: &impl Fn(&str) -> String,
+) -> Result<protocol::ConsentConfig, ConfigError> {
+    if raw.version.trim().is_empty() || raw.version.len() > MAX_CONSENT_VERSION {
+        return Err(invalid(
+            key("version"),
+            "name the version of your consent text in 1 to 64 characters, like \"2024-05\"; \
+             each lead records which version the visitor accepted",
+        ));
+    }
+    if let Some(link) = &raw.link {
+        let scheme = Url::parse(link).map(|url| url.scheme().to_owned());
+        if !matches!(scheme.as_deref(), Ok("https" | "http")) {
+            return Err(invalid(
+                key("link"),
+                format!("{link:?} is not a web address like https://example.com/privacy"),
+            ));
+        }
+    }
+    Ok(protocol::ConsentConfig {
+        version: raw.version,
+        link: raw.link,
+        required: raw.required,
+    })
+}
+
+/// A site's texts: known keys, each with some text that is not too long.
+fn check_texts(
+    texts: &std::collections::BTreeMap<String, String>,
+    key: &impl Fn(&str) -> String,
+) -> Result<(), ConfigError> {
+    for (name, text) in texts {
+        if !protocol::TEXT_KEYS.contains(&name.as_str()) {
+            return Err(invalid(
+                key(name),
+                format!(
+                    "unknown text (misspelt?); the widget's texts are: {}",
+                    protocol::TEXT_KEYS.join(", ")
+                ),
+            ));
+        }
+        if text.trim().is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+            return Err(invalid(
+                key(name),
+                "write 1 to 500 characters, or remove the key to keep the widget's own text",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// WCAG's relative luminance of a `#rrggbb` colour.
+fn relative_luminance(colour: &str) -> f64 {
+    let channel = |at: usize| {
+        let value = f64::from(u8::from_str_radix(&colour[at..at + 2], 16).unwrap_or(0)) / 255.0;
+        if value <= 0.040_45 {
+            value / 12.92
+        } else {
+            ((value + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.0722f64.mul_add(
+        channel(5),
+        0.2126f64.mul_add(channel(1), 0.7152 * channel(3)),
+    )
+}
+
+/// WCAG's contrast ratio of two `#rrggbb` colours (1 to 21).
+pub fn contrast_ratio(a: &str, b: &str) -> f64 {
+    let (a, b) = (relative_luminance(a), relative_luminance(b));
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}
+
+/// The contrast WCAG 2.1 AA asks of text (1.4.3).
+pub const MIN_CONTRAST: f64 = 4.5;
 
 /// The placeholders an IVR template may use.
 const PLACEHOLDERS: [&str; 3] = ["site", "page", "office"];
@@ -1084,6 +1237,84 @@ mod tests {
         for (text, key) in cases {
             assert_eq!(error_key(&text), key, "for:\n{text}");
         }
+    }
+
+    #[test]
+    fn consent_and_texts_are_read_and_checked() {
+        let config = parse(&site_toml(
+            "locale = \"en\"\n[sites.shop.consent]\nversion = \"2024-05\"\nlink = \"https://shop.example/privacy\"\n\
+             [sites.shop.texts.ru]\ntitle = \"Перезвоним\"\n[sites.shop.texts.en]\nsubmit = \"Ring me\"\n",
+        ))
+        .expect("valid");
+        let site = &config.sites["shop"];
+        assert_eq!(
+            site.consent,
+            Some(protocol::ConsentConfig {
+                version: "2024-05".to_owned(),
+                link: Some("https://shop.example/privacy".to_owned()),
+                required: true,
+            }),
+            "required unless said otherwise"
+        );
+        assert_eq!(site.texts.ru["title"], "Перезвоним");
+        assert_eq!(site.texts.en["submit"], "Ring me");
+        assert_eq!(site.widget_locale.as_deref(), Some("en"));
+
+        let unset = parse(&site_toml("")).expect("valid");
+        assert_eq!(unset.sites["shop"].widget_locale, None, "the page decides");
+        assert_eq!(unset.sites["shop"].locale, "ru", "the proxy's messages");
+
+        for (extra, key) in [
+            (
+                "[sites.shop.texts.en]\ntitel = \"x\"",
+                "sites.shop.texts.en.titel",
+            ),
+            (
+                "[sites.shop.texts.ru]\ntitle = \" \"",
+                "sites.shop.texts.ru.title",
+            ),
+            (
+                "[sites.shop.texts.de]\ntitle = \"x\"",
+                "sites.shop.texts.de",
+            ),
+            (
+                "[sites.shop.consent]\nversion = \"\"",
+                "sites.shop.consent.version",
+            ),
+            (
+                "[sites.shop.consent]\nrequired = true",
+                "sites.shop.consent.version",
+            ),
+            (
+                "[sites.shop.consent]\nversion = \"1\"\nlink = \"javascript:alert(1)\"",
+                "sites.shop.consent.link",
+            ),
+            ("locale = \"de\"", "sites.shop.locale"),
+        ] {
+            assert_eq!(error_key(&site_toml(extra)), key, "for {extra}");
+        }
+        let unknown = parse(&site_toml("[sites.shop.texts.en]\ntitel = \"x\""))
+            .expect_err("unknown text")
+            .to_string();
+        assert!(
+            unknown.contains("title, phone"),
+            "lists the keys: {unknown}"
+        );
+    }
+
+    #[test]
+    fn a_colour_white_text_cannot_be_read_on_is_warned_about() {
+        assert!((contrast_ratio("#ffffff", "#000000") - 21.0).abs() < 1e-9);
+        assert!((contrast_ratio("#777777", "#ffffff") - 4.48).abs() < 0.01);
+        assert!(parse(&site_toml("")).expect("valid").warnings().is_empty());
+        let yellow = parse(&site_toml("color = \"#ffd700\"")).expect("valid");
+        let warnings = yellow.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .starts_with("sites.shop.color: white text on #ffd700 has a contrast of 1.4:1"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

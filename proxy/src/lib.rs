@@ -100,6 +100,7 @@ impl Application {
             )),
             status_ttl: config.status_ttl,
             clock,
+            shutdown: CancellationToken::new(),
             store,
             sites: Arc::new(config.sites),
             events,
@@ -125,6 +126,13 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = tokio::spawn(self.pipeline.run(shutdown.clone()));
         let monitor = tokio::spawn(self.monitor.run(shutdown.clone()));
+        // Open status streams end when shutdown begins, or they would hold it up.
+        let streams_end = self.state.shutdown.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            streams_end.cancel();
+        });
         let app = http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())

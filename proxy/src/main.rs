@@ -132,6 +132,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for line in loaded.summary().lines() {
                 println!("  {line}");
             }
+            for warning in loaded.warnings() {
+                eprintln!("warning: {warning}");
+            }
             Ok(())
         }
         Command::Leads { config, action } => leads(&Config::load(&config)?, action).await,

@@ -80,17 +80,18 @@ pub enum OperatorError {
 
 fn csv_row(lead: &Lead) -> String {
     let context = &lead.request.context;
+    let phone = if lead.phone.is_empty() {
+        String::new()
+    } else {
+        format!("+{}", lead.phone)
+    };
     let fields = [
         lead.id.clone(),
         lead.site.clone(),
         timestamp(lead.created_at),
         lead.state.as_str().to_owned(),
         lead.reason.clone().unwrap_or_default(),
-        if lead.phone.is_empty() {
-            String::new()
-        } else {
-            format!("+{}", lead.phone)
-        },
+        phone.clone(),
         context.current_page.clone().unwrap_or_default(),
         context.referrer.clone().unwrap_or_default(),
         context.utm.source.clone().unwrap_or_default(),
@@ -103,17 +104,23 @@ fn csv_row(lead: &Lead) -> String {
     ];
     fields
         .iter()
-        .map(|f| csv_field(f))
+        // The phone column is ours (digits after a +); every other text may be the visitor's.
+        .map(|f| {
+            if *f == phone && !phone.is_empty() {
+                f.clone()
+            } else {
+                csv_field(f)
+            }
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
 
 /// Quotes a field when it needs it; neutralises spreadsheet formulas.
 fn csv_field(value: &str) -> String {
-    // A cell starting with = - @ is run as a formula by spreadsheets (CSV
-    // injection); a leading apostrophe keeps it text. `+` is left alone: our
-    // phone numbers start with it.
-    let value = if value.starts_with(['=', '-', '@']) {
+    // A cell starting with = + - @ (or a tab or CR) is run as a formula by
+    // spreadsheets (CSV injection); a leading apostrophe keeps it text.
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -146,6 +153,8 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("@cmd"), "'@cmd");
+        assert_eq!(csv_field("+1+cmd|' /C calc'!A0"), "'+1+cmd|' /C calc'!A0");
+        assert_eq!(csv_field("\tx"), "'\tx");
     }
 
     #[test]

@@ -42,6 +42,21 @@ use crate::store::{Lead, LeadState, Store, Transition};
 const BATCH: i64 = 32;
 /// Upstream requests in flight at once, per worker.
 const FORWARD_CONCURRENCY: usize = 8;
+/// The states the tracker follows (and may change).
+const FOLLOWED: &[LeadState] = &[
+    LeadState::Ordered,
+    LeadState::Scheduled,
+    LeadState::InProgress,
+];
+/// A call not final this long after it was due is given up on.
+const TRACK_DEADLINE: Duration = Duration::from_secs(24 * 3600);
+/// The pause after CallKeeper failed to answer about a call.
+const TRACK_ERROR_PAUSE: Duration = Duration::from_secs(30);
+/// CallKeeper's window for repeated orders of one number (813/815).
+const REPEAT_WINDOW_MS: i64 = 3_600_000;
+/// How long a claim to send a lead holds: longer than one orderCall can take
+/// (the client's request timeout), so only a dead sender's claim runs out.
+const SEND_LEASE: Duration = Duration::from_secs(45);
 /// How long shutdown waits for upstream requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The longest pause between two orderCall attempts.
@@ -89,7 +104,9 @@ impl Pipeline {
     /// Runs the forwarder and the tracker until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) {
         // A lead caught mid-send by a crash stays marked in doubt; put it back
-        // in line, where the forwarder reconciles it before sending again.
+        // in line at once, where the forwarder reconciles it before sending
+        // again. Safe because one proxy process owns a SQLite file; proxies
+        // sharing a database would wait for the send lease to run out instead.
         match self
             .store
             .due(&[LeadState::Sending], i64::MAX, i64::MAX)
@@ -104,7 +121,8 @@ impl Pipeline {
                         next_attempt_at: now_ms(),
                         ..Default::default()
                     };
-                    self.apply(&lead.id, change).await;
+                    self.apply_from(&lead.id, &[LeadState::Sending], change)
+                        .await;
                 }
             }
             Err(error) => tracing::error!(%error, "cannot read interrupted sends"),
@@ -142,7 +160,12 @@ impl Pipeline {
         loop {
             let due = self
                 .store
-                .due(&[LeadState::Received, LeadState::Queued], now_ms(), BATCH)
+                // Sending leads are due only once their lease ran out: their sender died.
+                .due(
+                    &[LeadState::Received, LeadState::Queued, LeadState::Sending],
+                    now_ms(),
+                    BATCH,
+                )
                 .await;
             match due {
                 Ok(leads) => {
@@ -176,31 +199,53 @@ impl Pipeline {
                 .await;
             return;
         };
+        // Claim first: of several workers or replicas that picked the lead,
+        // one goes on, and it holds the lead while it reconciles and sends.
+        let lease_until = now_ms() + millis(SEND_LEASE);
+        match self
+            .store
+            .claim_for_sending(&lead.id, now_ms(), lease_until)
+            .await
+        {
+            Ok(true) => self.events.publish(&lead.id),
+            Ok(false) => return,
+            Err(error) => {
+                tracing::error!(lead = %lead.id, %error, "cannot claim the lead for sending");
+                return;
+            }
+        }
         if lead.in_doubt {
             match self.reconcile(&lead, client).await {
                 Ok(Some(id)) => {
                     self.metrics.order_reconciled(&lead.site);
                     tracing::info!(lead = %lead.id, "an interrupted order had reached CallKeeper; following it");
-                    self.apply(&lead.id, self.ordered(&lead, id)).await;
+                    self.apply_sent(&lead.id, self.ordered(&lead, id)).await;
                     return;
                 }
                 Ok(None) => {}
+                Err(error) if error.class() == ErrorClass::Configuration => {
+                    tracing::error!(lead = %lead.id, %error, "cannot reconcile an interrupted order: CallKeeper refuses the account");
+                    self.apply_sent(
+                        &lead.id,
+                        Transition {
+                            count_attempt: true,
+                            in_doubt: Some(true),
+                            ..halt(&error.to_string())
+                        },
+                    )
+                    .await;
+                    return;
+                }
                 Err(error) => {
                     let delay = backoff(lead.attempts);
                     tracing::warn!(lead = %lead.id, %error, retry_in = ?delay, "cannot reconcile an interrupted order yet");
-                    self.apply(&lead.id, self.retry_or_halt(&lead, delay, true))
-                        .await;
+                    let change = Transition {
+                        count_attempt: true,
+                        ..self.retry_or_halt(&lead, delay, true)
+                    };
+                    self.apply_sent(&lead.id, change).await;
                     return;
                 }
-            }
-        }
-        match self.store.claim_for_sending(&lead.id, now_ms()).await {
-            Ok(true) => self.events.publish(&lead.id),
-            // Another worker or replica took it.
-            Ok(false) => return,
-            Err(error) => {
-                tracing::error!(lead = %lead.id, %error, "cannot claim the lead for sending");
-                return;
             }
         }
         let order = order_for(&lead, site, phone);
@@ -239,7 +284,12 @@ impl Pipeline {
                 }
             },
         };
-        self.apply(&lead.id, change).await;
+        self.apply_sent(&lead.id, change).await;
+    }
+
+    /// Records the outcome of a send, only while this worker still holds the lead.
+    async fn apply_sent(&self, id: &str, change: Transition) {
+        self.apply_from(id, &[LeadState::Sending], change).await;
     }
 
     /// The transition to "ordered" (or "scheduled") with CallKeeper's id.
@@ -308,14 +358,10 @@ impl Pipeline {
     }
 
     async fn track_loop(self, shutdown: CancellationToken) {
-        let states = [
-            LeadState::Ordered,
-            LeadState::Scheduled,
-            LeadState::InProgress,
-        ];
+        let states = FOLLOWED;
         let mut in_flight = InFlight::new();
         loop {
-            match self.store.due(&states, now_ms(), BATCH).await {
+            match self.store.due(states, now_ms(), BATCH).await {
                 Ok(leads) => {
                     for lead in leads {
                         let this = self.clone();
@@ -356,43 +402,134 @@ impl Pipeline {
                 .await;
             return;
         };
-        let change = match self
+        // A call that has not ended a day after it was due is not followed for ever.
+        let due_at = lead
+            .request
+            .time
+            .map_or(lead.created_at, |t| t.saturating_mul(1000))
+            .max(lead.created_at);
+        if now_ms() > due_at.saturating_add(millis(TRACK_DEADLINE)) {
+            tracing::error!(lead = %lead.id, "the call never reached a final status; no longer followed");
+            self.apply_from(
+                &lead.id,
+                FOLLOWED,
+                halt("the call never reached a final status"),
+            )
+            .await;
+            return;
+        }
+        let answer = self
             .metrics
             .upstream(
                 &lead.site,
                 UpstreamMethod::GetCallInfo,
                 client.get_call_info(&id),
             )
-            .await
-        {
-            Ok(info) => {
-                let retries = site.interval.as_ref().map_or(&[][..], |i| i.minutes());
-                let reading = read_call(info.status, info.attempt, &lead, retries, now_ms());
-                Transition {
-                    state: Some(reading.state),
-                    reason: reading.reason.map(|r| reason_name(r).to_owned()),
-                    status: Some((info.status.code, info.status.code2)),
-                    call_attempt: Some(info.attempt),
-                    next_call_at: reading.next_call_at,
-                    next_attempt_at: next,
-                    ..Default::default()
+            .await;
+        let change = match answer {
+            Ok(info) if matches!(info.status.code, 813 | 815) => {
+                // CallKeeper refused this order as a repeat of an earlier one for the
+                // same number (ours, in doubt, or the visitor's previous request):
+                // follow that call instead of telling the visitor it was cancelled.
+                match self.earlier_call(&lead, client, &id).await {
+                    Some(earlier) => {
+                        tracing::info!(lead = %lead.id, "CallKeeper merged the order into an earlier call; following that");
+                        Transition {
+                            state: Some(LeadState::Ordered),
+                            upstream_id: Some(earlier),
+                            next_attempt_at: next,
+                            ..Default::default()
+                        }
+                    }
+                    None => self.reading_to_transition(&lead, site, &info, next),
                 }
             }
+            Ok(info) => self.reading_to_transition(&lead, site, &info, next),
             Err(error) => {
                 tracing::warn!(lead = %lead.id, %error, "cannot read the call's status; will ask again");
                 Transition {
-                    next_attempt_at: next + millis(backoff(0)),
+                    next_attempt_at: now_ms() + millis(self.poll_interval.max(TRACK_ERROR_PAUSE)),
                     ..Default::default()
                 }
             }
         };
-        self.apply(&lead.id, change).await;
+        self.apply_from(&lead.id, FOLLOWED, change).await;
+    }
+
+    /// What a getCallInfo answer changes.
+    fn reading_to_transition(
+        &self,
+        lead: &Lead,
+        site: &Site,
+        info: &callkeeper::CallInfo,
+        next: i64,
+    ) -> Transition {
+        let retries = site.interval.as_ref().map_or(&[][..], |i| i.minutes());
+        let reading = read_call(info.status, info.attempt, lead, retries, now_ms());
+        if reading.state == LeadState::Halted {
+            tracing::error!(lead = %lead.id, site = %lead.site, status = %info.status,
+                "CallKeeper ended the call for an account reason: fix it, then resend the lead");
+        }
+        // A call scheduled for later is asked about again shortly before it is due.
+        let wake = match reading.state {
+            LeadState::Scheduled => reading
+                .next_call_at
+                .or(lead.request.time.map(|t| t.saturating_mul(1000)))
+                .map_or(next, |at| next.max(at - 60_000)),
+            _ => next,
+        };
+        Transition {
+            state: Some(reading.state),
+            reason: reading.stored_reason(),
+            status: Some((info.status.code, info.status.code2)),
+            call_attempt: Some(info.attempt),
+            next_call_at: reading.next_call_at,
+            next_attempt_at: if reading.state.is_final() {
+                i64::MAX
+            } else {
+                wake
+            },
+            ..Default::default()
+        }
+    }
+
+    /// The most recent other call to this lead's number since shortly before it was made.
+    async fn earlier_call(&self, lead: &Lead, client: &Client, this: &CallId) -> Option<String> {
+        let since = (lead.created_at - REPEAT_WINDOW_MS).div_euclid(1000);
+        let until = now_ms().div_euclid(1000) + 60;
+        let range = DateRange::between(W3cDate::from_unix(since), W3cDate::from_unix(until));
+        let calls = self
+            .metrics
+            .upstream(
+                &lead.site,
+                UpstreamMethod::GetCallsInfo,
+                client.get_calls_info(&range),
+            )
+            .await
+            .ok()?;
+        calls
+            .into_iter()
+            .filter(|call| {
+                call.client_digits() == lead.phone && call.id != *this && !call.status.is_final()
+            })
+            .max_by_key(|call| call.date_unix().map(UnixTime::as_secs))
+            .map(|call| call.id.as_str().to_owned())
     }
 
     /// Writes a transition and tells the watchers.
     async fn apply(&self, id: &str, change: Transition) {
+        self.apply_from(id, &[], change).await;
+    }
+
+    /// Writes a transition if the lead is still in one of `from` (any state
+    /// when empty), and tells the watchers.
+    async fn apply_from(&self, id: &str, from: &[LeadState], change: Transition) {
         self.metrics.transition(change.state);
-        match self.store.transition(id, &change, now_ms()).await {
+        match self
+            .store
+            .transition_from(id, from, &change, now_ms())
+            .await
+        {
             Ok(_) => self.events.publish(id),
             Err(error) => tracing::error!(lead = %id, %error, "cannot record the lead's new state"),
         }
@@ -473,7 +610,7 @@ fn order_for(lead: &Lead, site: &Site, phone: PhoneNumber) -> OrderCall {
     order.calltouch_session_id = context.calltouch_session.clone();
     order.client_email = request.email.clone();
     order.ip_client = lead.ip.as_deref().and_then(|ip| ip.parse().ok());
-    order.external_service_identifier = Some(lead.id.clone());
+    order.external_service_identifier = Some(external_id(&lead.id));
     order.tool_name = Some(
         site.tool_name
             .clone()
@@ -494,6 +631,14 @@ fn order_for(lead: &Lead, site: &Site, phone: PhoneNumber) -> OrderCall {
         .as_deref()
         .map(|t| site.ivr_text(t, page, office.as_deref()));
     order
+}
+
+/// Our id for a lead in CallKeeper (`external_service_identifier`): derived
+/// from the status token, not the token itself, which is the visitor's key
+/// to the call's status and has no business in another system.
+pub fn external_id(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(format!("lead:{token}").as_bytes())[..12])
 }
 
 fn fail(reason: FailureReason) -> Transition {

@@ -29,6 +29,17 @@ pub struct Reading {
     pub reason: Option<FailureReason>,
     /// When CallKeeper's next attempt is expected (unix ms), between retries.
     pub next_call_at: Option<i64>,
+    /// For operators: why a lead is halted.
+    pub note: Option<String>,
+}
+
+impl Reading {
+    /// The stored reason: the operator's note, else the visitor's reason.
+    pub fn stored_reason(&self) -> Option<String> {
+        self.note
+            .clone()
+            .or_else(|| self.reason.map(|r| reason_name(r).to_owned()))
+    }
 }
 
 /// Reads a call's status pair and attempt number, given the site's retry
@@ -53,11 +64,23 @@ pub fn read_call(
         _ => now_ms + retry_in,
     };
     let attempts_remain = attempt >= 1 && (attempt as usize) <= retries.len();
+    // The account (balance, paid period, cost cap) or a disabled widget: an
+    // operator's problem, and the lead can be resent once it is fixed.
+    if pair.outcome() == Outcome::Billing || pair.code == 710 {
+        let what = pair.info().map_or("", |info| info.short);
+        return Reading {
+            state: LeadState::Halted,
+            reason: Some(FailureReason::NotOrdered),
+            next_call_at: None,
+            note: Some(format!("CallKeeper ended the call with {pair}: {what}")),
+        };
+    }
     match pair.outcome() {
         Outcome::Scheduled if attempt >= 1 => Reading {
             state: LeadState::Scheduled,
             reason: None,
             next_call_at: Some(expected),
+            note: None,
         },
         Outcome::VisitorSideFailure | Outcome::ManagerSideFailure
             if attempts_remain && now_ms <= expected + RETRY_GRACE_MS =>
@@ -66,12 +89,14 @@ pub fn read_call(
                 state: LeadState::Scheduled,
                 reason,
                 next_call_at: Some(expected),
+                note: None,
             }
         }
         _ => Reading {
             state,
             reason,
             next_call_at: None,
+            note: None,
         },
     }
 }
@@ -96,7 +121,6 @@ pub fn classify(pair: StatusPair, scheduled_for_later: bool) -> (LeadState, Opti
         Outcome::CancelledOrBlocked => {
             let reason = match pair.code {
                 702 => R::Closed,
-                709 | 718 => R::InvalidNumber,
                 _ => R::Cancelled,
             };
             (LeadState::Failed, Some(reason))

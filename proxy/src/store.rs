@@ -314,7 +314,27 @@ impl Store {
         change: &Transition,
         now: i64,
     ) -> Result<Option<Lead>, StoreError> {
-        sqlx::query(
+        self.transition_from(id, &[], change, now).await
+    }
+
+    /// Applies a transition only while the lead is in one of `from` (any
+    /// state when empty), so that a slow worker never overwrites what a newer
+    /// one wrote (a final state, above all). Returns the lead as it is now.
+    pub async fn transition_from(
+        &self,
+        id: &str,
+        from: &[LeadState],
+        change: &Transition,
+        now: i64,
+    ) -> Result<Option<Lead>, StoreError> {
+        let guard = if from.is_empty() {
+            String::new()
+        } else {
+            let placeholders: Vec<String> =
+                (0..from.len()).map(|i| format!("${}", i + 14)).collect();
+            format!(" AND state IN ({})", placeholders.join(", "))
+        };
+        let sql = format!(
             "UPDATE leads SET
                 state = COALESCE($2, state),
                 reason = COALESCE($3, reason),
@@ -334,23 +354,26 @@ impl Store {
                 in_doubt = COALESCE($11, in_doubt),
                 call_attempt = COALESCE($12, call_attempt),
                 next_call_at = COALESCE($13, next_call_at)
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(change.state.map(LeadState::as_str))
-        .bind(&change.reason)
-        .bind(&change.upstream_id)
-        .bind(change.status.map(|s| i64::from(s.0)))
-        .bind(change.status.map(|s| i64::from(s.1)))
-        .bind(i64::from(change.count_attempt))
-        .bind(change.next_attempt_at)
-        .bind(now)
-        .bind(change.sent_at)
-        .bind(change.in_doubt.map(i64::from))
-        .bind(change.call_attempt.map(i64::from))
-        .bind(change.next_call_at)
-        .execute(&self.pool)
-        .await?;
+             WHERE id = $1{guard}",
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(id)
+            .bind(change.state.map(LeadState::as_str))
+            .bind(&change.reason)
+            .bind(&change.upstream_id)
+            .bind(change.status.map(|s| i64::from(s.0)))
+            .bind(change.status.map(|s| i64::from(s.1)))
+            .bind(i64::from(change.count_attempt))
+            .bind(change.next_attempt_at)
+            .bind(now)
+            .bind(change.sent_at)
+            .bind(change.in_doubt.map(i64::from))
+            .bind(change.call_attempt.map(i64::from))
+            .bind(change.next_call_at);
+        for state in from {
+            query = query.bind(state.as_str());
+        }
+        query.execute(&self.pool).await?;
         self.get(id).await
     }
 
@@ -443,13 +466,14 @@ impl Store {
     }
 
     /// Erases the personal data (phone, IP, user agent, names, e-mail,
-    /// analytics ids) of final leads created before `before`. Keeps what the
+    /// analytics ids) of leads created before `before`. Keeps what the
     /// business needs: site, outcome, timestamps, pages, UTM, and the consent
-    /// the visitor gave. Returns how many leads were erased.
+    /// the visitor gave. A lead not final by then is stuck (no call lasts a
+    /// retention period): it is halted, so nothing works on it any more.
+    /// Returns how many leads were erased.
     pub async fn erase_personal_data(&self, before: i64, now: i64) -> Result<u64, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, request FROM leads WHERE created_at < $1 AND erased_at IS NULL
-               AND state IN ('succeeded', 'failed', 'halted')",
+            "SELECT id, request FROM leads WHERE created_at < $1 AND erased_at IS NULL",
         )
         .bind(before)
         .fetch_all(&self.pool)
@@ -471,11 +495,17 @@ impl Store {
             let request =
                 serde_json::to_string(&request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             erased += sqlx::query(
-                "UPDATE leads SET phone = '', ip = NULL, request = $2, erased_at = $3 WHERE id = $1 AND erased_at IS NULL",
+                "UPDATE leads SET phone = '', ip = NULL, request = $2, erased_at = $3,
+                        state = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN state ELSE 'halted' END,
+                        reason = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN reason
+                                      ELSE 'not final when its retention period ended' END,
+                        next_attempt_at = $4
+                 WHERE id = $1 AND erased_at IS NULL",
             )
             .bind(&id)
             .bind(&request)
             .bind(now)
+            .bind(i64::MAX)
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -486,14 +516,23 @@ impl Store {
     /// Claims a lead for one orderCall: marks it sending (and in doubt) only
     /// if it is still waiting, so that of several workers or replicas that
     /// picked it, exactly one sends it. Returns whether this caller won.
-    pub async fn claim_for_sending(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+    ///
+    /// The claim is a lease until `lease_until`: a lead whose sender died (or
+    /// whose outcome could not be written) is claimable again after it, and,
+    /// being still marked in doubt, is reconciled before it is sent again.
+    pub async fn claim_for_sending(
+        &self,
+        id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE leads SET state = 'sending', sent_at = $2, in_doubt = 1, next_attempt_at = $3, updated_at = $2
-             WHERE id = $1 AND state IN ('received', 'queued')",
+             WHERE id = $1 AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))",
         )
         .bind(id)
         .bind(now)
-        .bind(i64::MAX)
+        .bind(lease_until)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -79,7 +79,8 @@ async fn a_callback_is_accepted_stored_and_followed_to_its_end() {
     assert_eq!(orders[0].param("utm_source"), Some("ya"));
     assert_eq!(
         orders[0].param("external_service_identifier"),
-        Some(id.as_str())
+        Some(proxy::pipeline::external_id(&id).as_str()),
+        "a stable id derived from the lead, not its status token"
     );
     assert_eq!(orders[0].param("ip_client"), Some("127.0.0.1"));
     demo.shutdown.cancel();

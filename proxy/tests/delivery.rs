@@ -310,7 +310,7 @@ async fn per_number_limits_hold_across_a_restart_and_allow_a_retry_after_a_failu
 }
 
 #[tokio::test]
-async fn retention_erases_personal_data_of_old_final_leads_only() {
+async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones() {
     use proxy::store::{LeadState, NewLead, Store, Transition};
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("leads.db"))
@@ -357,7 +357,7 @@ async fn retention_erases_personal_data_of_old_final_leads_only() {
         .erase_personal_data(5_000, 10_000)
         .await
         .expect("erase");
-    assert_eq!(erased, 1);
+    assert_eq!(erased, 2);
     let old = store.get("old-final").await.expect("read").expect("kept");
     assert_eq!((old.phone.as_str(), old.ip.as_deref()), ("", None));
     assert_eq!(old.request.context.user_agent, None);
@@ -373,11 +373,17 @@ async fn retention_erases_personal_data_of_old_final_leads_only() {
         Some(("2026-01", 1_000)),
         "the consent record is kept"
     );
-    for id in ["old-open", "new-final"] {
-        let kept = store.get(id).await.expect("read").expect("kept");
-        assert_eq!(kept.phone, "79991234567", "{id} keeps its data");
-        assert_eq!(kept.request.context.user_agent.as_deref(), Some("UA"));
-    }
+    assert_eq!(
+        old.state,
+        LeadState::Succeeded,
+        "a final lead keeps its outcome"
+    );
+    // A lead still open after the whole retention period is stuck: erased and halted.
+    let stuck = store.get("old-open").await.expect("read").expect("kept");
+    assert_eq!((stuck.phone.as_str(), stuck.state), ("", LeadState::Halted));
+    let kept = store.get("new-final").await.expect("read").expect("kept");
+    assert_eq!(kept.phone, "79991234567", "a recent lead keeps its data");
+    assert_eq!(kept.request.context.user_agent.as_deref(), Some("UA"));
     assert_eq!(
         store
             .erase_personal_data(5_000, 11_000)

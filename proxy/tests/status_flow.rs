@@ -57,10 +57,11 @@ fn states(events: &[Value]) -> Vec<&str> {
 #[tokio::test]
 async fn each_sandbox_outcome_reaches_its_visitor_state_and_message() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // Many orders from one address: lift the per-address burst limit for this test.
+    // Calls last 600 ms, so every watcher sees them in progress. Many orders
+    // from one address: lift the per-address burst limit for this test.
     let demo = spawn(
         &dir,
-        0.002,
+        0.02,
         10,
         "limits = { ip_burst = 50, ip_per_minute = 100 }",
     )
@@ -130,8 +131,9 @@ async fn each_sandbox_outcome_reaches_its_visitor_state_and_message() {
 #[tokio::test]
 async fn a_failed_attempt_with_retries_left_is_scheduled_not_final() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // interval 1,2 minutes: the sandbox (0.001 scale) retries 60 ms and 120 ms later.
-    let demo = spawn(&dir, 0.001, 10, "interval = \"1,2\"").await;
+    // interval 1,2 minutes: at 0.005 scale the sandbox retries 300 ms and 600 ms
+    // later, and each attempt rings for 150 ms: long enough to be seen every time.
+    let demo = spawn(&dir, 0.005, 10, "interval = \"1,2\"").await;
     // 05 answers the second time; 01 never answers.
     let second_time = order(&demo, "+79991230505").await;
     let never = order(&demo, "+79991230101").await;
@@ -388,4 +390,23 @@ async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight(
     let accepted: Value = morning.json().await.expect("json");
     assert_eq!(accepted["status"]["state"], "received");
     demo.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_status_streams_instead_of_waiting_for_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Calls last 30 s here, so the stream would stay open that long.
+    let demo = spawn(&dir, 1.0, 200, "").await;
+    let id = order(&demo, "+79991234540").await;
+    let stream = reqwest::get(format!("{}/v1/callbacks/{id}/events", demo.api_url))
+        .await
+        .expect("answer");
+    assert_eq!(stream.status().as_u16(), 200);
+    demo.shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(15), demo.proxy).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the proxy stopped promptly: {stopped:?}"
+    );
+    drop(stream);
 }

@@ -36,7 +36,8 @@ const STREAM_RETRY: Duration = Duration::from_secs(30);
 /// A stream re-reads the store at least this often, even without a notification.
 const STREAM_RECHECK: Duration = Duration::from_secs(5);
 
-/// `GET /v1/sites/{site}/config`: what the widget needs to render.
+/// `GET /v1/sites/{site}/config`: what the widget needs to render. The
+/// widget's loader fetches it on every page view, in parallel with the wasm.
 pub(super) async fn site_config(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -44,13 +45,16 @@ pub(super) async fn site_config(
     let site = state.sites.get(&site).ok_or(ApiError::NotFound("site"))?;
     Ok(Json(SiteConfig {
         site: site.id.clone(),
-        locale: site.locale.clone(),
+        // Empty when the site leaves the language to the page.
+        locale: site.widget_locale.clone().unwrap_or_default(),
         color: site.color.clone(),
         position: site.position.clone(),
         title: site.title.clone(),
         country_code: site.country_code.clone(),
         offices: site.offices.clone(),
         open_now: schedule(site)?.is_open(state.clock.now()),
+        consent: site.consent.clone(),
+        texts: site.texts.clone(),
     }))
 }
 
@@ -118,7 +122,6 @@ pub(super) async fn create(
         .get(&site_id)
         .ok_or(ApiError::NotFound("site"))?;
     let client_ip = state.limits.client_ip(client, &headers);
-    state.limits.check(&site.id, client_ip)?;
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
@@ -128,7 +131,7 @@ pub(super) async fn create(
     }
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let (request, phone) = validate(request, site, state.clock.now())?;
+    let (request, phone) = validate(request, site)?;
     let idempotency_key = match headers.get(paths::IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         None => random_token(),
         Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => key.to_owned(),
@@ -154,6 +157,12 @@ pub(super) async fn create(
             return Err(ApiError::IdempotencyConflict);
         }
         return Ok(accepted(lead, site));
+    }
+    // Only a new request counts against the limits, and only a new one is
+    // checked against the clock (a replay may come after its time).
+    state.limits.check(&site.id, client_ip)?;
+    if let Some(time) = request.time {
+        check_requested_time(time, site, state.clock.now())?;
     }
     let now = millis_since_epoch(state.clock.now());
     check_limits(&state.store, site, &phone, now).await?;
@@ -244,11 +253,14 @@ fn check_requested_time(time: i64, site: &Site, now: SystemTime) -> Result<(), A
             "the requested time must be within the next 60 days",
         ));
     }
-    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(time).unwrap_or(0));
-    if !schedule(site)?.is_open(at) {
+    // Inside one of the slots the site offers (without the lead time: the
+    // visitor may pick the first slot a little while after it was offered).
+    let days = u32::try_from(MAX_SCHEDULE_AHEAD.as_secs() / 86_400 + 1).unwrap_or(u32::MAX);
+    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
+    if !schedule(site)?.accepts(at, time, SLOT_STEP, Duration::ZERO, days) {
         return Err(ApiError::invalid(
             "time",
-            "the requested time is outside the company's opening hours",
+            "the requested time is not one of the callback slots (outside opening hours)",
         ));
     }
     Ok(())
@@ -258,7 +270,6 @@ fn check_requested_time(time: i64, site: &Site, now: SystemTime) -> Result<(), A
 fn validate(
     mut request: CallbackRequest,
     site: &Site,
-    now: SystemTime,
 ) -> Result<(CallbackRequest, PhoneNumber), ApiError> {
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
@@ -267,9 +278,6 @@ fn validate(
         && office as usize >= site.offices.len().max(1)
     {
         return Err(ApiError::invalid("office", "no such office"));
-    }
-    if let Some(time) = request.time {
-        check_requested_time(time, site, now)?;
     }
     if let Some(consent) = &request.consent
         && (!consent.accepted || consent.version.len() > 64)
@@ -374,6 +382,7 @@ pub(super) async fn events(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let receiver = state.events.subscribe();
+    let shutdown = state.shutdown.clone();
     let stream = futures_util::stream::unfold(
         (state, id, receiver, last_seen, false, guard),
         move |(state, id, mut receiver, mut last_seen, finished, guard)| {
@@ -408,6 +417,7 @@ pub(super) async fn events(
             }
         },
     );
+    let stream = futures_util::StreamExt::take_until(stream, shutdown.cancelled_owned());
     // Reverse proxies that buffer (nginx) must pass events through at once.
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     Ok((

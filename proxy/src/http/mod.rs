@@ -52,6 +52,8 @@ pub struct AppState {
     pub status_ttl: std::time::Duration,
     /// "Now" for the handlers: opening hours, slots, limits, token expiry.
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Cancelled when the proxy shuts down: live streams end.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The proxy's router.

@@ -8,8 +8,8 @@
 
 use axum::Json;
 use protocol::{
-    ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ErrorBody,
-    ErrorCode, FailureReason, SiteConfig, Slot, Slots, Utm, VisitContext,
+    ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig,
+    ErrorBody, ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, Utm, VisitContext,
 };
 use utoipa::OpenApi;
 
@@ -37,6 +37,8 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         CallState,
         FailureReason,
         SiteConfig,
+        ConsentConfig,
+        SiteTexts,
         Slots,
         Slot,
         ErrorBody,
@@ -141,7 +143,9 @@ fn status() {}
          description = "Server-Sent Events: each `event: status` has `data:` a CallStatus (JSON) and \
                         an `id:` for Last-Event-ID. The stream ends after a final status.",
          content_type = "text/event-stream", body = String),
-        (status = 404, description = "No such callback (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No such callback, or its token expired (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many open streams from this address or in all (`rate_limited`); poll the status instead",
+         body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds before trying a stream again"))),
         (status = 503, description = "The store cannot be read right now (`unavailable`)", body = ErrorBody),
     )
 )]
@@ -243,7 +247,16 @@ mod tests {
             eta_seconds: Some(0),
             at: Some(0),
         };
-        let values: [(&str, Value); 9] = [
+        let consent = ConsentConfig {
+            version: String::new(),
+            link: Some(String::new()),
+            required: true,
+        };
+        let site = SiteConfig {
+            consent: Some(consent.clone()),
+            ..SiteConfig::default()
+        };
+        let values: [(&str, Value); 11] = [
             (
                 "CallbackRequest",
                 serde_json::to_value(&full).expect("json"),
@@ -269,9 +282,14 @@ mod tests {
                 })
                 .expect("json"),
             ),
+            ("SiteConfig", serde_json::to_value(&site).expect("json")),
             (
-                "SiteConfig",
-                serde_json::to_value(SiteConfig::default()).expect("json"),
+                "ConsentConfig",
+                serde_json::to_value(&consent).expect("json"),
+            ),
+            (
+                "SiteTexts",
+                serde_json::to_value(SiteTexts::default()).expect("json"),
             ),
             (
                 "ErrorBody",

@@ -41,7 +41,9 @@ impl Streams {
     }
 
     /// Takes a place for a new stream, or `None` when a cap is reached.
+    /// IPv6 addresses count per /64, as the burst limit does: one host has a whole /64.
     pub fn try_open(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<StreamGuard> {
+        let ip = ip.map(super::limits::limit_key);
         let mut per_ip = self
             .per_ip
             .lock()
