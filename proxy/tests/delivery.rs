@@ -529,3 +529,53 @@ async fn a_status_token_stops_answering_a_while_after_its_call_is_final() {
     assert_eq!(stream.status().as_u16(), 404);
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
+    use sqlx::Connection;
+    let stub = Stub::default();
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = dir.path().join("leads.db");
+    let (proxy, shutdown, _task) =
+        spawn_in_process(&config_toml(free_addr(), &upstream, &database, "")).await;
+
+    // Something else holds the database's write lock past the proxy's busy timeout.
+    let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
+        .await
+        .expect("open the store");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .expect("take the write lock");
+    let (code, body, retry_after) = order(&proxy, "+79990000071", "blocked").await;
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert!(retry_after.is_some(), "the widget is told when to retry");
+    assert!(
+        !body.to_string().contains("database"),
+        "no internal detail leaks: {body}"
+    );
+
+    // The widget retries with the same key once the store is back: stored once.
+    sqlx::query("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .expect("release the lock");
+    let (first, a, _) = order(&proxy, "+79990000071", "blocked").await;
+    let (second, b, _) = order(&proxy, "+79990000071", "blocked").await;
+    assert_eq!((first, second), (202, 202));
+    assert_eq!(a["id"], b["id"]);
+    eventually("the lead is ordered", || async {
+        stub.placed().iter().any(|c| c.phone == "79990000071")
+    })
+    .await;
+    assert_eq!(
+        stub.placed()
+            .iter()
+            .filter(|c| c.phone == "79990000071")
+            .count(),
+        1
+    );
+    shutdown.cancel();
+}
