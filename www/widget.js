@@ -5,7 +5,9 @@
  * - Settings: data-site, data-api, data-locale, data-position (left|right),
  *   data-color (#rrggbb), data-privacy (strict), data-ym (a Metrica counter),
  *   or the same keys in window.CallbackWidgetSettings set before the script
- *   (which may also carry eventNames: {submitted: "my_goal", ...}).
+ *   (which may also carry eventNames: {submitted: "my_goal", ...}, or
+ *   eventNames: "callkeeper" for the name CallKeeper's own widget pushes
+ *   when a call is ordered, so goals set up for it keep counting).
  *   data-* attributes win.
  * - window.CallbackWidget is the page's API, usable before anything has
  *   loaded: open(), close(), destroy(), setLocale(tag), set({...}),
@@ -15,7 +17,8 @@
  * - Any element with data-callback-open opens the widget on click.
  * - The wasm loads at idle time after the page's load event, or at once on
  *   the first sign of intent (open() or a data-callback-open click), with
- *   streaming instantiation. Nothing is drawn until it has loaded: the
+ *   streaming instantiation, and the site's config (GET /v1/sites/SITE/config)
+ *   with it. Nothing is drawn until it has loaded: the
  *   launcher appears complete, in one frame.
  * - No inline styles, no eval: a strict CSP needs only the proxy's origin
  *   and 'wasm-unsafe-eval'.
@@ -55,11 +58,22 @@
   // window, in dataLayer (Google Tag Manager) and as a Yandex.Metrica goal,
   // named callback_<event> unless the site renamed it (eventNames).
   var names = options.eventNames || {};
+  // CallKeeper's widget: an ordered call is "callkeeper-call_order-ckaction"
+  // (category callkeeper, action call_order, label ckaction). It is the only
+  // name of theirs we know; the other events keep ours.
+  var ck = "callkeeper-call_order-ckaction";
+  if (names == "callkeeper") names = { submitted: ck };
   options.emit = function (event, detail) {
     var goal = names[event] || "callback_" + event;
+    var entry = { event: goal, callbackWidget: detail };
+    if (goal == ck) {
+      entry.eventCategory = "callkeeper";
+      entry.eventAction = "call_order";
+      entry.eventLabel = "ckaction";
+    }
     w.dispatchEvent(new CustomEvent("callbackwidget:" + event, { detail: detail }));
     try {
-      if (w.dataLayer) w.dataLayer.push({ event: goal, callbackWidget: detail });
+      if (w.dataLayer) w.dataLayer.push(entry);
       if (options.ym && w.ym) w.ym(+options.ym, "reachGoal", goal, detail);
     } catch (error) {}
   };
@@ -100,6 +114,13 @@
     host.setAttribute("data-callback-widget", "");
     var root = host.attachShadow({ mode: "open" });
     var wasm = fetch(base + "__WIDGET_WASM__");
+    // The site's config (colour, language, texts, offices…) comes with the
+    // wasm, not after it; without it the widget keeps its defaults.
+    options.config = fetch(
+      String(options.api).replace(/\/$/, "") + "/v1/sites/" + encodeURIComponent(options.site) + "/config"
+    )
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () {});
     import(base + "__WIDGET_GLUE__")
       .then(function (glue) {
         return glue.default({ module_or_path: wasm }).then(function () {

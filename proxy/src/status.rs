@@ -150,6 +150,8 @@ pub fn visitor_status(lead: &Lead, locale: &str) -> CallStatus {
         LeadState::Halted => (CallState::Failed, Some(FailureReason::NotOrdered)),
     };
     let eta_seconds = match state {
+        // A call for a chosen time has no countdown: it rings at that time.
+        CallState::Received | CallState::Ordered if lead.request.time.is_some() => None,
         CallState::Received | CallState::Ordered => Some(ETA_AFTER_ORDER),
         CallState::InProgress => Some(ETA_IN_PROGRESS),
         _ => None,

@@ -579,3 +579,26 @@ async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
     );
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn an_international_number_reaches_callkeeper_unchanged() {
+    let stub = Stub::default();
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
+        free_addr(),
+        &upstream,
+        &dir.path().join("leads.db"),
+        "",
+    ))
+    .await;
+    // Vietnam's +84: not a Russian number written with the trunk prefix 8.
+    let (code, body, _) = order(&proxy, "+84 912 345 678", "vn").await;
+    assert_eq!(code, 202, "{body}");
+    eventually("the call is ordered", || async {
+        !stub.placed().is_empty()
+    })
+    .await;
+    assert_eq!(stub.placed()[0].phone, "84912345678");
+    shutdown.cancel();
+}

@@ -8,10 +8,14 @@
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder};
+use proxy::clock::{Clock, SystemClock};
 use proxy::demo::{self, Demo, DemoOptions};
 use serde_json::{Value, json};
 
@@ -31,6 +35,27 @@ pub async fn start_demo(store_dir: &tempfile::TempDir) -> Result<Demo> {
         time_scale: 0.01,
         poll_interval: Duration::from_millis(50),
     })
+    .await
+}
+
+/// Like [`start_demo`], with the sandbox at `time_scale`, more keys for the
+/// demo site's `[sites.demo]` table (opening hours, offices, limits, …) and
+/// the proxy's clock (`None`: the real time).
+pub async fn start_demo_with(
+    store_dir: &tempfile::TempDir,
+    time_scale: f64,
+    site_extra: &str,
+    clock: Option<Arc<dyn Clock>>,
+) -> Result<Demo> {
+    let options = DemoOptions {
+        assets: widget_dist(),
+        ..DemoOptions::ephemeral(store_dir.path(), time_scale, Duration::from_millis(50))
+    };
+    demo::start_with(
+        options,
+        site_extra,
+        clock.unwrap_or_else(|| Arc::new(SystemClock)),
+    )
     .await
 }
 
@@ -58,8 +83,23 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts ChromeDriver on a free port and opens a headless session.
+    /// Starts ChromeDriver on a free port and opens a headless session in a
+    /// 1280×800 desktop window.
     pub async fn start() -> Result<Self> {
+        Self::start_as(None).await
+    }
+
+    /// Like [`Browser::start`], as a phone: Chrome's mobile emulation of a
+    /// 390×844 touch screen at 3× (an iPhone 12-sized viewport).
+    pub async fn start_mobile() -> Result<Self> {
+        Self::start_as(Some(json!({
+            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true},
+            "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+        })))
+        .await
+    }
+
+    async fn start_as(mobile_emulation: Option<Value>) -> Result<Self> {
         let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -78,6 +118,10 @@ impl Browser {
                 ]
             }
         });
+        let mut capabilities = capabilities;
+        if let Some(emulation) = mobile_emulation {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = emulation;
+        }
         let Value::Object(capabilities) = capabilities else {
             bail!("capabilities are an object")
         };
@@ -129,6 +173,137 @@ impl Browser {
     /// Runs JS in the page and returns its value.
     pub async fn eval(&self, script: &str) -> Result<Value> {
         Ok(self.client.execute(script, vec![]).await?)
+    }
+
+    /// Presses and releases `key` (a character, or a [`Key`] such as
+    /// `Key::Tab`) on whatever has focus, as a keyboard does; `shift` holds
+    /// Shift meanwhile.
+    pub async fn press(&self, key: impl Into<char>, shift: bool) -> Result<()> {
+        let key = key.into();
+        let mut keys = KeyActions::new("keyboard".to_owned());
+        if shift {
+            keys = keys.then(KeyAction::Down {
+                value: Key::Shift.into(),
+            });
+        }
+        keys = keys
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        if shift {
+            keys = keys.then(KeyAction::Up {
+                value: Key::Shift.into(),
+            });
+        }
+        self.client.perform_actions(keys).await?;
+        Ok(())
+    }
+
+    /// Types `text` into whatever has focus, key by key.
+    pub async fn type_text(&self, text: &str) -> Result<()> {
+        let mut keys = KeyActions::new("keyboard".to_owned());
+        for c in text.chars() {
+            keys = keys
+                .then(KeyAction::Down { value: c })
+                .then(KeyAction::Up { value: c });
+        }
+        self.client.perform_actions(keys).await?;
+        Ok(())
+    }
+
+    /// Waits until the widget has mounted and shows its launcher.
+    pub async fn wait_for_widget(&self) -> Result<()> {
+        self.wait_for(&format!(
+            "document.querySelector('[data-callback-widget]') && {SHADOW}.querySelector('.cbw.ready')"
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Runs `script` (JS) with `root` bound to the widget's shadow root, and
+    /// returns its value.
+    pub async fn in_widget(&self, script: &str) -> Result<Value> {
+        self.eval(&format!("const root = {SHADOW}; {script}")).await
+    }
+
+    /// Starts recording every `data-state` the widget's dialog takes (read
+    /// back with [`Browser::recorded_states`]).
+    pub async fn record_states(&self) -> Result<()> {
+        self.in_widget(
+            "const dialog = root.querySelector('.dialog');
+             window.__states = [dialog.dataset.state];
+             new MutationObserver(() => {
+               const s = dialog.dataset.state;
+               if (window.__states[window.__states.length - 1] !== s) window.__states.push(s);
+             }).observe(dialog, { attributes: true, attributeFilter: ['data-state'] });",
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The states recorded since [`Browser::record_states`], repeats removed.
+    pub async fn recorded_states(&self) -> Result<Vec<String>> {
+        Ok(serde_json::from_value(
+            self.eval("return window.__states").await?,
+        )?)
+    }
+
+    /// Waits until the dialog's `data-state` is `state`.
+    pub async fn wait_for_state(&self, state: &str) -> Result<()> {
+        let waited = self
+            .wait_for(&format!(
+                "{SHADOW}.querySelector('.dialog').dataset.state === {state:?}"
+            ))
+            .await;
+        if let Err(error) = waited {
+            let seen = self.what_the_widget_says().await;
+            return Err(error.context(format!("waiting for the state {state}; the widget: {seen}")));
+        }
+        Ok(())
+    }
+
+    /// Waits until the dialog's state is final and returns it.
+    pub async fn wait_for_final_state(&self) -> Result<String> {
+        let waited = self
+            .wait_for(&format!(
+                "(() => {{ const s = {SHADOW}.querySelector('.dialog').dataset.state; return (s === 'succeeded' || s === 'failed') && s; }})()"
+            ))
+            .await;
+        match waited {
+            Ok(state) => Ok(state.as_str().unwrap_or_default().to_owned()),
+            Err(error) => {
+                let seen = self.what_the_widget_says().await;
+                Err(error.context(format!("waiting for a final state; the widget: {seen}")))
+            }
+        }
+    }
+
+    /// The widget's state and every message it shows, for a failure's report.
+    async fn what_the_widget_says(&self) -> Value {
+        self.in_widget(
+            "return { state: root.querySelector('.dialog').dataset.state,
+                      said: [...root.querySelectorAll('p')].map(p => p.textContent).filter(t => t) }",
+        )
+        .await
+        .unwrap_or(Value::Null)
+    }
+
+    /// The text of the first element matching `selector` in the widget.
+    pub async fn widget_text(&self, selector: &str) -> Result<String> {
+        let text = self
+            .in_widget(&format!(
+                "return root.querySelector({selector:?}).textContent"
+            ))
+            .await?;
+        Ok(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The id (or, without one, the class) of what has focus in the widget,
+    /// `""` when focus is elsewhere.
+    pub async fn focused(&self) -> Result<String> {
+        let id = self
+            .in_widget("const a = root.activeElement; return a ? (a.id || a.className) : ''")
+            .await?;
+        Ok(id.as_str().unwrap_or_default().to_owned())
     }
 
     /// Saves a screenshot under `tests/output/NAME.png`.

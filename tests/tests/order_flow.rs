@@ -1,13 +1,25 @@
-//! A visitor orders a callback on the demo page in a real browser.
+//! A visitor orders a callback on the demo page in a real browser and
+//! watches every state of the call, to success.
 
 use callkeeper::sandbox::DEMO_API_KEY;
-use e2e::{Browser, SHADOW, start_demo};
+use e2e::{Browser, SHADOW, start_demo_with};
 use fantoccini::Locator;
+
+/// The visitor-facing states of a call ordered for now, in order.
+const ORDER: [&str; 6] = [
+    "form",
+    "received",
+    "queued",
+    "ordered",
+    "in_progress",
+    "succeeded",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<()> {
     let store = tempfile::tempdir()?;
-    let demo = start_demo(&store).await?;
+    // Calls last 3 s (30 sandbox seconds × 0.1), long enough to see each state.
+    let demo = start_demo_with(&store, 0.1, "", None).await?;
     let browser = Browser::start().await?;
     let client = &browser.client;
 
@@ -45,32 +57,51 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
         .click()
         .await?;
     let phone = root.find(Locator::Css("input[type=tel]")).await?;
-    phone.send_keys("+7 (999) 123-45-67").await?;
+    // The field starts with the site's country code, "+7 ".
+    phone.send_keys("(999) 123-45-67").await?;
     browser.screenshot("order-2-form").await?;
-    root.find(Locator::Css("form button"))
+    browser.record_states().await?;
+    root.find(Locator::Css("form button[type=submit]"))
         .await?
         .click()
         .await?;
 
-    // The sandbox runs the call to its end; the widget shows each status it is told.
-    let final_state = browser
-        .wait_for(&format!(
-            "(() => {{ const s = {SHADOW}.querySelector('.dialog').dataset.state; return (s === 'succeeded' || s === 'failed') && s; }})()"
-        ))
-        .await?;
-    browser.screenshot("order-3-final").await?;
+    // The sandbox runs the call to its end; the widget shows each status it
+    // is told, a screenshot of each as it comes.
+    let mut seen = "form".to_owned();
+    let mut shot = 3;
+    while seen != "succeeded" && seen != "failed" {
+        let next = browser
+            .wait_for(&format!(
+                "(() => {{ const s = {SHADOW}.querySelector('.dialog').dataset.state; return s !== {seen:?} && s; }})()"
+            ))
+            .await?;
+        seen = next.as_str().unwrap_or_default().to_owned();
+        browser.screenshot(&format!("order-{shot}-{seen}")).await?;
+        shot += 1;
+    }
+    let states = browser.recorded_states().await?;
     assert_eq!(
-        final_state, "succeeded",
-        "the widget should show the sandbox's final state"
+        states.last().map(String::as_str),
+        Some("succeeded"),
+        "the widget should show the sandbox's final state: {states:?}"
     );
-    let message = browser
-        .eval(&format!(
-            "return {SHADOW}.querySelector('.status').textContent"
-        ))
-        .await?;
+    let mut positions = states.iter().map(|s| ORDER.iter().position(|o| o == s));
     assert!(
-        message.as_str().is_some_and(|m| !m.is_empty()),
-        "a final message is shown: {message}"
+        positions.clone().all(|p| p.is_some()) && positions.clone().is_sorted(),
+        "states in order: {states:?}"
+    );
+    for state in ["received", "in_progress"] {
+        assert!(
+            states.iter().any(|s| s == state),
+            "{state} shown: {states:?}"
+        );
+    }
+    assert!(positions.next().flatten() == Some(0));
+    // The page is in Russian (<html lang="ru">) and the site fixes no language.
+    assert_eq!(
+        browser.widget_text(".status").await?,
+        "Звонок состоялся. Спасибо!"
     );
 
     // The sandbox received one orderCall with the visit's context and the configured key.

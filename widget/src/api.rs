@@ -69,6 +69,15 @@ impl ApiClient {
         wire::accepted(&json).ok_or(ApiFailure::Unreachable)
     }
 
+    /// The coming callback slots (three days): whether the company is open
+    /// now, and the slots' starts (Unix seconds).
+    pub async fn slots(&self) -> Result<(bool, Vec<i64>), ApiFailure> {
+        let mut path = paths::slots(&self.site);
+        path.push_str("?days=3");
+        let json = self.send(&path, None).await?;
+        wire::slots(&json).ok_or(ApiFailure::Unreachable)
+    }
+
     /// The current status of a callback.
     pub async fn status(&self, id: &str) -> Result<CallStatus, ApiFailure> {
         let json = self.send(&paths::callback(id), None).await?;

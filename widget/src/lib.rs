@@ -1,37 +1,41 @@
 //! The callback widget: what the visitor sees.
 //!
 //! The loader (`www/widget.js`) creates a host element with an open Shadow
-//! DOM, loads this module and calls [`mount`]; the page's API
-//! (`CallbackWidget.open()`, …) reaches the widget through
+//! DOM, fetches the site's config, loads this module and calls [`mount`];
+//! the page's API (`CallbackWidget.open()`, …) reaches the widget through
 //! [`WidgetHandle::command`]. Everything the widget draws lives inside that
 //! shadow root, styled by a constructable stylesheet (no inline styles, so a
 //! strict Content-Security-Policy needs only `'wasm-unsafe-eval'`).
 //!
+//! - `view`: the DOM, built once and painted from the state;
+//! - `controller`: the state and what changes it (the visitor, the proxy,
+//!   the page), and focus;
+//! - `i18n`: the texts in Russian and English, and the site's own;
+//! - `api`, `wire`, `status`: the proxy's API, its JSON, the live status;
+//! - `capture`, `analytics`: the visit's context, and events for the page.
+//!
 //! The widget never talks to CallKeeper: it posts to the proxy, which holds
 //! the secret key. Size matters more than anywhere else in the product: the
-//! whole widget must stay under 60 KB brotli, so this crate uses neither
-//! serde nor `format!` (see `js`).
+//! whole widget must stay under 60 KB brotli, so this crate uses no UI
+//! framework, no serde and no `format!` (README, "Widget size").
 
 pub mod analytics;
 pub mod api;
 pub mod capture;
-pub mod components;
+pub mod controller;
 pub mod i18n;
 mod js;
 mod status;
 mod style;
+mod view;
 pub mod wire;
 
-use std::any::Any;
-use std::rc::Rc;
-
-use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 pub use analytics::{Analytics, WidgetEvent};
 pub use api::ApiClient;
 pub use capture::{Landing, Visit, ga_client_id, read_cookie, utm_from_query};
-pub use components::{Controller, Services, State, Widget};
+pub use controller::{Controller, Services, State};
 pub use i18n::{Locale, Texts};
 pub use status::Alive;
 
@@ -39,28 +43,16 @@ pub use status::Alive;
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct WidgetHandle {
-    mounted: Option<Mounted>,
-}
-
-struct Mounted {
-    container: web_sys::HtmlElement,
-    controller: Controller,
-    /// Owns the state's signals, so that they outlive a re-render.
-    owner: Owner,
-    /// The rendered view; dropping it removes its nodes and listeners.
-    view: Option<Box<dyn Any>>,
-}
-
-impl std::fmt::Debug for Mounted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Mounted")
-    }
+    controller: Option<Controller>,
 }
 
 /// Mounts the widget into `root` (the loader's open shadow root).
 ///
-/// `options` is the loader's object: `site` and `api` (required), `locale`,
-/// `position` (`left`/`right`), `color` (`#rrggbb`), `privacy` (`strict`),
+/// `options` is the loader's object: `site` and `api` (required), `config`
+/// (the site's config, or a promise of it: the loader fetches
+/// `GET /v1/sites/{site}/config` while the wasm loads; the widget shows once
+/// it is settled), `locale`, `position` (`left`/`right`) and `color`
+/// (`#rrggbb`), which win over the site's config, `privacy` (`strict`),
 /// `landing` (`{href, referrer}` when the script ran), `emit` (the function
 /// that tells the page about a [`WidgetEvent`]) and `queue` (the page's
 /// commands so far, as `[name, argument]` pairs, applied in order).
@@ -70,17 +62,15 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     else {
         return Err(JsValue::from_str("callback widget: data-site is missing"));
     };
-    style::adopt(&root, js::string(&options, "color").as_deref())?;
+    let sheet = style::adopt(&root)?;
     let document = root
         .owner_document()
         .ok_or_else(|| JsValue::from_str("no document"))?;
-    let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
-    let left = js::string(&options, "position").as_deref() == Some("left");
-    container.set_class_name(if left { "cbw left" } else { "cbw" });
-    root.append_child(&container)?;
+    let view = view::View::build(document)?;
+    root.append_child(&view.container)?;
 
     let strict = js::string(&options, "privacy").as_deref() == Some("strict");
-    let services = Rc::new(Services {
+    let services = Services {
         api: ApiClient::new(&api, site),
         visit: Visit::new(
             Landing::from_snapshot(&js::get(&options, "landing")),
@@ -88,18 +78,17 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
         ),
         analytics: Analytics::new(&options),
         alive: Alive::default(),
-    });
-    let owner = Owner::new();
-    let state = owner.with(State::new);
-    let mut handle = WidgetHandle {
-        mounted: Some(Mounted {
-            container,
-            controller: Controller { state, services },
-            owner,
-            view: None,
-        }),
     };
-    handle.render(Locale::choose(js::string(&options, "locale").as_deref()));
+    let state = State {
+        chosen_locale: js::string(&options, "locale"),
+        embed_color: js::string(&options, "color"),
+        embed_position: js::string(&options, "position"),
+        ..State::default()
+    };
+    let controller = Controller::new(view, root, sheet, services, state);
+    let mut handle = WidgetHandle {
+        controller: Some(controller.clone()),
+    };
     let queue = js::get(&options, "queue");
     if queue.is_object() {
         for command in js_sys::Array::from(&queue).iter() {
@@ -107,6 +96,17 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
             handle.command(&name, js::get(&command, "1"));
         }
     }
+    // A config that cannot be fetched (`undefined`, or a failed promise)
+    // leaves the widget's defaults: it still takes requests.
+    let config = js_sys::Promise::resolve(&js::get(&options, "config"));
+    wasm_bindgen_futures::spawn_local(async move {
+        let config = wasm_bindgen_futures::JsFuture::from(config)
+            .await
+            .unwrap_or_default();
+        if controller.services().alive.is_alive() {
+            controller.configure(&config);
+        }
+    });
     Ok(handle)
 }
 
@@ -120,17 +120,16 @@ impl WidgetHandle {
         if name == "destroy" {
             return self.destroy();
         }
-        let Some(mounted) = &self.mounted else {
+        let Some(controller) = &self.controller else {
             return;
         };
-        let controller = &mounted.controller;
         match name {
             "open" => controller.set_open(true),
             "close" => controller.set_open(false),
-            "set" => controller.services.visit.set(&argument),
+            "set" => controller.services().visit.set(&argument),
             "setLocale" => {
-                if let Some(locale) = argument.as_string().and_then(|t| Locale::from_tag(&t)) {
-                    self.render(locale);
+                if let Some(tag) = argument.as_string() {
+                    controller.set_locale(&tag);
                 }
             }
             _ => {}
@@ -139,34 +138,15 @@ impl WidgetHandle {
 
     /// Removes the widget's nodes, listeners, timers and connections.
     pub fn destroy(&mut self) {
-        if let Some(mut mounted) = self.mounted.take() {
-            mounted.controller.services.alive.end();
-            mounted.view.take();
-            // Drops the state, and with it the status stream.
-            drop(mounted.owner);
-            mounted.container.remove();
+        if let Some(controller) = self.controller.take() {
+            controller.destroy();
         }
     }
 }
 
 impl WidgetHandle {
-    /// Draws the view in `locale`, replacing the current one.
-    #[inline(never)]
-    fn render(&mut self, locale: Locale) {
-        let Some(mounted) = &mut self.mounted else {
-            return;
-        };
-        mounted.view.take();
-        let controller = mounted.controller.clone();
-        let texts = locale.texts();
-        let view = leptos::mount::mount_to(mounted.container.clone(), move || {
-            view! { <Widget controller=controller texts=texts /> }
-        });
-        mounted.view = Some(Box::new(view));
-    }
-
     /// The controller, while mounted (for tests).
     pub fn controller(&self) -> Option<Controller> {
-        self.mounted.as_ref().map(|m| m.controller.clone())
+        self.controller.clone()
     }
 }

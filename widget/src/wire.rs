@@ -1,15 +1,15 @@
 //! The v1 contract's JSON, read and written with the browser's `JSON`.
 //!
 //! The shapes are `protocol`'s (`CallbackRequest`, `CallbackAccepted`,
-//! `CallStatus`, `ErrorBody`), spelled here field by field because serde costs
+//! `CallStatus`, `ErrorBody`, `SiteConfig`, `Slots`), spelled here field by field because serde costs
 //! too much in the wasm (see `js`). The widget's tests compare every shape and
 //! every enum name with serde's output of the same `protocol` value, so a
 //! change in `protocol` that this file misses fails there.
 
 use js_sys::{JSON, Object};
 use protocol::{
-    CallState, CallStatus, CallbackAccepted, CallbackRequest, ErrorCode, FailureReason, Utm,
-    VisitContext,
+    CallState, CallStatus, CallbackAccepted, CallbackRequest, ConsentConfig, ErrorCode,
+    FailureReason, Utm, VisitContext,
 };
 use wasm_bindgen::JsValue;
 
@@ -185,3 +185,85 @@ pub const ERROR_CODES: [(&str, ErrorCode); 9] = [
     ("unavailable", ErrorCode::Unavailable),
     ("internal", ErrorCode::Internal),
 ];
+
+/// What the widget takes from a `SiteConfig` (`GET /v1/sites/{site}/config`);
+/// every field is optional, so a missing or older config still gives a widget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteSettings {
+    /// The site's language for the widget, when it fixes one.
+    pub locale: Option<String>,
+    /// The accent colour.
+    pub color: Option<String>,
+    /// `left` or `right`.
+    pub position: Option<String>,
+    /// The form's title (the older setting; `texts` wins).
+    pub title: Option<String>,
+    /// Digits to pre-fill the phone field with.
+    pub country_code: Option<String>,
+    /// Offices to choose from.
+    pub offices: Vec<String>,
+    /// Whether the company takes calls now.
+    pub open_now: bool,
+    /// The consent checkbox, when there is one.
+    pub consent: Option<ConsentConfig>,
+    /// `texts` as it came: `{ru: {key: text}, en: {…}}`.
+    pub texts: JsValue,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self {
+            locale: None,
+            color: None,
+            position: None,
+            title: None,
+            country_code: None,
+            offices: Vec::new(),
+            open_now: true,
+            consent: None,
+            texts: JsValue::UNDEFINED,
+        }
+    }
+}
+
+/// A site's config, as far as it is readable.
+pub fn site_settings(json: &JsValue) -> SiteSettings {
+    let consent = get(json, "consent");
+    let offices = get(json, "offices");
+    SiteSettings {
+        locale: string(json, "locale"),
+        color: string(json, "color"),
+        position: string(json, "position"),
+        title: string(json, "title"),
+        country_code: string(json, "country_code"),
+        offices: if js_sys::Array::is_array(&offices) {
+            js_sys::Array::from(&offices)
+                .iter()
+                .map(|o| o.as_string().unwrap_or_default())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        open_now: get(json, "open_now").as_bool().unwrap_or(true),
+        consent: string(&consent, "version").map(|version| ConsentConfig {
+            version,
+            link: string(&consent, "link"),
+            required: get(&consent, "required").as_bool().unwrap_or(true),
+        }),
+        texts: get(json, "texts"),
+    }
+}
+
+/// A `Slots` answer: whether the company is open now, and the slots' starts.
+pub fn slots(json: &JsValue) -> Option<(bool, Vec<i64>)> {
+    let slots = get(json, "slots");
+    if !js_sys::Array::is_array(&slots) {
+        return None;
+    }
+    let starts = js_sys::Array::from(&slots)
+        .iter()
+        .filter_map(|slot| get(&slot, "start").as_f64())
+        .map(|start| start as i64)
+        .collect();
+    Some((get(json, "open_now").as_bool()?, starts))
+}

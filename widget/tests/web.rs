@@ -1,9 +1,11 @@
 //! The widget's tests in a real headless browser (wasm-bindgen-test).
 //!
 //! Capture (URL, UTM, cookies, storage rules, SPA navigation), the page API's
-//! queue, the wire format against serde's, and the component: mounted into a
-//! shadow root as the loader does, driven with DOM events and checked after
-//! `tick().await`; no sleeps.
+//! queue, the wire format against serde's, and the widget itself: mounted
+//! into a shadow root as the loader does, with a site config, driven with DOM
+//! events and checked after `tick().await` (which lets the widget's pending
+//! tasks run); no sleeps. The proxy's address is a closed port, so requests
+//! fail at once.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -11,10 +13,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use leptos::task::tick;
 use protocol::{
-    CallState, CallStatus, CallbackRequest, Consent, ErrorBody, ErrorCode, FailureReason, Utm,
-    VisitContext,
+    CallState, CallStatus, CallbackRequest, Consent, ConsentConfig, ErrorBody, ErrorCode,
+    FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey, Utm, VisitContext,
 };
 use serde::Serialize;
 use wasm_bindgen::JsCast;
@@ -22,7 +23,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use widget::capture::STORAGE_KEY;
 use widget::{
-    Landing, Locale, Visit, WidgetHandle, ga_client_id, read_cookie, utm_from_query, wire,
+    Landing, Locale, Texts, Visit, WidgetHandle, ga_client_id, read_cookie, utm_from_query, wire,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -368,26 +369,197 @@ fn every_error_code_serde_writes_is_read_back() {
 }
 
 #[wasm_bindgen_test]
+fn a_site_config_serde_writes_is_read_back() {
+    let config = SiteConfig {
+        site: "demo".to_owned(),
+        locale: "en".to_owned(),
+        color: "#112233".to_owned(),
+        position: "left".to_owned(),
+        title: "Call us".to_owned(),
+        country_code: "375".to_owned(),
+        offices: vec!["Minsk".to_owned(), "Brest".to_owned()],
+        open_now: false,
+        consent: Some(ConsentConfig {
+            version: "v2".to_owned(),
+            link: Some("https://shop.example/privacy".to_owned()),
+            required: false,
+        }),
+        texts: SiteTexts {
+            en: [("submit".to_owned(), "Ring me".to_owned())].into(),
+            ..SiteTexts::default()
+        },
+    };
+    let settings = wire::site_settings(&serde_js(&config));
+    assert_eq!(settings.locale.as_deref(), Some("en"));
+    assert_eq!(settings.color.as_deref(), Some("#112233"));
+    assert_eq!(settings.position.as_deref(), Some("left"));
+    assert_eq!(settings.title.as_deref(), Some("Call us"));
+    assert_eq!(settings.country_code.as_deref(), Some("375"));
+    assert_eq!(settings.offices, ["Minsk", "Brest"]);
+    assert!(!settings.open_now);
+    assert_eq!(settings.consent, config.consent);
+    let texts = Texts::new(
+        Locale::En,
+        &js_sys::Reflect::get(&settings.texts, &"en".into()).expect("en"),
+        None,
+    );
+    assert_eq!(texts.get(TextKey::Submit), "Ring me");
+
+    // An unreadable config leaves the defaults: open, no consent, no offices.
+    let none = wire::site_settings(&JsValue::UNDEFINED);
+    assert!(none.open_now && none.consent.is_none() && none.offices.is_empty());
+    // No locale (the site leaves it to the page) is none.
+    let unset = wire::site_settings(&serde_js(&SiteConfig::default()));
+    assert_eq!(unset.locale, None);
+}
+
+#[wasm_bindgen_test]
+fn slots_serde_writes_are_read_back() {
+    let slots = Slots {
+        open_now: true,
+        time_zone: "UTC+03:00".to_owned(),
+        slots: vec![
+            Slot {
+                start: 1_700_000_000,
+                end: 1_700_001_800,
+            },
+            Slot {
+                start: 1_700_001_800,
+                end: 1_700_003_600,
+            },
+        ],
+    };
+    assert_eq!(
+        wire::slots(&serde_js(&slots)),
+        Some((true, vec![1_700_000_000, 1_700_001_800]))
+    );
+    assert_eq!(wire::slots(&JsValue::NULL), None);
+}
+
+// --- Texts and language ------------------------------------------------------
+
+#[wasm_bindgen_test]
 fn the_language_follows_the_tag() {
     assert_eq!(Locale::from_tag("ru-RU"), Some(Locale::Ru));
     assert_eq!(Locale::from_tag("en_GB"), Some(Locale::En));
     assert_eq!(Locale::from_tag("EN"), Some(Locale::En));
     assert_eq!(Locale::from_tag("de"), None);
-    assert_eq!(
-        Locale::choose(Some("en")),
-        Locale::En,
-        "the site's choice wins"
-    );
+}
+
+/// Runs `check` with the page's `<html lang>` set to `lang`, then restores it.
+fn with_page_lang(lang: &str, check: impl FnOnce()) {
+    let html = window()
+        .document()
+        .and_then(|d| d.document_element())
+        .expect("html");
+    let before = html.get_attribute("lang");
+    html.set_attribute("lang", lang).expect("lang");
+    check();
+    match before {
+        Some(before) => html.set_attribute("lang", &before).expect("lang"),
+        None => html.remove_attribute("lang").expect("lang"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_language_is_the_pages_choice_then_the_sites_then_the_page_lang_then_the_browsers() {
+    with_page_lang("ru", || {
+        assert_eq!(
+            Locale::choose(Some("en"), Some("ru")),
+            Locale::En,
+            "data-locale"
+        );
+        assert_eq!(
+            Locale::choose(None, Some("en")),
+            Locale::En,
+            "the site's config"
+        );
+        assert_eq!(Locale::choose(None, None), Locale::Ru, "<html lang>");
+        assert_eq!(
+            Locale::choose(Some("de"), Some("fr")),
+            Locale::Ru,
+            "ours only"
+        );
+    });
+    with_page_lang("de", || {
+        let browser = window().navigator().language().unwrap_or_default();
+        let expected = Locale::from_tag(&browser).unwrap_or(Locale::Ru);
+        assert_eq!(
+            Locale::choose(None, None),
+            expected,
+            "the browser's {browser}"
+        );
+    });
+}
+
+#[wasm_bindgen_test]
+fn every_text_exists_in_both_languages_with_its_placeholder() {
+    for locale in [Locale::Ru, Locale::En] {
+        let texts = Texts::new(locale, &JsValue::UNDEFINED, None);
+        for (index, key) in TEXT_KEYS.iter().enumerate() {
+            let text = locale.defaults()[index];
+            assert!(!text.trim().is_empty(), "{key} in {locale:?}");
+            let placeholder = match *key {
+                "rate_limited" | "eta" => Some("{n}"),
+                "scheduled" | "retry" => Some("{time}"),
+                _ => None,
+            };
+            assert_eq!(
+                placeholder.is_some_and(|p| text.contains(p)),
+                placeholder.is_some(),
+                "{key} in {locale:?}: {text}"
+            );
+            assert!(
+                placeholder.is_some() || !text.contains('{'),
+                "{key}: {text}"
+            );
+        }
+        assert!(texts.fill(TextKey::Eta, "7").contains('7'));
+    }
+    let site = js_sys::JSON::parse(r#"{"title":"Звоните","eta":"≈{n}"}"#).expect("json");
+    let texts = Texts::new(Locale::Ru, &site, Some("Old title"));
+    assert_eq!(texts.get(TextKey::Title), "Звоните", "texts win over title");
+    assert_eq!(texts.fill(TextKey::Eta, "12"), "≈12");
+    let titled = Texts::new(Locale::En, &JsValue::UNDEFINED, Some("Old title"));
+    assert_eq!(titled.get(TextKey::Title), "Old title");
 }
 
 // --- The widget, mounted as the loader mounts it ----------------------------
 
+/// Lets every pending task and promise of the widget run (a macrotask turn).
+async fn tick() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
+            .expect("setTimeout");
+    });
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .expect("resolved");
+}
+
 /// Events the widget reported through the `emit` option.
 type Events = Rc<RefCell<Vec<(String, JsValue)>>>;
 
+/// A mounted widget, removed (host element too) when dropped.
+struct Mounted {
+    root: web_sys::ShadowRoot,
+    handle: WidgetHandle,
+    events: Events,
+    host: web_sys::Element,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.handle.destroy();
+        self.host.remove();
+    }
+}
+
 /// Mounts the widget into a fresh shadow root, as the loader does, with
-/// `extra` merged into the options (e.g. a `queue`).
-fn mount_widget(extra: &str) -> (web_sys::ShadowRoot, WidgetHandle, Events) {
+/// `extra` merged into the options (e.g. a `queue`) and `config` as the
+/// site's config; waits until it shows.
+async fn mount_with(extra: &str, config: &str) -> Mounted {
     let document = window().document().expect("document");
     let host = document.create_element("callback-widget").expect("host");
     document
@@ -399,7 +571,7 @@ fn mount_widget(extra: &str) -> (web_sys::ShadowRoot, WidgetHandle, Events) {
         .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
         .expect("shadow");
     let options = js_sys::JSON::parse(&format!(
-        r#"{{"site":"demo","api":"http://127.0.0.1:9","locale":"en"{extra}}}"#
+        r#"{{"site":"demo","api":"http://127.0.0.1:9","locale":"en","config":{config}{extra}}}"#
     ))
     .expect("options");
     let events: Events = Rc::default();
@@ -410,38 +582,140 @@ fn mount_widget(extra: &str) -> (web_sys::ShadowRoot, WidgetHandle, Events) {
     });
     js_sys::Reflect::set(&options, &"emit".into(), &emit.into_js_value()).expect("set");
     let handle = widget::mount(root.clone(), options).expect("mounted");
-    (root, handle, events)
+    tick().await;
+    Mounted {
+        root,
+        handle,
+        events,
+        host,
+    }
 }
 
-fn query(root: &web_sys::ShadowRoot, selector: &str) -> Option<web_sys::HtmlElement> {
+/// A config like the demo's: Russia, open, no offices, no consent.
+const CONFIG: &str = r##"{"site":"demo","locale":"","color":"#0b6bcb","position":"right","title":"","country_code":"7","offices":[],"open_now":true,"texts":{"ru":{},"en":{}}}"##;
+
+async fn mount_widget(extra: &str) -> Mounted {
+    mount_with(extra, CONFIG).await
+}
+
+fn query(root: &web_sys::ShadowRoot, selector: &str) -> web_sys::HtmlElement {
     root.query_selector(selector)
         .ok()
         .flatten()
         .map(JsCast::unchecked_into)
+        .unwrap_or_else(|| panic!("no {selector}"))
+}
+
+fn text(root: &web_sys::ShadowRoot, selector: &str) -> String {
+    query(root, selector).text_content().unwrap_or_default()
 }
 
 fn is_shown(element: &web_sys::HtmlElement) -> bool {
-    window()
-        .get_computed_style(element)
-        .ok()
-        .flatten()
-        .and_then(|s| s.get_property_value("display").ok())
-        .is_some_and(|d| d != "none")
+    element.get_client_rects().length() > 0
+}
+
+fn shown(root: &web_sys::ShadowRoot, selector: &str) -> bool {
+    is_shown(&query(root, selector))
 }
 
 fn event_keys(events: &Events) -> Vec<String> {
     events.borrow().iter().map(|(k, _)| k.clone()).collect()
 }
 
+fn phone(root: &web_sys::ShadowRoot) -> web_sys::HtmlInputElement {
+    query(root, "input[type=tel]").unchecked_into()
+}
+
+fn fire(element: &web_sys::Element, kind: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict(kind, &init).expect("event");
+    element.dispatch_event(&event).expect("dispatched");
+}
+
+/// Types `value` into the phone field, as an `input` event.
+fn type_phone(root: &web_sys::ShadowRoot, value: &str) {
+    let input = phone(root);
+    input.set_value(value);
+    fire(&input, "input");
+}
+
+fn press(root: &web_sys::ShadowRoot, key: &str, shift: bool) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
+    let target: web_sys::Element = root
+        .active_element()
+        .unwrap_or_else(|| query(root, ".dialog").into());
+    target.dispatch_event(&event).expect("dispatched");
+}
+
+fn active_id(root: &web_sys::ShadowRoot) -> String {
+    root.active_element().map(|e| e.id()).unwrap_or_default()
+}
+
+fn status(state: CallState, reason: Option<FailureReason>) -> CallStatus {
+    CallStatus {
+        state,
+        is_final: state.is_final(),
+        reason,
+        message: "the proxy's words, not shown".to_owned(),
+        eta_seconds: None,
+        at: None,
+    }
+}
+
+/// Lets the widget run until `done` holds, a bounded number of turns.
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tick().await;
+    }
+    panic!("the widget never got there");
+}
+
 #[wasm_bindgen_test]
-async fn the_launcher_opens_a_labelled_dialog_and_tells_the_page() {
-    let (root, _handle, events) = mount_widget("");
-    let launcher = query(&root, "button.launcher").expect("a launcher");
+async fn an_unreachable_proxy_keeps_the_request_and_says_so() {
+    // These tests' proxy is a closed port: every request fails at once.
+    let w = mount_widget("").await;
+    w.handle.controller().expect("mounted").set_open(true);
+    type_phone(&w.root, "+7 999 123 45 67");
+    query(&w.root, "form button[type=submit]").click();
+    until(|| text(&w.root, "#cbw-message").starts_with("You're offline")).await;
+    assert_eq!(
+        text(&w.root, "#cbw-message"),
+        "You're offline. Your request is saved and will be sent when you're back."
+    );
+    assert!(
+        w.handle
+            .controller()
+            .expect("mounted")
+            .with_state(|s| s.sending),
+        "kept, retried"
+    );
+    assert_eq!(phone(&w.root).value(), "+7 999 123 45 67");
+    assert!(
+        !event_keys(&w.events).contains(&"failed".to_owned()),
+        "not given up"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_launcher_opens_a_labelled_modal_dialog_and_tells_the_page() {
+    let w = mount_widget("").await;
+    let launcher = query(&w.root, "button.launcher");
     assert_eq!(
         launcher.get_attribute("aria-label").as_deref(),
         Some("Request a callback")
     );
-    let dialog = query(&root, "[role=dialog]").expect("a dialog");
+    let dialog = query(&w.root, "[role=dialog]");
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
     assert!(!is_shown(&dialog), "closed at first");
 
     launcher.click();
@@ -451,50 +725,362 @@ async fn the_launcher_opens_a_labelled_dialog_and_tells_the_page() {
         launcher.get_attribute("aria-expanded").as_deref(),
         Some("true")
     );
-    let input = query(&root, "input[type=tel]").expect("a phone field");
-    assert_eq!(input.get_attribute("autocomplete").as_deref(), Some("tel"));
-    assert!(is_shown(&input));
+    let input = phone(&w.root);
+    for (name, value) in [
+        ("type", "tel"),
+        ("inputmode", "tel"),
+        ("autocomplete", "tel"),
+    ] {
+        assert_eq!(input.get_attribute(name).as_deref(), Some(value), "{name}");
+    }
+    assert_eq!(input.value(), "+7 ", "the site's country code");
+    let font = window()
+        .get_computed_style(&input)
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_property_value("font-size").ok());
+    assert_eq!(font.as_deref(), Some("16px"), "no zoom on iOS");
+    assert!(!shown(&w.root, ".consent"), "no consent configured");
+    assert!(!shown(&w.root, "#cbw-office"), "one office");
+    assert!(shown(&w.root, ".choice"), "now or later, while open");
+    assert!(!shown(&w.root, "#cbw-slot"), "now is chosen");
 
-    query(&root, "button.close").expect("close").click();
+    query(&w.root, "button.close").click();
     tick().await;
     assert!(!is_shown(&dialog), "closed again");
-    assert_eq!(event_keys(&events), ["opened", "closed"]);
+    assert_eq!(event_keys(&w.events), ["opened", "closed"]);
 }
 
 #[wasm_bindgen_test]
-async fn an_invalid_phone_is_explained_in_place_and_not_sent() {
-    let (root, _handle, events) = mount_widget(r#","locale":"ru""#);
-    query(&root, "button.launcher").expect("launcher").click();
+async fn the_number_is_validated_as_it_is_typed_and_on_submit() {
+    let w = mount_widget(r#","locale":"ru""#).await;
+    w.handle.controller().expect("mounted").set_open(true);
     tick().await;
-    let input: web_sys::HtmlInputElement = query(&root, "input[type=tel]")
-        .expect("phone")
-        .unchecked_into();
-    input.set_value("123-45");
-    query(&root, "form button").expect("submit").click();
-    tick().await;
+    let message = || text(&w.root, "#cbw-phone-msg");
+    let invalid = || phone(&w.root).get_attribute("aria-invalid");
 
-    let message = query(&root, "#cbw-message")
-        .expect("message slot")
-        .text_content()
-        .unwrap_or_default();
-    assert_eq!(message, "В номере не хватает цифр");
-    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("true"));
-    let dialog = query(&root, "[role=dialog]").expect("dialog");
+    type_phone(&w.root, "+7 999 12");
+    tick().await;
+    assert_eq!(message(), "", "too short is not said while typing");
+    type_phone(&w.root, "+7 999 12a");
+    tick().await;
     assert_eq!(
-        dialog.get_attribute("data-state").as_deref(),
+        message(),
+        "Номер может содержать только цифры, пробелы и + ( ) -",
+        "a wrong character is said at once"
+    );
+    assert_eq!(invalid().as_deref(), Some("true"));
+    type_phone(&w.root, "+7 999 12");
+    tick().await;
+    assert_eq!(
+        message(),
+        "В номере не хватает цифр",
+        "it follows the typing"
+    );
+    type_phone(&w.root, "+7 999 123 45 67");
+    tick().await;
+    assert_eq!(message(), "", "right now");
+    assert_eq!(invalid().as_deref(), Some("false"));
+    type_phone(&w.root, "+7 999 123 45 67^12");
+    tick().await;
+    assert_eq!(message(), "Укажите номер без добавочного");
+    type_phone(&w.root, "+7 999 123 45 67 89 01 23");
+    tick().await;
+    assert_eq!(message(), "В номере слишком много цифр");
+
+    // Leaving a short number says so; the prefix alone is nothing typed.
+    type_phone(&w.root, "+7 99");
+    fire(&phone(&w.root), "focusout");
+    tick().await;
+    assert_eq!(message(), "В номере не хватает цифр");
+    type_phone(&w.root, "+7 ");
+    query(&w.root, "form button[type=submit]").click();
+    tick().await;
+    assert_eq!(message(), "Введите номер телефона");
+    assert_eq!(active_id(&w.root), "cbw-phone", "focus goes to the field");
+    assert_eq!(
+        query(&w.root, "[role=dialog]")
+            .get_attribute("data-state")
+            .as_deref(),
         Some("form"),
         "nothing was sent"
     );
-    assert!(!event_keys(&events).contains(&"submitted".to_owned()));
+    assert!(!event_keys(&w.events).contains(&"submitted".to_owned()));
+}
+
+#[wasm_bindgen_test]
+fn a_whole_number_pasted_after_the_prefix_is_the_number() {
+    use widget::controller::phone_error;
+    let parsed = |typed| phone_error(typed, Some("7")).map(|n| n.as_str().to_owned());
+    for typed in [
+        "+7 +7 (999) 123-45-67",
+        "+7 8 (999) 123-45-67",
+        "+7 7 999 123 45 67",
+        "+7 (999) 123-45-67",
+        "+7 9991234567",
+    ] {
+        assert_eq!(parsed(typed).as_deref(), Ok("79991234567"), "{typed}");
+    }
+    assert_eq!(parsed("+7"), Err(TextKey::PhoneEmpty));
+    assert_eq!(
+        phone_error("+44 20 7946 0018", Some("44")).map(|n| n.as_str().to_owned()),
+        Ok("442079460018".to_owned())
+    );
+}
+
+#[wasm_bindgen_test]
+async fn each_state_is_said_in_plain_words_with_the_estimate_and_a_way_back_after_failure() {
+    let w = mount_widget("").await;
+    let controller = w.handle.controller().expect("mounted");
+    controller.set_open(true);
+    tick().await;
+    let state = || {
+        query(&w.root, "[role=dialog]")
+            .get_attribute("data-state")
+            .unwrap_or_default()
+    };
+    let said = [
+        (CallState::Received, "Request received"),
+        (
+            CallState::Queued,
+            "Request saved; connecting to the phone service…",
+        ),
+        (
+            CallState::Ordered,
+            "Call ordered: we're ringing our staff, then you",
+        ),
+        (CallState::InProgress, "Connecting: your phone will ring"),
+        (CallState::Succeeded, "The call went through. Thank you!"),
+    ];
+    for (call_state, words) in said {
+        controller.show_status(status(call_state, None));
+        tick().await;
+        assert_eq!(state(), wire::state_name(call_state));
+        assert_eq!(text(&w.root, ".status"), words);
+        assert!(!shown(&w.root, "form"), "the form is gone");
+        assert!(!shown(&w.root, ".again"), "no way back unless it failed");
+    }
+    assert_eq!(
+        query(&w.root, ".status").get_attribute("role").as_deref(),
+        Some("status"),
+        "announced"
+    );
+
+    // The estimate counts down, said as an estimate.
+    controller.show_status(CallStatus {
+        eta_seconds: Some(20),
+        ..status(CallState::Ordered, None)
+    });
+    tick().await;
+    assert_eq!(text(&w.root, ".eta"), "In about 20 s (an estimate)");
+    controller.show_status(CallStatus {
+        eta_seconds: Some(0),
+        ..status(CallState::InProgress, None)
+    });
+    tick().await;
+    assert_eq!(text(&w.root, ".eta"), "Any moment now");
+
+    // A call ordered for now that is scheduled is CallKeeper's next attempt,
+    // said with when, in the visitor's time.
+    let at = 1_900_000_000;
+    controller.show_status(CallStatus {
+        at: Some(at),
+        ..status(CallState::Scheduled, None)
+    });
+    tick().await;
+    let when = widget::i18n::format_time(at, Locale::En);
+    assert_eq!(
+        text(&w.root, ".status"),
+        format!("We'll call again on {when}")
+    );
+    assert_eq!(text(&w.root, ".eta"), "", "no estimate for a later call");
+    controller.show_status(CallStatus {
+        at: Some(at),
+        ..status(CallState::Scheduled, Some(FailureReason::Busy))
+    });
+    tick().await;
+    assert_eq!(
+        text(&w.root, ".status"),
+        format!("Your line was busy. We'll call again on {when}")
+    );
+
+    for (reason, words) in [
+        (FailureReason::Busy, "Your line was busy"),
+        (FailureReason::NoAnswer, "You didn't answer the call"),
+        (
+            FailureReason::InvalidNumber,
+            "We couldn't call this number: please check it",
+        ),
+        (
+            FailureReason::Closed,
+            "We're closed right now. Pick a time and we'll call you then.",
+        ),
+    ] {
+        controller.show_status(status(CallState::Failed, Some(reason)));
+        tick().await;
+        assert_eq!(state(), "failed");
+        assert_eq!(text(&w.root, ".status"), words);
+        assert!(shown(&w.root, ".again"), "try again or pick a time");
+    }
+    assert_eq!(
+        event_keys(&w.events)
+            .iter()
+            .filter(|k| *k == "failed")
+            .count(),
+        4
+    );
+
+    // Pick a time: back to the form, with the list of times.
+    query(&w.root, "button[data-act=pick]").click();
+    tick().await;
+    assert_eq!(state(), "form");
+    assert!(shown(&w.root, "#cbw-slot"));
+    assert_eq!(active_id(&w.root), "cbw-slot");
+    // Try again (after another failure): back to the form, to call now.
+    controller.show_status(status(CallState::Failed, Some(FailureReason::NoAnswer)));
+    tick().await;
+    query(&w.root, "button[data-act=again]").click();
+    tick().await;
+    assert_eq!(state(), "form");
+    assert!(!shown(&w.root, "#cbw-slot"));
+    assert_eq!(active_id(&w.root), "cbw-phone");
+}
+
+#[wasm_bindgen_test]
+async fn focus_moves_in_stays_in_and_returns_and_escape_closes() {
+    let w = mount_widget("").await;
+    let document = window().document().expect("document");
+    let opener: web_sys::HtmlElement = document
+        .create_element("button")
+        .expect("button")
+        .unchecked_into();
+    document
+        .body()
+        .expect("body")
+        .append_child(&opener)
+        .expect("append");
+    opener.focus().expect("focus");
+
+    w.handle.controller().expect("mounted").set_open(true);
+    tick().await;
+    assert_eq!(active_id(&w.root), "cbw-phone", "focus moves in");
+
+    // Tab from the last control wraps to the first; Shift+Tab back.
+    let submit = query(&w.root, "form button[type=submit]");
+    submit.focus().expect("focus");
+    press(&w.root, "Tab", false);
+    assert_eq!(
+        w.root.active_element().map(|e| e.class_name()).as_deref(),
+        Some("close"),
+        "wraps to the first"
+    );
+    press(&w.root, "Tab", true);
+    assert_eq!(
+        w.root.active_element().map(|e| e.get_attribute("type")),
+        Some(Some("submit".to_owned())),
+        "and back to the last"
+    );
+
+    press(&w.root, "Escape", false);
+    tick().await;
+    assert!(!shown(&w.root, "[role=dialog]"), "Escape closes");
+    assert_eq!(
+        document.active_element(),
+        Some(opener.clone().into()),
+        "focus returns where it was"
+    );
+
+    // Opened from the launcher, it returns to the launcher.
+    query(&w.root, "button.launcher").focus().expect("focus");
+    query(&w.root, "button.launcher").click();
+    tick().await;
+    assert_eq!(active_id(&w.root), "cbw-phone");
+    query(&w.root, "button.close").click();
+    tick().await;
+    assert_eq!(
+        w.root.active_element().map(|e| e.class_name()).as_deref(),
+        Some("launcher")
+    );
+    opener.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_sites_config_sets_language_texts_colour_side_offices_consent_and_closed_hours() {
+    let config = r##"{"locale":"ru","color":"#ffd700","position":"left","title":"","country_code":"375",
+        "offices":["Минск","Брест"],"open_now":false,
+        "consent":{"version":"v1","link":"https://shop.example/privacy","required":true},
+        "texts":{"ru":{"submit":"Жду звонка"},"en":{}}}"##;
+    let w = mount_with("", config).await;
+    let controller = w.handle.controller().expect("mounted");
+    controller.set_open(true);
+    tick().await;
+    // The page's data-locale ("en" in these tests) wins over the site's "ru".
+    assert_eq!(text(&w.root, "form button[type=submit]"), "Call me back");
+    controller.set_locale("ru");
+    tick().await;
+    assert_eq!(
+        text(&w.root, "form button[type=submit]"),
+        "Жду звонка",
+        "the site's words"
+    );
+    assert_eq!(phone(&w.root).value(), "+375 ");
+    assert!(query(&w.root, ".cbw").class_list().contains("left"));
+    let launcher_text = window()
+        .get_computed_style(&query(&w.root, ".launcher"))
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_property_value("color").ok());
+    assert_eq!(
+        launcher_text.as_deref(),
+        Some("rgb(0, 0, 0)"),
+        "black on yellow: white would be 1.4:1"
+    );
+
+    let office: web_sys::HtmlSelectElement = query(&w.root, "#cbw-office").unchecked_into();
+    assert!(is_shown(&office));
+    assert_eq!(office.length(), 2);
+
+    // Closed: no "now", the times instead, and why.
+    assert!(!shown(&w.root, ".choice"));
+    assert!(shown(&w.root, ".closed"));
+    assert!(shown(&w.root, "#cbw-slot"));
+
+    // Consent is required: a valid number is not enough.
+    assert!(shown(&w.root, ".consent"));
+    assert_eq!(
+        query(&w.root, ".consent a")
+            .get_attribute("href")
+            .as_deref(),
+        Some("https://shop.example/privacy")
+    );
+    type_phone(&w.root, "+375 29 123 45 67");
+    query(&w.root, "form button[type=submit]").click();
+    tick().await;
+    assert_eq!(
+        text(&w.root, "#cbw-consent-msg"),
+        "Нужно ваше согласие на обработку данных"
+    );
+    assert_eq!(active_id(&w.root), "cbw-consent");
+    let consent: web_sys::HtmlInputElement = query(&w.root, "#cbw-consent").unchecked_into();
+    consent.click();
+    tick().await;
+    assert_eq!(text(&w.root, "#cbw-consent-msg"), "", "ticked");
+}
+
+#[wasm_bindgen_test]
+async fn without_a_config_the_widget_shows_with_its_defaults() {
+    let w = mount_with("", "null").await;
+    assert!(shown(&w.root, "button.launcher"));
+    assert_eq!(phone(&w.root).value(), "", "no country code to pre-fill");
 }
 
 #[wasm_bindgen_test]
 async fn commands_queued_before_the_widget_loaded_run_in_order() {
-    let (root, handle, events) = mount_widget(
+    let w = mount_widget(
         r#","queue":[["set",{"calltouch_session":"ct-7"}],["setLocale","ru"],["open"],["unknown"]]"#,
-    );
-    tick().await;
-    let launcher = query(&root, "button.launcher").expect("launcher");
+    )
+    .await;
+    let launcher = query(&w.root, "button.launcher");
     assert_eq!(
         launcher.get_attribute("aria-expanded").as_deref(),
         Some("true"),
@@ -505,66 +1091,61 @@ async fn commands_queued_before_the_widget_loaded_run_in_order() {
         Some("Заказать обратный звонок"),
         "in Russian"
     );
-    let controller = handle.controller().expect("mounted");
+    assert_eq!(active_id(&w.root), "cbw-phone", "focus moved in once shown");
+    let controller = w.handle.controller().expect("mounted");
     assert_eq!(
         controller
-            .services
+            .services()
             .visit
             .context()
             .calltouch_session
             .as_deref(),
         Some("ct-7")
     );
-    assert_eq!(event_keys(&events), ["opened"]);
+    assert_eq!(event_keys(&w.events), ["opened"]);
 }
 
 #[wasm_bindgen_test]
 async fn a_new_language_keeps_the_dialog_open_and_what_was_said() {
-    let (root, mut handle, _events) = mount_widget("");
-    handle.command("open", JsValue::UNDEFINED);
-    let input: web_sys::HtmlInputElement = query(&root, "input[type=tel]")
-        .expect("phone")
-        .unchecked_into();
-    input.set_value("1");
-    query(&root, "form button").expect("submit").click();
+    let mut w = mount_widget("").await;
+    w.handle.command("open", JsValue::UNDEFINED);
+    type_phone(&w.root, "1");
+    query(&w.root, "form button[type=submit]").click();
     tick().await;
 
-    handle.command("setLocale", JsValue::from_str("ru-RU"));
+    w.handle.command("setLocale", JsValue::from_str("ru-RU"));
     tick().await;
     assert_eq!(
-        root.query_selector_all("button.launcher")
+        w.root
+            .query_selector_all("button.launcher")
             .expect("query")
             .length(),
         1
     );
+    assert_eq!(text(&w.root, "h2"), "Перезвоним за 30 секунд");
     assert_eq!(
-        query(&root, "h2").and_then(|h| h.text_content()).as_deref(),
-        Some("Перезвоним за 30 секунд")
-    );
-    assert_eq!(
-        query(&root, "button.launcher")
-            .and_then(|b| b.get_attribute("aria-expanded"))
+        query(&w.root, "button.launcher")
+            .get_attribute("aria-expanded")
             .as_deref(),
         Some("true")
     );
     assert_eq!(
-        query(&root, "#cbw-message")
-            .and_then(|p| p.text_content())
-            .as_deref(),
-        Some("В номере не хватает цифр"),
+        text(&w.root, "#cbw-phone-msg"),
+        "В номере не хватает цифр",
         "the message follows the language"
     );
+    assert_eq!(phone(&w.root).value(), "1", "the typed number stays");
 }
 
 #[wasm_bindgen_test]
 async fn destroy_removes_the_widget_and_later_commands_do_nothing() {
-    let (root, mut handle, events) = mount_widget("");
-    assert!(root.child_element_count() > 0);
-    handle.command("destroy", JsValue::UNDEFINED);
+    let mut w = mount_widget("").await;
+    assert!(w.root.child_element_count() > 0);
+    w.handle.command("destroy", JsValue::UNDEFINED);
     tick().await;
-    assert_eq!(root.child_element_count(), 0, "no node left");
-    handle.command("open", JsValue::UNDEFINED);
-    handle.destroy();
-    assert!(handle.controller().is_none());
-    assert!(event_keys(&events).is_empty());
+    assert_eq!(w.root.child_element_count(), 0, "no node left");
+    w.handle.command("open", JsValue::UNDEFINED);
+    w.handle.destroy();
+    assert!(w.handle.controller().is_none());
+    assert!(event_keys(&w.events).is_empty());
 }

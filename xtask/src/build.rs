@@ -1,6 +1,6 @@
-//! Builds the widget into `dist/`: cargo for wasm32, wasm-bindgen, dead
-//! exports removed (wasm-metadce) and wasm-opt, the JS minified (esbuild),
-//! content-hashed names, the loader with those names, gzip and brotli twins.
+//! Builds the widget into `dist/`: cargo for wasm32, wasm-bindgen, wasm-opt,
+//! the JS minified (esbuild), content-hashed names, the loader with those
+//! names, gzip and brotli twins.
 //!
 //! `dist/` layout (what the proxy serves under `/widget/`):
 //! - `widget.js`: the loader a site embeds; short cache, names the files below.
@@ -65,8 +65,6 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
     )?;
 
     let wasm = bindgen_out.join(format!("{NAME}_bg.wasm"));
-    step("Removing exports the widget never calls (wasm-metadce)");
-    remove_unused_exports(root, &wasm, &bindgen_out)?;
 
     step("Optimising the wasm (wasm-opt -O3 from npm binaryen)");
     run_command(
@@ -80,8 +78,6 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
 
     step("Minifying the JS glue (esbuild)");
     let glue = bindgen_out.join(format!("{NAME}.js"));
-    let source = std::fs::read_to_string(&glue)?;
-    std::fs::write(&glue, without_unused_classes(&source))?;
     minify(root, &glue, &glue)?;
 
     step("Writing dist/ (hashed names, loader, gzip and brotli)");
@@ -101,112 +97,6 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
     write_with_twins(&dist.join("widget.js"), &std::fs::read(&loader_source)?)?;
     crate::size::report(&dist)?;
     Ok(())
-}
-
-/// Exports that wasm-streams (linked by Leptos's `server_fn`, which the
-/// widget does not use) adds: its `IntoUnderlying*` classes. Dropping them
-/// lets wasm-opt remove the code behind them (about 1 KB brotli).
-const UNUSED_EXPORTS: &str = "intounderlying";
-
-/// Removes the exports in [`UNUSED_EXPORTS`] and whatever only they reach.
-fn remove_unused_exports(root: &Path, wasm: &Path, work: &Path) -> Result<()> {
-    let bytes = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
-    let exports = wasm_exports(&bytes).context("reading the wasm's exports")?;
-    // wasm-metadce's graph: the outside world reaches every export we keep.
-    let node = |name: &str| format!("{{\"name\":\"e_{name}\",\"export\":\"{name}\"}}");
-    let kept: Vec<String> = exports
-        .iter()
-        .filter(|e| !e.contains(UNUSED_EXPORTS))
-        .map(|e| format!("\"e_{e}\""))
-        .collect();
-    let mut graph = format!(
-        "[{{\"name\":\"outside\",\"root\":true,\"reaches\":[{}]}}",
-        kept.join(",")
-    );
-    for export in &exports {
-        graph.push(',');
-        graph.push_str(&node(export));
-    }
-    graph.push(']');
-    let graph_file = work.join("metadce-graph.json");
-    std::fs::write(&graph_file, graph)?;
-    let status = Command::new(setup::wasm_metadce(root))
-        .args(WASM_FEATURES)
-        .arg(wasm)
-        .arg("--graph-file")
-        .arg(&graph_file)
-        .arg("-o")
-        .arg(wasm)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .context("running wasm-metadce")?;
-    anyhow::ensure!(status.success(), "wasm-metadce failed ({status})");
-    Ok(())
-}
-
-/// The names of a wasm module's exports (its export section, id 7).
-fn wasm_exports(bytes: &[u8]) -> Option<Vec<String>> {
-    fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = *bytes.get(*at)?;
-            *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-            shift += 7;
-        }
-    }
-    let mut at = 8; // magic and version
-    while at < bytes.len() {
-        let id = bytes[at];
-        at += 1;
-        let size = leb(bytes, &mut at)?;
-        if id != 7 {
-            at += size;
-            continue;
-        }
-        let count = leb(bytes, &mut at)?;
-        let mut names = Vec::with_capacity(count);
-        for _ in 0..count {
-            let len = leb(bytes, &mut at)?;
-            names.push(String::from_utf8(bytes.get(at..at + len)?.to_vec()).ok()?);
-            at += len + 1; // the name, then the kind
-            leb(bytes, &mut at)?; // the index
-        }
-        return Some(names);
-    }
-    Some(Vec::new())
-}
-
-/// The glue without the JS classes of [`UNUSED_EXPORTS`] (esbuild keeps them:
-/// their `Symbol.dispose` lines look like side effects). It works on
-/// wasm-bindgen's output as it is laid out (a class ends at a `}` in column
-/// 0); when the layout changes, nothing is removed and the size report shows it.
-fn without_unused_classes(glue: &str) -> String {
-    let mut out = String::with_capacity(glue.len());
-    let mut skipping_class = false;
-    let mut skipping_statement = false;
-    for line in glue.lines() {
-        let unused = |prefix: &str| {
-            line.strip_prefix(prefix)
-                .is_some_and(|rest| rest.to_ascii_lowercase().starts_with(UNUSED_EXPORTS))
-        };
-        if skipping_class {
-            skipping_class = line != "}";
-        } else if skipping_statement {
-            skipping_statement = !line.trim_end().ends_with(';');
-        } else if unused("export class ") {
-            skipping_class = true;
-        } else if unused("const ") {
-            skipping_statement = !line.trim_end().ends_with(';');
-        } else if !unused("if (Symbol.dispose) ") {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
 }
 
 /// Minifies an ES module or script with esbuild.

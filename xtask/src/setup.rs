@@ -75,11 +75,6 @@ pub(crate) fn wasm_opt(root: &Path) -> PathBuf {
     target_dir(root).join("tools/node_modules/.bin/wasm-opt")
 }
 
-/// Where the npm-installed wasm-metadce (same package as wasm-opt) lives.
-pub(crate) fn wasm_metadce(root: &Path) -> PathBuf {
-    target_dir(root).join("tools/node_modules/.bin/wasm-metadce")
-}
-
 /// Where the npm-installed esbuild lives.
 pub(crate) fn esbuild(root: &Path) -> PathBuf {
     target_dir(root).join("tools/node_modules/.bin/esbuild")

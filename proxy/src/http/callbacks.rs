@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, AppState};
 use crate::config::Site;
 use crate::hours::Schedule;
-use crate::pipeline::millis_since_epoch;
+use crate::pipeline::{millis_since_epoch, now_ms};
 use crate::status::visitor_status;
 use crate::store::{Inserted, Lead, LeadState, NewLead, Store};
 
@@ -164,7 +164,9 @@ pub(super) async fn create(
     if let Some(time) = request.time {
         check_requested_time(time, site, state.clock.now())?;
     }
-    let now = millis_since_epoch(state.clock.now());
+    // Stored times and limits run on the real clock (the workers do too); the
+    // injected clock only decides opening hours and slots.
+    let now = now_ms();
     check_limits(&state.store, site, &phone, now).await?;
 
     let new = NewLead {
@@ -438,7 +440,7 @@ async fn live_lead(state: &AppState, id: &str) -> Result<Lead, ApiError> {
         .await?
         .ok_or(ApiError::NotFound("callback"))?;
     let ttl = i64::try_from(state.status_ttl.as_millis()).unwrap_or(i64::MAX);
-    let now = millis_since_epoch(state.clock.now());
+    let now = now_ms();
     if lead.state.is_final() && now > lead.updated_at.saturating_add(ttl) {
         return Err(ApiError::NotFound("callback"));
     }

@@ -50,7 +50,8 @@ pub struct AppState {
     pub streams: Arc<Streams>,
     /// How long a status token works after its call is final.
     pub status_ttl: std::time::Duration,
-    /// "Now" for the handlers: opening hours, slots, limits, token expiry.
+    /// "Now" for opening hours, slots and the requested-time check (stored
+    /// times, limits and expiry use the real clock, as the workers do).
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Cancelled when the proxy shuts down: live streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
