@@ -137,7 +137,7 @@ fn timestamp(unix_ms: i64) -> String {
 }
 
 fn mask(phone: &str) -> String {
-    protocol::PhoneNumber::parse(phone)
+    protocol::PhoneNumber::from_digits(phone)
         .map(|p| p.masked())
         .unwrap_or_default()
 }

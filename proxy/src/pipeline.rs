@@ -194,7 +194,7 @@ impl Pipeline {
                 .await;
             return;
         };
-        let Ok(phone) = PhoneNumber::parse(&lead.phone) else {
+        let Ok(phone) = PhoneNumber::from_digits(&lead.phone) else {
             self.apply(&lead.id, fail(FailureReason::InvalidNumber))
                 .await;
             return;
