@@ -156,7 +156,7 @@ impl Pipeline {
     }
 
     async fn forward_loop(self, shutdown: CancellationToken) {
-        let mut in_flight = InFlight::new();
+        let mut in_flight = InFlight::new(shutdown.clone());
         loop {
             let due = self
                 .store
@@ -359,7 +359,7 @@ impl Pipeline {
 
     async fn track_loop(self, shutdown: CancellationToken) {
         let states = FOLLOWED;
-        let mut in_flight = InFlight::new();
+        let mut in_flight = InFlight::new(shutdown.clone());
         loop {
             match self.store.due(states, now_ms(), BATCH).await {
                 Ok(leads) => {
@@ -543,21 +543,28 @@ impl Pipeline {
 struct InFlight {
     tasks: tokio::task::JoinSet<()>,
     permits: Arc<tokio::sync::Semaphore>,
+    shutdown: CancellationToken,
 }
 
 impl InFlight {
-    fn new() -> Self {
+    fn new(shutdown: CancellationToken) -> Self {
         Self {
             tasks: tokio::task::JoinSet::new(),
             permits: Arc::new(tokio::sync::Semaphore::new(FORWARD_CONCURRENCY)),
+            shutdown,
         }
     }
 
-    /// Starts `work` once a slot is free.
+    /// Starts `work` once a slot is free; not at all once shutdown began
+    /// (the lead stays in the store for the next start).
     async fn spawn(&mut self, work: impl Future<Output = ()> + Send + 'static) {
         // Reap finished tasks so the set does not grow.
         while self.tasks.try_join_next().is_some() {}
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+        let permit = tokio::select! {
+            permit = self.permits.clone().acquire_owned() => permit,
+            () = self.shutdown.cancelled() => return,
+        };
+        let Ok(permit) = permit else {
             return;
         };
         self.tasks.spawn(async move {
