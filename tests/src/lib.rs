@@ -219,6 +219,22 @@ impl Browser {
         Ok(())
     }
 
+    /// Loads `url`, waits for the widget, and returns its shadow root.
+    pub async fn widget_on(&self, url: &str) -> Result<fantoccini::elements::ShadowRoot> {
+        self.client.goto(url).await?;
+        self.wait_for_widget().await?;
+        self.widget_root().await
+    }
+
+    /// The widget's shadow root on the current page.
+    pub async fn widget_root(&self) -> Result<fantoccini::elements::ShadowRoot> {
+        let host = self
+            .client
+            .find(fantoccini::Locator::Css("[data-callback-widget]"))
+            .await?;
+        Ok(host.shadow_root().await?)
+    }
+
     /// Runs `script` (JS) with `root` bound to the widget's shadow root, and
     /// returns its value.
     pub async fn in_widget(&self, script: &str) -> Result<Value> {
@@ -349,6 +365,15 @@ fn chromium_binary() -> &'static str {
     .into_iter()
     .find(|p| std::path::Path::new(p).exists())
     .unwrap_or("/usr/bin/chromium")
+}
+
+/// Clicks the element `selector` finds in the widget's shadow root.
+pub async fn click(root: &fantoccini::elements::ShadowRoot, selector: &str) -> Result<()> {
+    root.find(fantoccini::Locator::Css(selector))
+        .await?
+        .click()
+        .await?;
+    Ok(())
 }
 
 /// JS that returns the widget's shadow root.

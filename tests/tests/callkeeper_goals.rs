@@ -23,18 +23,12 @@ async fn an_order_is_pushed_to_data_layer_under_callkeepers_name() -> anyhow::Re
         .await?
         .shadow_root()
         .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
     root.find(Locator::Css("input[type=tel]"))
         .await?
         .send_keys("(999) 123-45-88")
         .await?;
-    root.find(Locator::Css("form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "form button[type=submit]").await?;
 
     let pushed = browser
         .wait_for("window.dataLayer.find(e => e.event === 'callkeeper-call_order-ckaction')")

@@ -21,10 +21,7 @@ async fn on_a_phone_the_dialog_is_a_bottom_sheet() -> anyhow::Result<()> {
         .await?
         .shadow_root()
         .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
     browser.wait_for_state("form").await?;
 
     let sheet = browser
@@ -58,18 +55,12 @@ async fn on_a_phone_the_dialog_is_a_bottom_sheet() -> anyhow::Result<()> {
         .await?
         .send_keys("999 123-45-67")
         .await?;
-    root.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[type=submit]").await?;
     assert_eq!(browser.wait_for_final_state().await?, "succeeded");
     browser.screenshot("mobile-3-succeeded").await?;
 
     // Closing gives the launcher back.
-    root.find(Locator::Css("button.close"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.close").await?;
     browser
         .wait_for(&format!(
             "{}.querySelector('.launcher').getClientRects().length > 0",

@@ -52,19 +52,13 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
         .await?
         .shadow_root()
         .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
     let phone = root.find(Locator::Css("input[type=tel]")).await?;
     // The field starts with the site's country code, "+7 ".
     phone.send_keys("(999) 123-45-67").await?;
     browser.screenshot("order-2-form").await?;
     browser.record_states().await?;
-    root.find(Locator::Css("form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "form button[type=submit]").await?;
 
     // The sandbox runs the call to its end; the widget shows each status it
     // is told, a screenshot of each as it comes.

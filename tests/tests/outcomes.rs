@@ -9,28 +9,15 @@ async fn a_busy_line_and_an_unanswered_call_are_said_in_plain_words() -> anyhow:
     let store = tempfile::tempdir()?;
     let demo = start_demo_with(&store, 0.01, "", None).await?;
     let browser = Browser::start().await?;
-    let client = &browser.client;
-    client
-        .goto(&format!("{}test/plain.html", demo.page_url))
+    let root = browser
+        .widget_on(&format!("{}test/plain.html", demo.page_url))
         .await?;
-    browser.wait_for_widget().await?;
-    let root = client
-        .find(Locator::Css("[data-callback-widget]"))
-        .await?
-        .shadow_root()
-        .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
 
     // The sandbox answers busy for a number ending in 00.
     let phone = root.find(Locator::Css("#cbw-phone")).await?;
     phone.send_keys("999 123-45-00").await?;
-    root.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[type=submit]").await?;
     assert_eq!(browser.wait_for_final_state().await?, "failed");
     assert_eq!(browser.widget_text(".status").await?, "Your line was busy");
     let again_shown = browser
@@ -40,10 +27,7 @@ async fn a_busy_line_and_an_unanswered_call_are_said_in_plain_words() -> anyhow:
     browser.screenshot("outcome-1-busy").await?;
 
     // Try again: the form comes back with the number, focused, to correct or resend.
-    root.find(Locator::Css("button[data-act=again]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[data-act=again]").await?;
     browser.wait_for_state("form").await?;
     assert_eq!(browser.focused().await?, "cbw-phone");
     assert_eq!(
@@ -55,10 +39,7 @@ async fn a_busy_line_and_an_unanswered_call_are_said_in_plain_words() -> anyhow:
     // Another number that does not answer (…01).
     phone.clear().await?;
     phone.send_keys("+7 999 123-45-01").await?;
-    root.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[type=submit]").await?;
     assert_eq!(browser.wait_for_final_state().await?, "failed");
     assert_eq!(
         browser.widget_text(".status").await?,

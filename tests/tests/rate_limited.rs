@@ -32,28 +32,15 @@ async fn a_429_is_said_politely_and_the_form_stays() -> anyhow::Result<()> {
     }
 
     let browser = Browser::start().await?;
-    let client = &browser.client;
-    client
-        .goto(&format!("{}test/plain.html", demo.page_url))
+    let root = browser
+        .widget_on(&format!("{}test/plain.html", demo.page_url))
         .await?;
-    browser.wait_for_widget().await?;
-    let root = client
-        .find(Locator::Css("[data-callback-widget]"))
-        .await?
-        .shadow_root()
-        .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
     root.find(Locator::Css("#cbw-phone"))
         .await?
         .send_keys("999 123-45-67")
         .await?;
-    root.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[type=submit]").await?;
     browser
         .wait_for(&format!(
             "{}.querySelector('#cbw-message').textContent.startsWith('Too many')",

@@ -10,20 +10,10 @@ async fn a_failed_call_is_tried_again_by_the_visitor_and_by_callkeeper() -> anyh
     let store = tempfile::tempdir()?;
     let demo = start_demo_with(&store, 0.02, "", None).await?;
     let browser = Browser::start().await?;
-    let client = &browser.client;
-    client
-        .goto(&format!("{}test/plain.html", demo.page_url))
+    let root = browser
+        .widget_on(&format!("{}test/plain.html", demo.page_url))
         .await?;
-    browser.wait_for_widget().await?;
-    let root = client
-        .find(Locator::Css("[data-callback-widget]"))
-        .await?
-        .shadow_root()
-        .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
     let phone = root.find(Locator::Css("#cbw-phone")).await?;
     let submit = root.find(Locator::Css("button[type=submit]")).await?;
 
@@ -38,10 +28,7 @@ async fn a_failed_call_is_tried_again_by_the_visitor_and_by_callkeeper() -> anyh
     browser.screenshot("retry-1-invalid-number").await?;
 
     // The visitor tries again with the number corrected.
-    root.find(Locator::Css("button[data-act=again]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[data-act=again]").await?;
     browser.wait_for_state("form").await?;
     assert_eq!(browser.focused().await?, "cbw-phone");
     phone.clear().await?;
@@ -57,28 +44,16 @@ async fn a_failed_call_is_tried_again_by_the_visitor_and_by_callkeeper() -> anyh
     // after a failed attempt (1.2 s at this pace), calls again and it does.
     let store = tempfile::tempdir()?;
     let demo = start_demo_with(&store, 0.02, "interval = \"1\"", None).await?;
-    client
-        .goto(&format!("{}test/plain.html", demo.page_url))
+    let root = browser
+        .widget_on(&format!("{}test/plain.html", demo.page_url))
         .await?;
-    browser.wait_for_widget().await?;
-    let root = client
-        .find(Locator::Css("[data-callback-widget]"))
-        .await?
-        .shadow_root()
-        .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
     root.find(Locator::Css("#cbw-phone"))
         .await?
         .send_keys("999 765-43-05")
         .await?;
     browser.record_states().await?;
-    root.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[type=submit]").await?;
     browser.wait_for_state("scheduled").await?;
     let retrying = browser.widget_text(".status").await?;
     // Right after the failed attempt CallKeeper says why; between attempts,

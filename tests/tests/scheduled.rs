@@ -32,20 +32,10 @@ async fn a_call_is_scheduled_for_a_slot_while_the_company_is_closed() -> anyhow:
     )
     .await?;
     let browser = Browser::start().await?;
-    let client = &browser.client;
-    client
-        .goto(&format!("{}test/plain.html", demo.page_url))
+    let root = browser
+        .widget_on(&format!("{}test/plain.html", demo.page_url))
         .await?;
-    browser.wait_for_widget().await?;
-    let root = client
-        .find(Locator::Css("[data-callback-widget]"))
-        .await?
-        .shadow_root()
-        .await?;
-    root.find(Locator::Css("button.launcher"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button.launcher").await?;
 
     // The slots arrive: no "now", why not, and the times.
     browser
@@ -123,15 +113,9 @@ async fn a_call_is_scheduled_for_a_slot_while_the_company_is_closed() -> anyhow:
         .await?
         .send_keys("999 123-45-67")
         .await?;
-    root.find(Locator::Css("#cbw-consent"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "#cbw-consent").await?;
     browser.screenshot("scheduled-2-picked").await?;
-    root.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "button[type=submit]").await?;
     browser.wait_for_state("scheduled").await?;
     assert_eq!(
         browser.widget_text(".status").await?,

@@ -69,10 +69,7 @@ async fn a_single_page_app_queues_commands_navigates_swaps_its_body_and_hears_ev
         .send_keys("+7 (999) 765-43-21")
         .await?;
     browser.screenshot("embed-3-form-after-body-swap").await?;
-    root.find(Locator::Css("form button"))
-        .await?
-        .click()
-        .await?;
+    e2e::click(&root, "form button").await?;
 
     let state = browser
         .wait_for(&format!(
