@@ -562,7 +562,20 @@ impl Config {
         ids.sort();
         let mut warnings = Vec::new();
         for id in ids {
-            let colour = &self.sites[id].color;
+            let site = &self.sites[id];
+            if site.opening_hours.is_none() {
+                warnings.push(format!(
+                    "sites.{id}.opening_hours is not set: the widget offers \"call me now\" and \
+                     slots around the clock, while CallKeeper follows the hours of its own widget \
+                     settings. Set the same hours here."
+                ));
+            } else if site.utc.is_none() {
+                warnings.push(format!(
+                    "sites.{id}.utc is not set: opening hours are read in Europe/Moscow time. \
+                     Set the company's time zone."
+                ));
+            }
+            let colour = &site.color;
             let white = contrast_ratio(colour, "#ffffff");
             if white < MIN_CONTRAST {
                 warnings.push(format!(
@@ -1306,14 +1319,36 @@ mod tests {
     fn a_colour_white_text_cannot_be_read_on_is_warned_about() {
         assert!((contrast_ratio("#ffffff", "#000000") - 21.0).abs() < 1e-9);
         assert!((contrast_ratio("#777777", "#ffffff") - 4.48).abs() < 0.01);
-        assert!(parse(&site_toml("")).expect("valid").warnings().is_empty());
-        let yellow = parse(&site_toml("color = \"#ffd700\"")).expect("valid");
+        let hours = "opening_hours = \"09001800\"\nutc = \"Europe/Moscow\"\n";
+        assert!(
+            parse(&site_toml(hours))
+                .expect("valid")
+                .warnings()
+                .is_empty()
+        );
+        let yellow = parse(&site_toml(&format!("{hours}color = \"#ffd700\""))).expect("valid");
         let warnings = yellow.warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0]
                 .starts_with("sites.shop.color: white text on #ffd700 has a contrast of 1.4:1"),
             "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn missing_hours_or_zone_are_warned_about() {
+        let none = parse(&site_toml("")).expect("valid").warnings();
+        assert!(
+            none.len() == 1 && none[0].starts_with("sites.shop.opening_hours is not set"),
+            "{none:?}"
+        );
+        let no_zone = parse(&site_toml("opening_hours = \"09001800\""))
+            .expect("valid")
+            .warnings();
+        assert!(
+            no_zone.len() == 1 && no_zone[0].starts_with("sites.shop.utc is not set"),
+            "{no_zone:?}"
         );
     }
 
