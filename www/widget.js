@@ -63,7 +63,13 @@
   // name of theirs we know; the other events keep ours.
   var ck = "callkeeper-call_order-ckaction";
   if (names == "callkeeper") names = { submitted: ck };
+  // The page hears it once the widget is done (a microtask later): a handler
+  // may call CallbackWidget.close(), set() or destroy() while the widget is
+  // still inside the command that emitted the event.
   options.emit = function (event, detail) {
+    queueMicrotask(function () { tell(event, detail); });
+  };
+  function tell(event, detail) {
     var goal = names[event] || "callback_" + event;
     var entry = { event: goal, callbackWidget: detail };
     if (goal == ck) {
@@ -76,7 +82,7 @@
       if (w.dataLayer) w.dataLayer.push(entry);
       if (options.ym && w.ym) w.ym(+options.ym, "reachGoal", goal, detail);
     } catch (error) {}
-  };
+  }
 
   // 0: waiting, 1: loading, 2: mounted, 3: destroyed.
   var state = 0, queue = [], undo = [], handle, host, observer, idle;
@@ -91,7 +97,8 @@
     if (name == "destroy") return destroy();
     if (name == "on") {
       // Handlers get the event's details; they are the CustomEvents on window.
-      return listen(w, "callbackwidget:" + a, function (event) { b(event.detail); });
+      if (typeof b == "function") listen(w, "callbackwidget:" + a, function (event) { b(event.detail); });
+      return;
     }
     if (handle) return handle.command(name, a);
     queue.push([name, a]);
@@ -149,7 +156,8 @@
     undo.forEach(function (f) { f(); });
   }
 
-  var api = { v: 1, push: function (args) { command.apply(null, args); } };
+  // A queued item that is not an array is a page's mistake: ignored.
+  var api = { v: 1, push: function (args) { if (Array.isArray(args)) command.apply(null, args); } };
   ["open", "close", "destroy", "setLocale", "set", "on"].forEach(function (name) {
     api[name] = function (a, b) { command(name, a, b); };
   });

@@ -241,6 +241,33 @@ impl Browser {
         self.eval(&format!("const root = {SHADOW}; {script}")).await
     }
 
+    /// Starts recording the page's uncaught errors and unhandled rejections,
+    /// as `www/test/probe.js` does from a test page's first moment (for a
+    /// page without it, such as the demo's); read back with
+    /// [`Browser::page_errors`].
+    pub async fn record_errors(&self) -> Result<()> {
+        self.eval(
+            "const p = window.__probe = window.__probe || {};
+             if (!p.errors) {
+               p.errors = [];
+               addEventListener('error', e => p.errors.push('error: ' + e.message));
+               addEventListener('unhandledrejection', e =>
+                 p.errors.push('unhandledrejection: ' + (e.reason && e.reason.stack || e.reason)));
+             }",
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The uncaught errors and unhandled rejections on the page so far (see
+    /// [`Browser::record_errors`]): the widget must cause none.
+    pub async fn page_errors(&self) -> Result<Vec<String>> {
+        let errors = self
+            .eval("return (window.__probe && window.__probe.errors) || ['not recorded']")
+            .await?;
+        Ok(serde_json::from_value(errors)?)
+    }
+
     /// Starts recording every `data-state` the widget's dialog takes (read
     /// back with [`Browser::recorded_states`]).
     pub async fn record_states(&self) -> Result<()> {

@@ -84,6 +84,24 @@ async fn the_whole_flow_works_with_the_keyboard_alone() -> anyhow::Result<()> {
     assert_eq!(browser.focused().await?, "status");
     browser.screenshot("keyboard-3-succeeded").await?;
 
+    // Tab and Shift+Tab from the status (not a control) stay in the dialog.
+    let in_dialog = "const a = root.activeElement; return !!a && root.querySelector('.dialog').contains(a) && a.className";
+    browser.press(Key::Tab, false).await?;
+    assert_eq!(
+        browser.in_widget(in_dialog).await?,
+        "close",
+        "Tab from the status"
+    );
+    browser
+        .in_widget("root.querySelector('.status').focus()")
+        .await?;
+    browser.press(Key::Tab, true).await?;
+    assert_ne!(
+        browser.in_widget(in_dialog).await?,
+        false,
+        "Shift+Tab from the status"
+    );
+
     browser.press(Key::Escape, false).await?;
     browser
         .wait_for(&format!(
@@ -98,6 +116,11 @@ async fn the_whole_flow_works_with_the_keyboard_alone() -> anyhow::Result<()> {
         .into_iter()
         .any(|r| r.method == "orderCall");
     assert!(ordered, "the call was ordered");
+    assert_eq!(
+        browser.page_errors().await?,
+        Vec::<String>::new(),
+        "no error reached the page"
+    );
 
     browser.close().await?;
     demo.shutdown.cancel();

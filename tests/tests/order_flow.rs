@@ -39,6 +39,7 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
         .click()
         .await?;
     browser.wait_for("location.pathname === '/catalog'").await?;
+    browser.record_errors().await?;
 
     // The loader mounts the widget at idle time; wait for its launcher.
     browser
@@ -139,6 +140,11 @@ async fn a_visitor_orders_a_callback_and_watches_it_succeed() -> anyhow::Result<
             "{url} leaks the CallKeeper key"
         );
     }
+    assert_eq!(
+        browser.page_errors().await?,
+        Vec::<String>::new(),
+        "no error reached the page"
+    );
 
     browser.close().await?;
     demo.shutdown.cancel();

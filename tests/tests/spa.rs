@@ -136,6 +136,11 @@ async fn a_single_page_app_queues_commands_navigates_swaps_its_body_and_hears_ev
     );
     let entry = order.param("entry_point").unwrap_or_default();
     assert!(entry.contains("utm_source=e2e"), "entry_point: {entry}");
+    assert_eq!(
+        browser.page_errors().await?,
+        Vec::<String>::new(),
+        "no error reached the page"
+    );
 
     browser.close().await?;
     demo.shutdown.cancel();

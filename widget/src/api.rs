@@ -10,6 +10,9 @@ use web_sys::{RequestInit, RequestMode, Response};
 
 use crate::{js, wire};
 
+/// How long a request may take before it is given up (and retried).
+const FETCH_TIMEOUT_MS: u32 = 15_000;
+
 /// Talks to the proxy for one site.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClient {
@@ -20,7 +23,8 @@ pub struct ApiClient {
 /// Why a call to the proxy failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiFailure {
-    /// The proxy could not be reached (offline, DNS, CORS, …): worth retrying.
+    /// The proxy could not be reached (offline, DNS, CORS, a timeout, …):
+    /// worth retrying, a few times while the browser says it is online.
     Unreachable,
     /// The proxy answered with an error.
     Refused {
@@ -29,6 +33,10 @@ pub enum ApiFailure {
         /// The field at fault, if any.
         field: Option<String>,
         /// Seconds from `Retry-After`, for 429 and 503.
+        ///
+        /// An error that is not the proxy's (a load balancer's, a CDN's) is
+        /// `Unavailable` when it is worth retrying (408, 5xx, 429 with a
+        /// `Retry-After`), `Internal` otherwise.
         retry_after: Option<u32>,
     },
 }
@@ -97,8 +105,20 @@ impl ApiClient {
             );
             js::set(&headers, paths::IDEMPOTENCY_KEY, &JsValue::from_str(key));
             init.set_method("POST");
+            // Sent even if the visitor leaves the page right after.
+            js::set(&init, "keepalive", &JsValue::TRUE);
             init.set_body(&JsValue::from_str(json));
             init.set_headers(&headers);
+        }
+        // A request that hangs (a dead connection) fails after a while, and is retried.
+        let signals =
+            js_sys::Reflect::get(&js_sys::global(), &"AbortSignal".into()).unwrap_or_default();
+        if let Some(timeout) = js_sys::Reflect::get(&signals, &"timeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            && let Ok(signal) = timeout.call1(&signals, &FETCH_TIMEOUT_MS.into())
+        {
+            js::set(&init, "signal", &signal);
         }
         let window = web_sys::window().ok_or(ApiFailure::Unreachable)?;
         let response: Response =
@@ -127,14 +147,22 @@ impl ApiClient {
             .map(|v| js_sys::Number::parse_float(&v))
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| s as u32);
-        match json.as_ref().and_then(wire::error) {
-            Some((code, field)) => Err(ApiFailure::Refused {
-                code,
-                field,
-                retry_after,
-            }),
-            // A 5xx from something in front of the proxy (a load balancer, say).
-            None => Err(ApiFailure::Unreachable),
-        }
+        let status = response.status();
+        let (code, field) = json.as_ref().and_then(wire::error).unwrap_or_else(|| {
+            // Not the proxy's answer: something in front of it (a load
+            // balancer, a CDN) refused or failed.
+            let again = status == 408 || status >= 500 || (status == 429 && retry_after.is_some());
+            let code = if again {
+                ErrorCode::Unavailable
+            } else {
+                ErrorCode::Internal
+            };
+            (code, None)
+        });
+        Err(ApiFailure::Refused {
+            code,
+            field,
+            retry_after,
+        })
     }
 }

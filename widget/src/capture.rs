@@ -175,8 +175,11 @@ impl Visit {
         VisitContext {
             utm: landing.utm(),
             referrer: landing.referrer,
-            current_page: window.as_ref().and_then(|w| w.location().href().ok()),
-            entry_page: landing.entry_page,
+            current_page: window
+                .as_ref()
+                .and_then(|w| w.location().href().ok())
+                .map(without_fragment),
+            entry_page: landing.entry_page.map(without_fragment),
             user_agent: window.and_then(|w| w.navigator().user_agent().ok()),
             ga_client_id: read_cookie(&cookies, "_ga").and_then(|v| ga_client_id(&v)),
             roistat_visit: read_cookie(&cookies, "roistat_visit"),
@@ -193,6 +196,15 @@ impl Visit {
     pub fn site_values(&self) -> Vec<(String, String)> {
         self.extra.borrow().clone()
     }
+}
+
+/// A URL without its `#fragment`, which is the page's own business (it may
+/// hold a token or what the visitor searched for) and not the call's.
+fn without_fragment(mut url: String) -> String {
+    if let Some(at) = url.find('#') {
+        url.truncate(at);
+    }
+    url
 }
 
 /// The UTM tags of a query string such as `?utm_source=ya&x=1`.

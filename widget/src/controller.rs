@@ -26,6 +26,8 @@ use crate::wire::{self, SiteSettings};
 
 /// Longest pause between retries of a request the proxy did not receive.
 const MAX_RETRY_DELAY_MS: i32 = 30_000;
+/// Tries of a request that fails while the browser says it is online.
+const MAX_ONLINE_TRIES: u32 = 5;
 /// Slots older than this are fetched again when they are needed.
 const SLOTS_FRESH_MS: f64 = 60_000.0;
 /// The DOM events the widget listens to, on its own box.
@@ -127,8 +129,11 @@ struct Inner {
     listener: RefCell<Option<Listener>>,
 }
 
-/// The one function that hears every DOM event of the widget.
-type Listener = Closure<dyn FnMut(web_sys::Event)>;
+/// The one function that hears every DOM event of the widget. It is a `Fn`,
+/// which may be entered again while it runs (an `FnMut` would throw "closure
+/// invoked recursively" into the page), though [`focus_soon`] keeps the
+/// widget's own focus moves out of it.
+type Listener = Closure<dyn Fn(web_sys::Event)>;
 
 impl Controller {
     /// A controller for a built view in `root`; it listens to the view's
@@ -281,9 +286,9 @@ impl Controller {
         } else if focus_was_inside {
             let back = self.update(|state| state.return_focus.take());
             match back {
-                Some(element) if element.is_connected() => element.focus().ok(),
-                _ => view.launcher.focus().ok(),
-            };
+                Some(element) if element.is_connected() => focus_soon(&element),
+                _ => focus_soon(&view.launcher),
+            }
         }
         let event = if open {
             WidgetEvent::Opened
@@ -296,15 +301,23 @@ impl Controller {
     /// Moves focus into the open dialog: to the phone field, or to the status.
     fn focus_in(&self) {
         let view = &self.0.view;
-        let _ = if self.with_state(|s| s.status.is_some()) {
-            view.status.focus()
+        if self.with_state(|s| s.status.is_some()) {
+            focus_soon(&view.status);
         } else {
-            view.phone.focus()
-        };
+            focus_soon(&view.phone);
+        }
     }
 
+    /// Tells the page, unless the widget is gone (a page's handler may
+    /// destroy it).
     fn emit(&self, event: WidgetEvent, detail: &js_sys::Object) {
-        self.0.services.analytics.emit(event, detail);
+        if self.alive() {
+            self.0.services.analytics.emit(event, detail);
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.0.services.alive.is_alive()
     }
 
     /// Every DOM event of the widget, by kind and target.
@@ -381,10 +394,11 @@ impl Controller {
                 };
                 let active = self.0.root.active_element();
                 let at = |element: &HtmlElement| active.as_ref() == Some(element.as_ref());
-                let outside = !active
-                    .as_ref()
-                    .is_some_and(|a| view.dialog.contains(Some(a)));
-                let wrap_to = if event.shift_key() && (at(first) || at(&view.dialog) || outside) {
+                // Focus on none of the controls (outside the dialog, on the
+                // dialog itself or on the status) wraps too: the browser's
+                // next stop would be outside the dialog.
+                let outside = !focusable.iter().any(at);
+                let wrap_to = if event.shift_key() && (at(first) || outside) {
                     last
                 } else if !event.shift_key() && (at(last) || outside) {
                     first
@@ -392,7 +406,7 @@ impl Controller {
                     return;
                 };
                 event.prevent_default();
-                let _ = wrap_to.focus();
+                focus_soon(wrap_to);
             }
             _ => {}
         }
@@ -429,12 +443,12 @@ impl Controller {
             state.message = None;
         });
         let view = &self.0.view;
-        let _ = if later {
+        if later {
             self.load_slots(false);
-            view.slot.focus()
+            focus_soon(&view.slot);
         } else {
-            view.phone.focus()
-        };
+            focus_soon(&view.phone);
+        }
     }
 
     /// Fetches the coming slots (and whether the company is open now),
@@ -522,7 +536,7 @@ impl Controller {
             Ok(request) => request,
             Err(field) => {
                 if let Some(field) = field {
-                    let _ = field.focus();
+                    focus_soon(&field);
                 }
                 return;
             }
@@ -538,24 +552,36 @@ impl Controller {
         wasm_bindgen_futures::spawn_local(async move {
             let Services { api, alive, .. } = &this.0.services;
             let mut delay = 1_000;
+            let mut online_tries = 0;
             // The request is kept and retried while the proxy is unreachable:
             // a lead is not dropped because the visitor's network blinked.
+            // While the browser says it is online, it is given up after a few
+            // tries: it may never get through (a site CORS blocks, say).
             let outcome = loop {
                 let result = api.create_callback(&request, &site_values, &key).await;
                 if !alive.is_alive() {
                     return;
                 }
-                let wait = match result {
+                let wait = match &result {
                     Err(ApiFailure::Unreachable) => delay,
                     Err(ApiFailure::Refused {
                         code: ErrorCode::Unavailable,
                         retry_after,
                         ..
-                    }) => retry_after.map_or(delay, |s| s.saturating_mul(1000) as i32),
-                    other => break other,
+                    }) => retry_after.map_or(delay, |s| {
+                        s.saturating_mul(1000).min(MAX_RETRY_DELAY_MS as u32) as i32
+                    }),
+                    _ => break result,
                 };
+                if web_sys::window().is_none_or(|w| w.navigator().on_line()) {
+                    online_tries += 1;
+                    if online_tries >= MAX_ONLINE_TRIES {
+                        break result;
+                    }
+                }
                 this.update(|state| state.message = Some(TextKey::Offline));
-                if !alive.sleep(wait).await {
+                // Back online: at once.
+                if !alive.sleep_or_online(wait).await {
                     return;
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY_MS);
@@ -576,11 +602,14 @@ impl Controller {
         let detail = js_sys::Object::new();
         js::set(&detail, "id", &JsValue::from_str(&accepted.id));
         self.emit(WidgetEvent::Submitted, &detail);
+        if !self.alive() {
+            return;
+        }
         let is_final = accepted.status.is_final;
         self.show_status(accepted.status);
         // The form is gone: keyboard and screen reader go to the status.
         if self.with_state(|s| s.open) {
-            let _ = self.0.view.status.focus();
+            focus_soon(&self.0.view.status);
         }
         if !is_final {
             let watcher = self.clone();
@@ -598,7 +627,8 @@ impl Controller {
     /// The proxy refused the request: say why where it belongs.
     fn refused(&self, failure: ApiFailure) {
         let view = &self.0.view;
-        let (code, focus): (ErrorCode, Option<HtmlElement>) = match failure {
+        // `None`: the proxy could not be reached.
+        let (code, focus): (Option<ErrorCode>, Option<HtmlElement>) = match failure {
             ApiFailure::Refused {
                 code: ErrorCode::InvalidInput,
                 field,
@@ -626,7 +656,7 @@ impl Controller {
                 if field == "time" {
                     self.load_slots(true);
                 }
-                (ErrorCode::InvalidInput, Some(focus))
+                (Some(ErrorCode::InvalidInput), Some(focus))
             }
             ApiFailure::Refused {
                 code: ErrorCode::RateLimited,
@@ -637,25 +667,27 @@ impl Controller {
                     state.message = Some(TextKey::RateLimited);
                     state.wait_minutes = retry_after.unwrap_or(60).div_ceil(60).max(1);
                 });
-                (ErrorCode::RateLimited, None)
+                (Some(ErrorCode::RateLimited), None)
             }
             ApiFailure::Refused { code, .. } => {
                 self.update(|state| state.message = Some(TextKey::FailedToSend));
-                (code, None)
+                (Some(code), None)
             }
             ApiFailure::Unreachable => {
                 self.update(|state| state.message = Some(TextKey::FailedToSend));
-                (ErrorCode::Internal, None)
+                (None, None)
             }
         };
         if let Some(field) = focus {
-            let _ = field.focus();
+            focus_soon(&field);
         }
         let detail = js_sys::Object::new();
-        let name = wire::ERROR_CODES
-            .iter()
-            .find(|(_, c)| *c == code)
-            .map_or("", |(name, _)| name);
+        let name = code.map_or("unreachable", |code| {
+            wire::ERROR_CODES
+                .iter()
+                .find(|(_, c)| *c == code)
+                .map_or("", |(name, _)| name)
+        });
         js::set(&detail, "error", &JsValue::from_str(name));
         self.emit(WidgetEvent::Failed, &detail);
     }
@@ -663,6 +695,9 @@ impl Controller {
     /// Shows a status and tells the page; a final failure is also `failed`.
     /// An estimate starts (or restarts) the countdown.
     pub fn show_status(&self, status: CallStatus) {
+        if !self.alive() {
+            return;
+        }
         let detail = js_sys::Object::new();
         js::set(
             &detail,
@@ -725,6 +760,16 @@ impl Controller {
         }
         inner.view.container.remove();
     }
+}
+
+/// Focuses `element` once the event being handled is over (in a microtask):
+/// a focus move fires `focusout`, which bubbles to the widget's box and would
+/// otherwise reach its listener while that listener still runs.
+fn focus_soon(element: &Element) {
+    let element: HtmlElement = element.clone().unchecked_into();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = element.focus();
+    });
 }
 
 /// The typed number, or the text that says what is wrong with it. Only the

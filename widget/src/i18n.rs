@@ -23,7 +23,8 @@ pub enum Locale {
 impl Locale {
     /// The first language that is one of ours, in order: the page's own
     /// choice (`data-locale`, `setLocale`), the site's (its config), the
-    /// page's `lang`, the browser's; Russian when none is.
+    /// page's `lang`, the browser's (`navigator.languages`, in order);
+    /// Russian when none is.
     pub fn choose(chosen: Option<&str>, site: Option<&str>) -> Self {
         let window = web_sys::window();
         let page = window
@@ -31,10 +32,21 @@ impl Locale {
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
             .and_then(|e| e.get_attribute("lang"));
-        let browser = window.and_then(|w| w.navigator().language());
-        [chosen, site, page.as_deref(), browser.as_deref()]
+        // The browser's languages, in the visitor's order of preference.
+        let browser: Vec<String> = window.map_or_else(Vec::new, |w| {
+            let navigator = w.navigator();
+            let mut tags: Vec<String> = navigator
+                .languages()
+                .iter()
+                .filter_map(|t| t.as_string())
+                .collect();
+            tags.extend(navigator.language());
+            tags
+        });
+        [chosen, site, page.as_deref()]
             .into_iter()
             .flatten()
+            .chain(browser.iter().map(String::as_str))
             .find_map(Self::from_tag)
             .unwrap_or_default()
     }

@@ -7,14 +7,16 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use protocol::CallStatus;
+use protocol::{CallStatus, ErrorCode};
 use wasm_bindgen::prelude::*;
 
-use crate::api::ApiClient;
+use crate::api::{ApiClient, ApiFailure};
 use crate::wire;
 
 /// How often the fallback polls, in milliseconds.
 const POLL_INTERVAL_MS: i32 = 2_000;
+/// The longest pause between polls that fail.
+const MAX_POLL_INTERVAL_MS: i32 = 30_000;
 
 /// Whether the widget still exists; its pending [`Alive::sleep`]s end when it goes.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +50,16 @@ impl Alive {
     /// Waits `ms` milliseconds, or until the widget is destroyed; returns
     /// whether it is still alive.
     pub async fn sleep(&self, ms: i32) -> bool {
+        self.wait(ms, false).await
+    }
+
+    /// As [`Alive::sleep`], but ends early too when the browser comes back
+    /// online (the window's `online` event).
+    pub async fn sleep_or_online(&self, ms: i32) -> bool {
+        self.wait(ms, true).await
+    }
+
+    async fn wait(&self, ms: i32, or_online: bool) -> bool {
         if !self.is_alive() {
             return false;
         }
@@ -62,9 +74,17 @@ impl Alive {
         let Some((id, resolve)) = timer else {
             return false;
         };
-        self.0.timers.borrow_mut().push((id, resolve));
+        let window = web_sys::window().filter(|_| or_online);
+        if let Some(window) = &window {
+            let _ = window.add_event_listener_with_callback("online", &resolve);
+        }
+        self.0.timers.borrow_mut().push((id, resolve.clone()));
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
         self.0.timers.borrow_mut().retain(|(t, _)| *t != id);
+        if let Some(window) = &window {
+            window.clear_timeout_with_handle(id);
+            let _ = window.remove_event_listener_with_callback("online", &resolve);
+        }
         self.is_alive()
     }
 }
@@ -178,19 +198,34 @@ fn poll(
     alive: Alive,
 ) {
     wasm_bindgen_futures::spawn_local(async move {
+        let mut interval = POLL_INTERVAL_MS;
         while !stopped.get() {
-            if let Ok(status) = api.status(&id).await {
-                if stopped.get() || !alive.is_alive() {
-                    break;
+            let result = api.status(&id).await;
+            if stopped.get() || !alive.is_alive() {
+                break;
+            }
+            match result {
+                Ok(status) => {
+                    interval = POLL_INTERVAL_MS;
+                    let is_final = status.is_final;
+                    on_status(status);
+                    if is_final {
+                        stopped.set(true);
+                        break;
+                    }
                 }
-                let is_final = status.is_final;
-                on_status(status);
-                if is_final {
+                // The callback is gone (its token expired): nothing to follow.
+                Err(ApiFailure::Refused {
+                    code: ErrorCode::NotFound,
+                    ..
+                }) => {
                     stopped.set(true);
                     break;
                 }
+                // Asked again less and less often while it fails.
+                Err(_) => interval = (interval * 2).min(MAX_POLL_INTERVAL_MS),
             }
-            if !alive.sleep(POLL_INTERVAL_MS).await {
+            if !alive.sleep(interval).await {
                 break;
             }
         }

@@ -39,6 +39,12 @@ fn storage() -> web_sys::Storage {
         .expect("sessionStorage")
 }
 
+/// The test page's URL, without its `#fragment` (the widget never sends one).
+fn page_without_fragment() -> String {
+    let href = window().location().href().expect("href");
+    href.split('#').next().expect("a URL").to_owned()
+}
+
 fn landing(entry: &str, referrer: Option<&str>) -> Landing {
     Landing {
         entry_page: Some(entry.to_owned()),
@@ -121,7 +127,7 @@ fn the_context_reads_cookies_and_the_page_at_submit_time_and_sets_none() {
         Some("https://shop.example/?utm_source=ya")
     );
     assert_eq!(context.utm.source.as_deref(), Some("ya"));
-    assert_eq!(context.current_page, window().location().href().ok());
+    assert_eq!(context.current_page, Some(page_without_fragment()));
     assert!(context.user_agent.is_some_and(|ua| !ua.is_empty()));
     assert_eq!(
         document.cookie().expect("cookies"),
@@ -210,7 +216,41 @@ fn history_navigation_changes_the_current_page_but_not_the_entry_page() {
 
     let current = context.current_page.expect("current page");
     assert!(current.ends_with("/spa/catalog?page=2"), "{current}");
-    assert_eq!(context.entry_page.as_deref(), Some(start.as_str()));
+    let start = start.split('#').next().expect("a URL");
+    assert_eq!(
+        context.entry_page.as_deref(),
+        Some(start),
+        "without its fragment"
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_pages_fragment_is_never_sent() {
+    storage().clear().expect("clear");
+    let start = window().location().href().expect("href");
+    let visit = Visit::new(
+        landing(
+            "https://shop.example/?utm_source=ya#access_token=secret",
+            None,
+        ),
+        false,
+    );
+    let history = window().history().expect("history");
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some("?page=2#search=my+name"))
+        .expect("replaceState");
+    let context = visit.context();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&start))
+        .expect("restore the URL");
+
+    assert_eq!(
+        context.entry_page.as_deref(),
+        Some("https://shop.example/?utm_source=ya")
+    );
+    assert_eq!(context.utm.source.as_deref(), Some("ya"));
+    let current = context.current_page.expect("current page");
+    assert!(current.ends_with("?page=2"), "{current}");
 }
 
 #[wasm_bindgen_test]
@@ -707,6 +747,45 @@ async fn an_unreachable_proxy_keeps_the_request_and_says_so() {
 }
 
 #[wasm_bindgen_test]
+async fn a_request_that_never_gets_through_while_online_is_given_up_after_five_tries() {
+    // A site whose proxy CORS blocks fails as an unreachable one does, while
+    // the browser is online: it is not retried forever.
+    assert!(window().navigator().on_line(), "the test browser is online");
+    let w = mount_widget("").await;
+    let controller = w.handle.controller().expect("mounted");
+    controller.set_open(true);
+    type_phone(&w.root, "+7 999 123 45 67");
+    query(&w.root, "form button[type=submit]").click();
+    until(|| text(&w.root, "#cbw-message").starts_with("You're offline")).await;
+    // Coming back online retries at once (not after the 1, 2, 4, 8 s waits).
+    let online = web_sys::Event::new("online").expect("event");
+    until(|| {
+        window().dispatch_event(&online).expect("dispatched");
+        event_keys(&w.events).contains(&"failed".to_owned())
+    })
+    .await;
+    assert_eq!(
+        text(&w.root, "#cbw-message"),
+        "The request could not be sent. Please try again."
+    );
+    assert!(!controller.with_state(|s| s.sending), "given up");
+    let failed = w.events.borrow().last().cloned().expect("an event");
+    assert_eq!(failed.0, "failed");
+    assert_eq!(
+        js_sys::Reflect::get(&failed.1, &"error".into())
+            .ok()
+            .and_then(|e| e.as_string())
+            .as_deref(),
+        Some("unreachable")
+    );
+    assert_eq!(
+        phone(&w.root).value(),
+        "+7 999 123 45 67",
+        "the number is kept"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn the_launcher_opens_a_labelled_modal_dialog_and_tells_the_page() {
     let w = mount_widget("").await;
     let launcher = query(&w.root, "button.launcher");
@@ -969,12 +1048,14 @@ async fn focus_moves_in_stays_in_and_returns_and_escape_closes() {
     let submit = query(&w.root, "form button[type=submit]");
     submit.focus().expect("focus");
     press(&w.root, "Tab", false);
+    tick().await;
     assert_eq!(
         w.root.active_element().map(|e| e.class_name()).as_deref(),
         Some("close"),
         "wraps to the first"
     );
     press(&w.root, "Tab", true);
+    tick().await;
     assert_eq!(
         w.root.active_element().map(|e| e.get_attribute("type")),
         Some(Some("submit".to_owned())),

@@ -1,6 +1,7 @@
 /* Records, from the first moment of the page, what the widget must never
- * cause or leave behind: CSP violations, long tasks, layout shifts, and the
- * listeners, timers, observers and event streams it adds. */
+ * cause or leave behind: CSP violations, uncaught errors and rejections,
+ * long tasks, layout shifts, and the listeners, timers, observers and event
+ * streams it adds. */
 (function (w, d) {
   "use strict";
   var probe = (w.__probe = {
@@ -13,6 +14,13 @@
     observers: new Set(),
     streams: [],
     base: 0,
+    errors: [],
+  });
+  // Uncaught errors and unhandled rejections (listened to before the
+  // listeners below are counted, so they are the page's, not the widget's).
+  w.addEventListener("error", function (e) { probe.errors.push("error: " + e.message); });
+  w.addEventListener("unhandledrejection", function (e) {
+    probe.errors.push("unhandledrejection: " + (e.reason && e.reason.stack || e.reason));
   });
   d.addEventListener("securitypolicyviolation", function (e) {
     probe.violations.push(e.violatedDirective + " " + e.blockedURI);
