@@ -336,25 +336,43 @@ impl Pipeline {
         lead: &Lead,
         client: &Client,
     ) -> Result<Option<String>, callkeeper::Error> {
-        let since_ms = lead.sent_at.unwrap_or(lead.created_at) - RECONCILE_SLACK_MS;
+        let since = lead.sent_at.unwrap_or(lead.created_at) - RECONCILE_SLACK_MS;
+        let calls = self.calls_to(lead, client, since).await?;
+        Ok(calls
+            .into_iter()
+            .next()
+            .map(|call| call.id.as_str().to_owned()))
+    }
+
+    /// CallKeeper's calls to the lead's number dated from `since_ms` on
+    /// (getCallsInfo), the newest first.
+    async fn calls_to(
+        &self,
+        lead: &Lead,
+        client: &Client,
+        since_ms: i64,
+    ) -> Result<Vec<callkeeper::CallInfo>, callkeeper::Error> {
         let since = since_ms.div_euclid(1000);
         let until = now_ms().div_euclid(1000) + RECONCILE_SLACK_MS / 1000;
         let range = DateRange::between(W3cDate::from_unix(since), W3cDate::from_unix(until));
-        let calls = self
-            .metrics
-            .upstream(
-                &lead.site,
-                UpstreamMethod::GetCallsInfo,
-                client.get_calls_info(&range),
-            )
-            .await?;
-        let found = calls.into_iter().find(|call| {
-            call.client_digits() == lead.phone
-                && call
-                    .date_unix()
-                    .is_some_and(|date| i64::try_from(date.as_secs()).unwrap_or(i64::MAX) >= since)
-        });
-        Ok(found.map(|call| call.id.as_str().to_owned()))
+        let answer = self.metrics.upstream(
+            &lead.site,
+            UpstreamMethod::GetCallsInfo,
+            client.get_calls_info(&range),
+        );
+        let dated = |call: &callkeeper::CallInfo| {
+            call.date_unix()
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        };
+        let mut calls: Vec<_> = answer
+            .await?
+            .into_iter()
+            .filter(|call| {
+                call.client_digits() == lead.phone && dated(call).is_some_and(|at| at >= since)
+            })
+            .collect();
+        calls.sort_by_key(|call| std::cmp::Reverse(dated(call)));
+        Ok(calls)
     }
 
     async fn track_loop(self, shutdown: CancellationToken) {
@@ -495,24 +513,13 @@ impl Pipeline {
 
     /// The most recent other call to this lead's number since shortly before it was made.
     async fn earlier_call(&self, lead: &Lead, client: &Client, this: &CallId) -> Option<String> {
-        let since = (lead.created_at - REPEAT_WINDOW_MS).div_euclid(1000);
-        let until = now_ms().div_euclid(1000) + 60;
-        let range = DateRange::between(W3cDate::from_unix(since), W3cDate::from_unix(until));
         let calls = self
-            .metrics
-            .upstream(
-                &lead.site,
-                UpstreamMethod::GetCallsInfo,
-                client.get_calls_info(&range),
-            )
+            .calls_to(lead, client, lead.created_at - REPEAT_WINDOW_MS)
             .await
             .ok()?;
         calls
             .into_iter()
-            .filter(|call| {
-                call.client_digits() == lead.phone && call.id != *this && !call.status.is_final()
-            })
-            .max_by_key(|call| call.date_unix().map(UnixTime::as_secs))
+            .find(|call| call.id != *this && !call.status.is_final())
             .map(|call| call.id.as_str().to_owned())
     }
 
