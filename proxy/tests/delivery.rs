@@ -602,3 +602,40 @@ async fn an_international_number_reaches_callkeeper_unchanged() {
     assert_eq!(stub.placed()[0].phone, "84912345678");
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_repeat_callkeeper_merged_follows_the_earlier_call_instead_of_failing() {
+    let stub = Stub::default();
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The visitor may order again at once (no cooldown), as after a proxy hiccup.
+    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
+        free_addr(),
+        &upstream,
+        &dir.path().join("leads.db"),
+        "limits = { number_cooldown_minutes = 0 }",
+    ))
+    .await;
+    let (_, first, _) = order(&proxy, "+79990000081", "first").await;
+    let first = first["id"].as_str().expect("id").to_owned();
+    eventually("the first call is in progress", || async {
+        status(&proxy, &first).await["state"] == "in_progress"
+    })
+    .await;
+
+    // CallKeeper takes the second order but ends it at once as a repeat (815/0).
+    stub.set_rule("81", Reply::Duplicate);
+    let (_, second, _) = order(&proxy, "+79990000081", "second").await;
+    let second = second["id"].as_str().expect("id").to_owned();
+    eventually("the second lead follows the earlier call", || async {
+        status(&proxy, &second).await["state"] == "in_progress"
+    })
+    .await;
+    assert_eq!(
+        status(&proxy, &second).await["final"],
+        false,
+        "not told it was cancelled"
+    );
+    assert_eq!(stub.placed().len(), 2, "both orders reached CallKeeper");
+    shutdown.cancel();
+}

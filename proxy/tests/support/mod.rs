@@ -40,6 +40,9 @@ pub enum Reply {
     Fail(u16, &'static str),
     /// Takes the order (the call is placed) and never answers.
     Hang,
+    /// Takes the order, then reports the call as 815/0: a repeat of an
+    /// earlier order for the same number within the hour.
+    Duplicate,
 }
 
 /// A call the stub placed.
@@ -53,6 +56,8 @@ pub struct Placed {
     pub ext_id: String,
     /// Unix seconds.
     pub at: u64,
+    /// CallKeeper's status pair for it.
+    pub status: (u16, u16),
 }
 
 #[derive(Debug, Default)]
@@ -159,11 +164,16 @@ async fn order_call(
             phone: phone.clone(),
             ext_id,
             at: unix_now(),
+            status: if reply == Reply::Duplicate {
+                (815, 0)
+            } else {
+                (1, 0)
+            },
         });
         id
     };
     match reply {
-        Reply::Accept => {
+        Reply::Accept | Reply::Duplicate => {
             let id = place(&stub);
             axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
                 .into_response()
@@ -189,7 +199,9 @@ fn record(call: &Placed) -> Value {
         .to_string()
         .replace('T', " ")
         .replace('Z', "");
-    json!({"id": call.id.to_string(), "status_code": "1", "status2_code": "0", "phone2": call.phone, "date": date, "attempt": "1", "tags": " "})
+    let (code, code2) = call.status;
+    json!({"id": call.id.to_string(), "status_code": code.to_string(), "status2_code": code2.to_string(),
+           "phone2": call.phone, "date": date, "attempt": "1", "tags": " "})
 }
 
 async fn get_call_info(
