@@ -3,7 +3,7 @@
 //! JSON goes through `JSON.parse`/`stringify` and [`crate::wire`], never
 //! serde or serde_json, which would cost more than a third of the wasm budget.
 
-use protocol::{CallStatus, CallbackAccepted, CallbackRequest, ErrorCode, paths};
+use protocol::{CallStatus, CallbackAccepted, ErrorCode, paths};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, RequestMode, Response};
@@ -62,15 +62,15 @@ impl ApiClient {
         self.url(&paths::callback_events(id))
     }
 
-    /// Posts a callback request. `idempotency_key` stays the same across retries
-    /// of the same request, so the proxy stores it once.
+    /// Posts a callback request, its JSON body written by
+    /// [`wire::request_json`]. `idempotency_key` stays the same across
+    /// retries of the same request (on this page or, from `sessionStorage`,
+    /// a later one), so the proxy stores it once.
     pub async fn create_callback(
         &self,
-        request: &CallbackRequest,
-        site_values: &[(String, String)],
+        body: &str,
         idempotency_key: &str,
     ) -> Result<CallbackAccepted, ApiFailure> {
-        let body = wire::request_json(request, site_values).ok_or(ApiFailure::Unreachable)?;
         let json = self
             .send(&paths::callbacks(&self.site), Some((body, idempotency_key)))
             .await?;
@@ -93,10 +93,10 @@ impl ApiClient {
     }
 
     /// Sends a request (a POST when there is a body) and returns the parsed JSON answer.
-    async fn send(&self, path: &str, body: Option<(String, &str)>) -> Result<JsValue, ApiFailure> {
+    async fn send(&self, path: &str, body: Option<(&str, &str)>) -> Result<JsValue, ApiFailure> {
         let init = RequestInit::new();
         init.set_mode(RequestMode::Cors);
-        if let Some((json, key)) = &body {
+        if let Some((json, key)) = body {
             let headers = js_sys::Object::new();
             js::set(
                 &headers,

@@ -13,6 +13,15 @@
 //!
 //! It never sets cookies. With `privacy = "strict"` it neither reads nor
 //! writes storage until the visitor interacts with the widget.
+//!
+//! A callback request the proxy has not answered (it could not be reached,
+//! or asked to retry) is kept for the tab in `sessionStorage` too
+//! ([`PENDING_KEY`]), so that a reload or the next page of the site sends it
+//! again instead of losing the lead. It is written only after the visitor's
+//! own submit (storage is allowed from then on, even when strict), and
+//! removed as soon as the proxy answers. As only that submit writes it, it
+//! is read on every page of the tab, strict or not: it is there only if the
+//! visitor used the widget.
 
 use std::cell::{Cell, RefCell};
 
@@ -23,6 +32,12 @@ use crate::js;
 
 /// The `sessionStorage` key of the landing.
 pub const STORAGE_KEY: &str = "callback-widget.landing";
+/// The `sessionStorage` key of the request the proxy has not answered:
+/// `{ms since the epoch when submitted}\n{Idempotency-Key}\n{JSON body}`
+/// (JSON text holds no raw line break).
+pub const PENDING_KEY: &str = "callback-widget.pending";
+/// A pending request older than this (ms) is dropped, not sent.
+const PENDING_MAX_AGE_MS: f64 = 24.0 * 3_600_000.0;
 /// At most this many keys from `set()` are kept (the proxy keeps a bounded set too).
 const MAX_EXTRA: usize = 20;
 
@@ -115,14 +130,27 @@ impl Visit {
         self.landing.borrow().clone()
     }
 
+    /// Keeps the request the proxy did not answer (the only one: it replaces
+    /// any other), submitted at `since` (ms since the epoch), if storage is
+    /// allowed (it is once the visitor submitted).
+    pub fn keep_pending(&self, since: f64, key: &str, body: &str) {
+        if let Some(storage) = session_storage().filter(|_| self.storage_allowed.get()) {
+            let since = String::from(
+                js_sys::Number::from(since)
+                    .to_string_with_radix(10)
+                    .unwrap_or_default(),
+            );
+            let _ = storage.set_item(PENDING_KEY, &[&since, "\n", key, "\n", body].concat());
+        }
+    }
+
     fn sync_storage(&self) {
         if !self.storage_allowed.get() {
             return;
         }
         // Storage may be missing or throw (disabled, sandboxed frame): then the
         // landing lives as long as the page.
-        let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten())
-        else {
+        let Some(storage) = session_storage() else {
             return;
         };
         match storage
@@ -195,6 +223,40 @@ impl Visit {
     /// `BTreeMap` in the wasm would cost 1.3 KB brotli.
     pub fn site_values(&self) -> Vec<(String, String)> {
         self.extra.borrow().clone()
+    }
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+}
+
+/// The request kept by [`Visit::keep_pending`]: when it was submitted (ms
+/// since the epoch), its Idempotency-Key and its body. One older than a day,
+/// or unreadable, is removed and not returned.
+pub fn pending() -> Option<(f64, String, String)> {
+    let storage = session_storage()?;
+    let text = storage.get_item(PENDING_KEY).ok()??;
+    let mut parts = text.splitn(3, '\n');
+    let since = js_sys::Number::parse_float(parts.next()?);
+    let entry = parts.next().zip(parts.next());
+    match entry {
+        Some((key, body)) if js_sys::Date::now() - since <= PENDING_MAX_AGE_MS => {
+            Some((since, key.to_owned(), body.to_owned()))
+        }
+        _ => {
+            let _ = storage.remove_item(PENDING_KEY);
+            None
+        }
+    }
+}
+
+/// Removes the pending request once the proxy answered it, unless another
+/// (a later submit's) has replaced it.
+pub fn drop_pending(key: &str) {
+    if let Some(storage) = session_storage()
+        && pending().is_some_and(|(_, kept, _)| kept == key)
+    {
+        let _ = storage.remove_item(PENDING_KEY);
     }
 }
 

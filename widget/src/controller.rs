@@ -17,7 +17,7 @@ use web_sys::{Element, HtmlElement};
 
 use crate::analytics::{Analytics, WidgetEvent};
 use crate::api::{ApiClient, ApiFailure};
-use crate::capture::Visit;
+use crate::capture::{self, Visit};
 use crate::i18n::{Locale, Texts};
 use crate::js;
 use crate::status::{Alive, StatusWatch};
@@ -485,7 +485,8 @@ impl Controller {
 
     /// Sends the form: the number, the office, the time and the consent,
     /// after checking each where the visitor can see it. A request the proxy
-    /// cannot be reached with is kept and retried, and the visitor is told so.
+    /// cannot be reached with is kept and retried (see `send`),
+    /// and the visitor is told so.
     pub fn submit(&self) {
         let view = &self.0.view;
         let typed = view.phone.value();
@@ -546,19 +547,44 @@ impl Controller {
         let services = &self.0.services;
         services.visit.interacted();
         request.context = services.visit.context();
-        let site_values = services.visit.site_values();
-        let key = idempotency_key();
+        let body = wire::request_json(&request, &services.visit.site_values()).unwrap_or_default();
+        self.send(body, idempotency_key(), js_sys::Date::now(), false);
+    }
+
+    /// Sends again, in the background, the request an earlier page of the
+    /// tab could not get to the proxy (see [`capture::pending`]), with its
+    /// Idempotency-Key: the proxy stores it once. Once accepted it is
+    /// `submitted` and its status is followed, shown if the dialog is open.
+    pub(crate) fn resume(&self) {
+        let Some((since, key, body)) = capture::pending() else {
+            return;
+        };
+        let for_later = wire::parse(&body).is_some_and(|b| !js::get(&b, "time").is_undefined());
+        self.update(|state| {
+            state.message = Some(TextKey::Sending);
+            state.sending = true;
+            state.for_later = for_later;
+        });
+        self.send(body, key, since, true);
+    }
+
+    /// Posts a request's `body` until the proxy answers it, then shows the
+    /// answer. The request is kept and retried while the proxy is
+    /// unreachable (in memory, and in `sessionStorage` for the next page, as
+    /// submitted at `since`): a lead is not dropped because the visitor's
+    /// network blinked. While the browser says it is online, it is given up
+    /// after a few tries: it may never get through (a site CORS blocks, say).
+    /// A `resumed` request's failure is told to the page, not the visitor.
+    fn send(&self, body: String, key: String, since: f64, resumed: bool) {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let Services { api, alive, .. } = &this.0.services;
+            let Services {
+                api, alive, visit, ..
+            } = &this.0.services;
             let mut delay = 1_000;
             let mut online_tries = 0;
-            // The request is kept and retried while the proxy is unreachable:
-            // a lead is not dropped because the visitor's network blinked.
-            // While the browser says it is online, it is given up after a few
-            // tries: it may never get through (a site CORS blocks, say).
             let outcome = loop {
-                let result = api.create_callback(&request, &site_values, &key).await;
+                let result = api.create_callback(&body, &key).await;
                 if !alive.is_alive() {
                     return;
                 }
@@ -573,6 +599,7 @@ impl Controller {
                     }),
                     _ => break result,
                 };
+                visit.keep_pending(since, &key, &body);
                 if web_sys::window().is_none_or(|w| w.navigator().on_line()) {
                     online_tries += 1;
                     if online_tries >= MAX_ONLINE_TRIES {
@@ -586,13 +613,28 @@ impl Controller {
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY_MS);
             };
+            let refused_for_good = match &outcome {
+                Err(ApiFailure::Refused { code, .. }) if !retryable(*code) => Some(*code),
+                _ => None,
+            };
+            // The proxy answered: the request is stored, or refused for good.
+            if outcome.is_ok() || refused_for_good.is_some() {
+                capture::drop_pending(&key);
+            }
             this.update(|state| {
                 state.sending = false;
                 state.message = None;
             });
             match outcome {
                 Ok(accepted) => this.accepted(accepted),
-                Err(failure) => this.refused(failure),
+                Err(failure) if !resumed => this.refused(failure),
+                // A resumed request's refusal is told to the page, not the
+                // visitor; one not answered is tried again by the next page.
+                Err(_) => {
+                    if let Some(code) = refused_for_good {
+                        this.failed(Some(code));
+                    }
+                }
             }
         });
     }
@@ -681,6 +723,11 @@ impl Controller {
         if let Some(field) = focus {
             focus_soon(&field);
         }
+        self.failed(code);
+    }
+
+    /// Tells the page a request failed: `code`'s name, or `unreachable`.
+    fn failed(&self, code: Option<ErrorCode>) {
         let detail = js_sys::Object::new();
         let name = code.map_or("unreachable", |code| {
             wire::ERROR_CODES
@@ -760,6 +807,12 @@ impl Controller {
         }
         inner.view.container.remove();
     }
+}
+
+/// Whether a refusal is worth sending again later (408, 5xx, 429): the
+/// proxy did not take the request, nor refuse it for good.
+fn retryable(code: ErrorCode) -> bool {
+    matches!(code, ErrorCode::Unavailable | ErrorCode::RateLimited)
 }
 
 /// Focuses `element` once the event being handled is over (in a microtask):

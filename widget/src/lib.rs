@@ -96,6 +96,8 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
             handle.command(&name, js::get(&command, "1"));
         }
     }
+    // A request an earlier page of the tab could not send goes now.
+    controller.resume();
     // A config that cannot be fetched (`undefined`, or a failed promise)
     // leaves the widget's defaults: it still takes requests.
     let config = js_sys::Promise::resolve(&js::get(&options, "config"));

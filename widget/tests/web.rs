@@ -14,14 +14,15 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use protocol::{
-    CallState, CallStatus, CallbackRequest, Consent, ConsentConfig, ErrorBody, ErrorCode,
-    FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey, Utm, VisitContext,
+    CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig, ErrorBody,
+    ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey, Utm,
+    VisitContext,
 };
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
-use widget::capture::STORAGE_KEY;
+use widget::capture::{PENDING_KEY, STORAGE_KEY};
 use widget::{
     Landing, Locale, Texts, Visit, WidgetHandle, ga_client_id, read_cookie, utm_from_query, wire,
 };
@@ -598,8 +599,15 @@ impl Drop for Mounted {
 
 /// Mounts the widget into a fresh shadow root, as the loader does, with
 /// `extra` merged into the options (e.g. a `queue`) and `config` as the
-/// site's config; waits until it shows.
+/// site's config; waits until it shows. A request an earlier test left
+/// pending is forgotten first (it would be sent again).
 async fn mount_with(extra: &str, config: &str) -> Mounted {
+    storage().remove_item(PENDING_KEY).expect("remove");
+    mount_keeping_pending(extra, config).await
+}
+
+/// [`mount_with`], as a later page of the tab: a pending request is resumed.
+async fn mount_keeping_pending(extra: &str, config: &str) -> Mounted {
     let document = window().document().expect("document");
     let host = document.create_element("callback-widget").expect("host");
     document
@@ -782,6 +790,145 @@ async fn a_request_that_never_gets_through_while_online_is_given_up_after_five_t
         phone(&w.root).value(),
         "+7 999 123 45 67",
         "the number is kept"
+    );
+}
+
+/// `window.fetch` replaced until dropped: each call's method, URL,
+/// Idempotency-Key and body go to `cbwCalls`; a POST is answered 202 with
+/// `cbwAnswer` when it is set, and anything else fails as an unreachable
+/// proxy does.
+struct FakeFetch(JsValue);
+
+impl FakeFetch {
+    fn install() -> Self {
+        let install = js_sys::Function::new_no_args(
+            r#"const original = window.fetch;
+            window.cbwCalls = [];
+            window.cbwAnswer = undefined;
+            window.fetch = (url, init = {}) => {
+                const key = (init.headers || {})["Idempotency-Key"];
+                const method = init.method || "GET";
+                window.cbwCalls.push({ url: String(url), method, key, body: init.body });
+                return window.cbwAnswer !== undefined && method === "POST"
+                    ? Promise.resolve(new Response(window.cbwAnswer, { status: 202 }))
+                    : Promise.reject(new TypeError("Failed to fetch"));
+            };
+            return original;"#,
+        );
+        Self(install.call0(&JsValue::NULL).expect("installed"))
+    }
+
+    fn answer(&self, json: &str) {
+        js_sys::Reflect::set(&window(), &"cbwAnswer".into(), &json.into()).expect("set");
+    }
+
+    /// The POSTs so far: (Idempotency-Key, body).
+    fn posts(&self) -> Vec<(String, String)> {
+        let calls = js_sys::Reflect::get(&window(), &"cbwCalls".into()).expect("calls");
+        js_sys::Array::from(&calls)
+            .iter()
+            .filter(|call| field(call, "method") == "POST")
+            .map(|call| (field(&call, "key"), field(&call, "body")))
+            .collect()
+    }
+}
+
+impl Drop for FakeFetch {
+    fn drop(&mut self) {
+        js_sys::Reflect::set(&window(), &"fetch".into(), &self.0).expect("restored");
+    }
+}
+
+fn field(object: &JsValue, key: &str) -> String {
+    js_sys::Reflect::get(object, &key.into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn an_unsent_request_survives_a_reload_and_is_sent_again_with_its_key() {
+    let fetch = FakeFetch::install();
+    let w = mount_widget(r#","privacy":"strict""#).await;
+    w.handle.controller().expect("mounted").set_open(true);
+    type_phone(&w.root, "+7 999 123 45 67");
+    query(&w.root, "form button[type=submit]").click();
+    until(|| text(&w.root, "#cbw-message").starts_with("You're offline")).await;
+
+    // Kept for the tab, exactly as it was sent, strict privacy or not (the
+    // visitor submitted).
+    let sent = fetch.posts();
+    let (key, body) = sent.first().cloned().expect("a POST");
+    assert_eq!(key.len(), 32, "an Idempotency-Key");
+    assert!(body.contains(r#""phone":"+79991234567""#), "{body}");
+    let stored = storage()
+        .get_item(PENDING_KEY)
+        .expect("read")
+        .expect("a pending request");
+    let mut parts = stored.splitn(3, '\n');
+    let since: f64 = parts.next().expect("since").parse().expect("ms");
+    assert!((js_sys::Date::now() - since).abs() < 60_000.0);
+    assert_eq!(parts.next(), Some(key.as_str()));
+    assert_eq!(parts.next(), Some(body.as_str()));
+
+    // The visitor goes to another page while it is retried…
+    drop(w);
+    // …whose widget, with the proxy reachable again, sends it once more,
+    // with the same key, without opening anything.
+    let accepted = CallbackAccepted {
+        id: "cb_resumed".to_owned(),
+        status: status(CallState::Queued, None),
+    };
+    fetch.answer(&serde_json_text(&accepted));
+    let before = fetch.posts().len();
+    let w = mount_keeping_pending("", CONFIG).await;
+    until(|| event_keys(&w.events).contains(&"submitted".to_owned())).await;
+    assert_eq!(fetch.posts()[before..], [(key, body)]);
+    let submitted = w
+        .events
+        .borrow()
+        .iter()
+        .find(|(k, _)| k == "submitted")
+        .cloned();
+    assert_eq!(field(&submitted.expect("submitted").1, "id"), "cb_resumed");
+    assert_eq!(
+        storage().get_item(PENDING_KEY).expect("read"),
+        None,
+        "cleared"
+    );
+    let controller = w.handle.controller().expect("mounted");
+    assert!(!controller.with_state(|s| s.open), "nothing opened");
+    assert!(!controller.with_state(|s| s.sending));
+    // Opening the dialog shows the request's status.
+    controller.set_open(true);
+    assert_eq!(
+        text(&w.root, ".status"),
+        "Request saved; connecting to the phone service…"
+    );
+    assert!(shown(&w.root, ".status"));
+}
+
+#[wasm_bindgen_test]
+async fn a_pending_request_older_than_a_day_is_dropped_not_sent() {
+    let fetch = FakeFetch::install();
+    fetch.answer("{}");
+    // A day and a second ago.
+    let day_ago = js_sys::Date::now() - 86_401_000.0;
+    storage()
+        .set_item(
+            PENDING_KEY,
+            &format!("{day_ago}\nkey\n{{\"phone\":\"+79991234567\"}}"),
+        )
+        .expect("write");
+    let w = mount_keeping_pending("", CONFIG).await;
+    tick().await;
+    assert!(fetch.posts().is_empty(), "not sent");
+    assert_eq!(storage().get_item(PENDING_KEY).expect("read"), None);
+    assert!(
+        !w.handle
+            .controller()
+            .expect("mounted")
+            .with_state(|s| s.sending)
     );
 }
 
