@@ -1,6 +1,6 @@
 /* Callback widget loader: the one script a site embeds.
  *
- *   <script src="https://PROXY/widget/widget.js" data-site="SITE" async></script>
+ *   <script src="https://PROXY/widget.js" data-site="SITE" async></script>
  *
  * - Settings: data-site, data-api, data-locale, data-position (left|right),
  *   data-color (#rrggbb), data-privacy (strict), data-ym (a Metrica counter),
@@ -34,7 +34,9 @@
   if ((prior && prior.v) || !script) return;
 
   var src = new URL(script.src, d.baseURI);
-  var base = new URL(".", src).href;
+  // The widget's files are in the proxy's /widget/ folder, whether this
+  // loader was fetched as PROXY/widget.js or PROXY/widget/widget.js.
+  var base = new URL(/\/widget\/[^/]*$/.test(src.pathname) ? "." : "widget/", src).href;
   var settings = w.CallbackWidgetSettings || {};
   // The landing is read now, before a single-page app rewrites the URL.
   var options = { api: src.origin, landing: { href: location.href, referrer: d.referrer } };

@@ -144,8 +144,10 @@ pub async fn start_with(
     let page = DEMO_PAGE
         .replace("{{WIDGET_SRC}}", &widget_src)
         .replace("{{PROXY_ORIGIN}}", &api_url);
+    // The test pages embed the short form of the snippet, the demo page the
+    // long one, so that both URLs of the loader are exercised.
     let test_page = {
-        let (widget_src, api_url) = (widget_src.clone(), api_url.clone());
+        let (widget_src, api_url) = (format!("{api_url}/widget.js"), api_url.clone());
         move |axum::extract::Path(file): axum::extract::Path<String>| {
             let page = test_page(&file, &widget_src, &api_url);
             async move { page }

@@ -163,6 +163,32 @@ async fn hashed_files_are_cached_for_a_year_and_the_loader_briefly() {
         max_age <= 3600 && !cache.contains("immutable"),
         "a release must reach visitors within the hour: {cache:?}"
     );
+
+    // The embed snippet's short URL, PROXY/widget.js, is the same loader with the same headers.
+    let short = reqwest::Client::new()
+        .get(format!("{}/widget.js", proxy.url))
+        .send()
+        .await
+        .expect("the proxy answers");
+    assert_eq!(short.status().as_u16(), 200);
+    assert_eq!(
+        short
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some(cache)
+    );
+    assert_eq!(
+        short
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
+    );
+    assert_eq!(
+        short.bytes().await.expect("body").as_ref(),
+        b"/* the loader */"
+    );
     proxy.shutdown.cancel();
 }
 

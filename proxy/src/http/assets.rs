@@ -13,7 +13,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 /// The loader's cache lifetime: short, so releases propagate.
 const LOADER_CACHE: &str = "public, max-age=300";
@@ -25,6 +25,17 @@ pub(super) fn router<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> 
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
     Router::new()
         .fallback_service(files)
+        .layer(axum::middleware::from_fn(headers))
+}
+
+/// The loader at the proxy's root, `PROXY/widget.js`: the short URL of the
+/// embed snippet (it finds the other files under `/widget/`).
+pub(super) fn loader<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
+    let file = ServeFile::new(dir.join("widget.js"))
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .route_service("/widget.js", file)
         .layer(axum::middleware::from_fn(headers))
 }
 

@@ -95,6 +95,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .nest("/widget", assets::router(&state.assets))
+        .merge(assets::loader(&state.assets))
         .merge(health::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
