@@ -46,6 +46,10 @@
     var value = script.getAttribute("data-" + name);
     if (value) options[name] = value;
   });
+  // Only a visitor's own click on a data-callback-open element passes this
+  // token with open(): under privacy = "strict" that lets the widget use
+  // storage, which the page's open() (an auto-open, say) does not.
+  var visitor = (options.visitor = {});
   // The first page of the tab keeps its landing for the later ones, even if
   // the visitor leaves before the widget has loaded (the widget reads it;
   // see widget/src/capture.rs). Never under privacy = "strict".
@@ -125,8 +129,10 @@
     var wasm = fetch(base + "__WIDGET_WASM__");
     // The site's config (colour, language, texts, offices…) comes with the
     // wasm, not after it; without it the widget keeps its defaults.
+    // A proxy that does not answer within 8 s does not hold the launcher back.
     options.config = fetch(
-      String(options.api).replace(/\/$/, "") + "/v1/sites/" + encodeURIComponent(options.site) + "/config"
+      String(options.api).replace(/\/$/, "") + "/v1/sites/" + encodeURIComponent(options.site) + "/config",
+      w.AbortSignal && AbortSignal.timeout ? { signal: AbortSignal.timeout(8000) } : {}
     )
       .then(function (response) { return response.ok ? response.json() : null; })
       .catch(function () {});
@@ -170,7 +176,7 @@
     var target = event.target;
     if (target.closest && target.closest("[data-callback-open]")) {
       event.preventDefault();
-      command("open");
+      command("open", event.isTrusted && visitor);
     }
   });
 

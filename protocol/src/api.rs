@@ -311,6 +311,8 @@ text_keys! {
     Closed = "closed",
     /// No time can be chosen.
     NoSlots = "no_slots",
+    /// The times could not be loaded (the network); they are tried again.
+    SlotsUnavailable = "slots_unavailable",
     /// The consent checkbox's label.
     Consent = "consent",
     /// The link to the full consent text.

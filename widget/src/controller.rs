@@ -256,7 +256,9 @@ impl Controller {
     }
 
     /// Opens or closes the dialog, moving focus in (to the first thing to
-    /// do) or back (to where it was), and tells the page.
+    /// do) or back (to where it was), and tells the page. Opening is not the
+    /// visitor's interaction (a page may open it on a timer): see `on_event`
+    /// and `WidgetHandle::command`.
     pub fn set_open(&self, open: bool) {
         let view = &self.0.view;
         let document = view.container.owner_document();
@@ -280,7 +282,6 @@ impl Controller {
             return;
         }
         if open {
-            self.0.services.visit.interacted();
             self.focus_in();
             self.load_slots(false);
         } else if focus_was_inside {
@@ -326,7 +327,13 @@ impl Controller {
             return;
         };
         let id = target.id();
-        match event.type_().as_str() {
+        let kind = event.type_();
+        // The visitor's own action on the widget (not a page script's, nor
+        // focus leaving it) allows storage under strict privacy.
+        if event.is_trusted() && kind != "focusout" {
+            self.0.services.visit.interacted();
+        }
+        match kind.as_str() {
             "click" => {
                 let action = target
                     .closest("[data-act]")
@@ -452,7 +459,9 @@ impl Controller {
     }
 
     /// Fetches the coming slots (and whether the company is open now),
-    /// unless they are fresh; `force` fetches them anyway.
+    /// unless they are fresh; `force` fetches them anyway. A fetch that fails
+    /// says so and is tried again while the dialog is open (after 2, 4 and
+    /// 8 s), then on the next opening or submit.
     fn load_slots(&self, force: bool) {
         let now = js_sys::Date::now();
         if !force && now - self.with_state(|s| s.slots_at) < SLOTS_FRESH_MS {
@@ -461,21 +470,42 @@ impl Controller {
         self.update(|state| state.slots_at = now);
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let Ok((open_now, slots)) = this.0.services.api.slots().await else {
-                // Unreachable: the next opening tries again.
-                this.update(|state| state.slots_at = 0.0);
-                return;
+            let alive = &this.0.services.alive;
+            let mut delay = 2_000;
+            let (open_now, slots) = loop {
+                let result = this.0.services.api.slots().await;
+                if !alive.is_alive() {
+                    return;
+                }
+                if let Ok(answer) = result {
+                    break answer;
+                }
+                let open = this.update(|state| {
+                    state.slots_at = 0.0;
+                    state.slot_error = Some(TextKey::SlotsUnavailable);
+                    state.open
+                });
+                // Given up, closed, destroyed, or another fetch has begun.
+                if delay > 8_000
+                    || !open
+                    || !alive.sleep(delay).await
+                    || !this.with_state(|s| s.open && s.slots_at == 0.0)
+                {
+                    return;
+                }
+                this.update(|state| state.slots_at = js_sys::Date::now());
+                delay *= 2;
             };
-            if !this.0.services.alive.is_alive() {
-                return;
-            }
             this.update(|state| {
                 state.site.open_now = open_now;
                 let none = slots.is_empty();
                 state.slots = slots;
                 if none {
                     state.slot_error = Some(TextKey::NoSlots);
-                } else if state.slot_error == Some(TextKey::NoSlots) {
+                } else if matches!(
+                    state.slot_error,
+                    Some(TextKey::NoSlots | TextKey::SlotsUnavailable)
+                ) {
                     state.slot_error = None;
                 }
             });
@@ -503,7 +533,8 @@ impl Controller {
             state.consent_error = consent.is_some_and(|c| c.required) && !consent_ticked;
             let time = if state.wants_later() {
                 let time = slot.parse::<i64>().ok();
-                if time.is_none() {
+                // Times that could not be loaded are not "no times".
+                if time.is_none() && state.slot_error != Some(TextKey::SlotsUnavailable) {
                     state.slot_error = Some(TextKey::NoSlots);
                 }
                 time
@@ -538,6 +569,10 @@ impl Controller {
             Err(field) => {
                 if let Some(field) = field {
                     focus_soon(&field);
+                }
+                // Times that could not be loaded are tried again.
+                if self.with_state(|s| s.slot_error == Some(TextKey::SlotsUnavailable)) {
+                    self.load_slots(false);
                 }
                 return;
             }

@@ -44,6 +44,9 @@ pub use status::Alive;
 #[derive(Debug)]
 pub struct WidgetHandle {
     controller: Option<Controller>,
+    /// The loader's private token (`options.visitor`): an `open` with it as
+    /// its argument comes from a visitor's trusted click, not the page's API.
+    visitor: JsValue,
 }
 
 /// Mounts the widget into `root` (the loader's open shadow root).
@@ -54,8 +57,10 @@ pub struct WidgetHandle {
 /// it is settled), `locale`, `position` (`left`/`right`) and `color`
 /// (`#rrggbb`), which win over the site's config, `privacy` (`strict`),
 /// `landing` (`{href, referrer}` when the script ran), `emit` (the function
-/// that tells the page about a [`WidgetEvent`]) and `queue` (the page's
-/// commands so far, as `[name, argument]` pairs, applied in order).
+/// that tells the page about a [`WidgetEvent`]), `visitor` (a private
+/// object: `open` with it as its argument is a visitor's click on a
+/// `data-callback-open` element) and `queue` (the page's commands so far,
+/// as `[name, argument]` pairs, applied in order).
 #[wasm_bindgen]
 pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle, JsValue> {
     let (Some(site), Some(api)) = (js::string(&options, "site"), js::string(&options, "api"))
@@ -88,6 +93,7 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     let controller = Controller::new(view, root, sheet, services, state);
     let mut handle = WidgetHandle {
         controller: Some(controller.clone()),
+        visitor: js::get(&options, "visitor"),
     };
     let queue = js::get(&options, "queue");
     if queue.is_object() {
@@ -126,7 +132,13 @@ impl WidgetHandle {
             return;
         };
         match name {
-            "open" => controller.set_open(true),
+            "open" => {
+                // Under strict privacy only the visitor unlocks storage.
+                if argument.is_object() && argument == self.visitor {
+                    controller.services().visit.interacted();
+                }
+                controller.set_open(true);
+            }
             "close" => controller.set_open(false),
             "set" => controller.services().visit.set(&argument),
             "setLocale" => {

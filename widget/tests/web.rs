@@ -588,6 +588,8 @@ struct Mounted {
     handle: WidgetHandle,
     events: Events,
     host: web_sys::Element,
+    /// The loader's token for a visitor's own `data-callback-open` click.
+    visitor: JsValue,
 }
 
 impl Drop for Mounted {
@@ -629,6 +631,8 @@ async fn mount_keeping_pending(extra: &str, config: &str) -> Mounted {
             .push((key.as_string().unwrap_or_default(), detail));
     });
     js_sys::Reflect::set(&options, &"emit".into(), &emit.into_js_value()).expect("set");
+    let visitor: JsValue = js_sys::Object::new().into();
+    js_sys::Reflect::set(&options, &"visitor".into(), &visitor).expect("set");
     let handle = widget::mount(root.clone(), options).expect("mounted");
     tick().await;
     Mounted {
@@ -636,6 +640,7 @@ async fn mount_keeping_pending(extra: &str, config: &str) -> Mounted {
         handle,
         events,
         host,
+        visitor,
     }
 }
 
@@ -796,7 +801,8 @@ async fn a_request_that_never_gets_through_while_online_is_given_up_after_five_t
 /// `window.fetch` replaced until dropped: each call's method, URL,
 /// Idempotency-Key and body go to `cbwCalls`; a POST is answered 202 with
 /// `cbwAnswer` when it is set, and anything else fails as an unreachable
-/// proxy does.
+/// proxy does; a GET of the slots is answered 200 with `cbwSlots` when it
+/// is set.
 struct FakeFetch(JsValue);
 
 impl FakeFetch {
@@ -805,10 +811,14 @@ impl FakeFetch {
             r#"const original = window.fetch;
             window.cbwCalls = [];
             window.cbwAnswer = undefined;
+            window.cbwSlots = undefined;
             window.fetch = (url, init = {}) => {
                 const key = (init.headers || {})["Idempotency-Key"];
                 const method = init.method || "GET";
                 window.cbwCalls.push({ url: String(url), method, key, body: init.body });
+                if (window.cbwSlots !== undefined && String(url).includes("/slots")) {
+                    return Promise.resolve(new Response(window.cbwSlots, { status: 200 }));
+                }
                 return window.cbwAnswer !== undefined && method === "POST"
                     ? Promise.resolve(new Response(window.cbwAnswer, { status: 202 }))
                     : Promise.reject(new TypeError("Failed to fetch"));
@@ -820,6 +830,19 @@ impl FakeFetch {
 
     fn answer(&self, json: &str) {
         js_sys::Reflect::set(&window(), &"cbwAnswer".into(), &json.into()).expect("set");
+    }
+
+    fn slots(&self, json: &str) {
+        js_sys::Reflect::set(&window(), &"cbwSlots".into(), &json.into()).expect("set");
+    }
+
+    /// How many times the slots were asked for.
+    fn slot_fetches(&self) -> usize {
+        let calls = js_sys::Reflect::get(&window(), &"cbwCalls".into()).expect("calls");
+        js_sys::Array::from(&calls)
+            .iter()
+            .filter(|call| field(call, "url").contains("/slots"))
+            .count()
     }
 
     /// The POSTs so far: (Idempotency-Key, body).
@@ -1376,4 +1399,68 @@ async fn destroy_removes_the_widget_and_later_commands_do_nothing() {
     w.handle.destroy();
     assert!(w.handle.controller().is_none());
     assert!(event_keys(&w.events).is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn under_strict_privacy_only_the_visitor_unlocks_storage_not_the_pages_open() {
+    storage().clear().expect("clear");
+    let mut w = mount_widget(r#","privacy":"strict""#).await;
+    let landing_stored = || storage().get_item(STORAGE_KEY).expect("read").is_some();
+    // The page's open() (an auto-open on a timer, say) is not the visitor.
+    w.handle.command("open", JsValue::UNDEFINED);
+    tick().await;
+    assert!(query(&w.root, "[role=dialog]").get_client_rects().length() > 0);
+    assert!(!landing_stored(), "open() alone unlocked storage");
+    // Nor is a page script's open with an argument, or its synthetic click
+    // on the widget's own launcher.
+    w.handle.command("close", JsValue::UNDEFINED);
+    w.handle.command("open", js_sys::Object::new().into());
+    query(&w.root, "button.launcher").click();
+    query(&w.root, "button.launcher").click();
+    tick().await;
+    assert!(!landing_stored(), "a page script unlocked storage");
+    assert_eq!(storage().length().expect("length"), 0, "nothing written");
+
+    // The loader's open after a visitor's trusted data-callback-open click.
+    w.handle.command("close", JsValue::UNDEFINED);
+    let visitor = w.visitor.clone();
+    w.handle.command("open", visitor);
+    tick().await;
+    assert!(landing_stored(), "the visitor's click unlocks storage");
+}
+
+#[wasm_bindgen_test]
+async fn times_that_could_not_be_loaded_are_said_and_tried_again() {
+    let fetch = FakeFetch::install();
+    let closed = r##"{"locale":"en","country_code":"7","offices":[],"open_now":false,"texts":{"ru":{},"en":{}}}"##;
+    let w = mount_with("", closed).await;
+    let controller = w.handle.controller().expect("mounted");
+    controller.set_open(true);
+    let unavailable = "The times could not be loaded. Trying again…";
+    until(|| text(&w.root, "#cbw-slot-msg") == unavailable).await;
+    // Submitting does not say "no times are free": it tries again.
+    type_phone(&w.root, "+7 999 123 45 67");
+    let before = fetch.slot_fetches();
+    query(&w.root, "form button[type=submit]").click();
+    tick().await;
+    assert_eq!(text(&w.root, "#cbw-slot-msg"), unavailable);
+    assert!(fetch.slot_fetches() > before, "tried again on submit");
+    assert!(fetch.posts().is_empty(), "nothing sent without a time");
+
+    // The next opening tries again, and the times show once they load.
+    controller.set_open(false);
+    until(|| text(&w.root, "#cbw-slot-msg") == unavailable).await;
+    let slots = Slots {
+        open_now: false,
+        time_zone: "UTC+03:00".to_owned(),
+        slots: vec![Slot {
+            start: 4_000_000_000,
+            end: 4_000_001_800,
+        }],
+    };
+    fetch.slots(&serde_json_text(&slots));
+    controller.set_open(true);
+    until(|| text(&w.root, "#cbw-slot-msg").is_empty()).await;
+    let slot: web_sys::HtmlSelectElement = query(&w.root, "#cbw-slot").unchecked_into();
+    assert_eq!(slot.value(), "4000000000");
 }
