@@ -7,7 +7,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 
 use support::{
-    KEY, Reply, Stub, config_toml, eventually, free_addr, order, spawn_in_process, status,
+    KEY, Reply, Stub, config_toml, eventually, free_addr, order, spawn_against, spawn_in_process,
+    status,
 };
 
 #[tokio::test]
@@ -23,15 +24,7 @@ async fn upstream_failures_are_handled_by_class() {
     );
     stub.set_rule("13", Reply::Unavailable);
     stub.set_rule("14", Reply::Fail(710, "The widget is disabled"));
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
-        free_addr(),
-        &upstream,
-        &dir.path().join("leads.db"),
-        "",
-    ))
-    .await;
+    let (proxy, shutdown, _dir) = spawn_against(&stub, "").await;
 
     let mut ids = Vec::new();
     for (i, phone) in [
@@ -78,7 +71,11 @@ async fn upstream_failures_are_handled_by_class() {
             >= 2
     })
     .await;
-    assert_eq!(status(&proxy, &ids[2]).await["state"], "queued");
+    // Between attempts it shows as queued (while an attempt is under way, as received).
+    eventually("the 5xx lead waits in the queue", || async {
+        status(&proxy, &ids[2]).await["state"] == "queued"
+    })
+    .await;
     shutdown.cancel();
 }
 
@@ -86,15 +83,7 @@ async fn upstream_failures_are_handled_by_class() {
 async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
     let stub = Stub::default();
     stub.set_default(Reply::Unavailable);
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
-        free_addr(),
-        &upstream,
-        &dir.path().join("leads.db"),
-        "",
-    ))
-    .await;
+    let (proxy, shutdown, _dir) = spawn_against(&stub, "").await;
 
     let phones = ["+79990000021", "+79990000022", "+79990000023"];
     let mut ids = Vec::new();
@@ -112,7 +101,10 @@ async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
     })
     .await;
     for id in &ids {
-        assert_eq!(status(&proxy, id).await["state"], "queued");
+        eventually("the lead waits in the queue", || async {
+            status(&proxy, id).await["state"] == "queued"
+        })
+        .await;
     }
 
     stub.set_default(Reply::Accept);
@@ -583,15 +575,7 @@ async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
 #[tokio::test]
 async fn an_international_number_reaches_callkeeper_unchanged() {
     let stub = Stub::default();
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
-        free_addr(),
-        &upstream,
-        &dir.path().join("leads.db"),
-        "",
-    ))
-    .await;
+    let (proxy, shutdown, _dir) = spawn_against(&stub, "").await;
     // Vietnam's +84: not a Russian number written with the trunk prefix 8.
     let (code, body, _) = order(&proxy, "+84 912 345 678", "vn").await;
     assert_eq!(code, 202, "{body}");
@@ -606,16 +590,9 @@ async fn an_international_number_reaches_callkeeper_unchanged() {
 #[tokio::test]
 async fn a_repeat_callkeeper_merged_follows_the_earlier_call_instead_of_failing() {
     let stub = Stub::default();
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
     // The visitor may order again at once (no cooldown), as after a proxy hiccup.
-    let (proxy, shutdown, _task) = spawn_in_process(&config_toml(
-        free_addr(),
-        &upstream,
-        &dir.path().join("leads.db"),
-        "limits = { number_cooldown_minutes = 0 }",
-    ))
-    .await;
+    let (proxy, shutdown, _dir) =
+        spawn_against(&stub, "limits = { number_cooldown_minutes = 0 }").await;
     let (_, first, _) = order(&proxy, "+79990000081", "first").await;
     let first = first["id"].as_str().expect("id").to_owned();
     eventually("the first call is in progress", || async {

@@ -403,5 +403,17 @@ pub async fn click(root: &fantoccini::elements::ShadowRoot, selector: &str) -> R
     Ok(())
 }
 
+/// The end-to-end host page (`www/test/host.html`) on the demo's page
+/// server, landed on with UTM tags.
+pub fn host_page(demo: &Demo) -> String {
+    format!(
+        "{}test/host.html?utm_source=e2e&utm_campaign=spring",
+        demo.page_url
+    )
+}
+
+/// JS: the launcher in the widget's shadow root, when it is there.
+pub const LAUNCHER: &str = "document.querySelector('[data-callback-widget]') && document.querySelector('[data-callback-widget]').shadowRoot.querySelector('button.launcher')";
+
 /// JS that returns the widget's shadow root.
 pub const SHADOW: &str = "document.querySelector('[data-callback-widget]').shadowRoot";

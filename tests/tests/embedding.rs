@@ -9,34 +9,19 @@
 use e2e::{Browser, SHADOW, start_demo};
 use serde_json::Value;
 
-/// The host page of these tests on the demo's page server.
-fn host_page(demo: &proxy::demo::Demo) -> String {
-    format!(
-        "{}test/host.html?utm_source=e2e&utm_campaign=spring",
-        demo.page_url
-    )
-}
-
-/// JS: the launcher in the widget's shadow root, when it is there.
-fn launcher() -> String {
-    format!(
-        "document.querySelector('[data-callback-widget]') && {SHADOW}.querySelector('button.launcher')"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tag_twice_loads_one_widget_quietly_under_a_strict_csp_and_destroy_leaves_nothing()
 -> anyhow::Result<()> {
     let store = tempfile::tempdir()?;
     let demo = start_demo(&store).await?;
     let browser = Browser::start().await?;
-    browser.client.goto(&host_page(&demo)).await?;
+    browser.client.goto(&e2e::host_page(&demo)).await?;
 
     // The launcher appears within a second of the load event.
     let after_load = browser
         .wait_for(&format!(
             "(() => {{ const p = window.__probe; return p.loadEnd && ({}) && performance.now() - p.loadEnd + 1; }})()",
-            launcher()
+            e2e::LAUNCHER
         ))
         .await?;
     browser.screenshot("embed-1-launcher").await?;

@@ -7,21 +7,6 @@
 use e2e::{Browser, SHADOW, start_demo};
 use fantoccini::Locator;
 
-/// The host page of these tests on the demo's page server, with UTM tags.
-fn host_page(demo: &proxy::demo::Demo) -> String {
-    format!(
-        "{}test/host.html?utm_source=e2e&utm_campaign=spring",
-        demo.page_url
-    )
-}
-
-/// JS: the launcher in the widget's shadow root, when it is there.
-fn launcher() -> String {
-    format!(
-        "document.querySelector('[data-callback-widget]') && {SHADOW}.querySelector('button.launcher')"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_page_app_queues_commands_navigates_swaps_its_body_and_hears_every_event()
 -> anyhow::Result<()> {
@@ -29,8 +14,8 @@ async fn a_single_page_app_queues_commands_navigates_swaps_its_body_and_hears_ev
     let demo = start_demo(&store).await?;
     let browser = Browser::start().await?;
     let client = &browser.client;
-    client.goto(&host_page(&demo)).await?;
-    browser.wait_for(&launcher()).await?;
+    client.goto(&e2e::host_page(&demo)).await?;
+    browser.wait_for(e2e::LAUNCHER).await?;
 
     // History API navigation, as a single-page app does it.
     browser
@@ -48,7 +33,7 @@ async fn a_single_page_app_queues_commands_navigates_swaps_its_body_and_hears_ev
     browser
         .wait_for(&format!(
             "document.body.contains(document.querySelector('[data-callback-widget]')) && ({})",
-            launcher()
+            e2e::LAUNCHER
         ))
         .await?;
 

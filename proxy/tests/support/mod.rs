@@ -274,6 +274,28 @@ pub async fn spawn_in_process(
     (url, shutdown, task)
 }
 
+/// The proxy in this process against `stub`, with a fresh store; `site_extra`
+/// goes into the site's table. Keep the directory alive while the proxy runs.
+pub async fn spawn_against(
+    stub: &Stub,
+    site_extra: &str,
+) -> (
+    String,
+    tokio_util::sync::CancellationToken,
+    tempfile::TempDir,
+) {
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_toml(
+        free_addr(),
+        &upstream,
+        &dir.path().join("leads.db"),
+        site_extra,
+    );
+    let (proxy, shutdown, _task) = spawn_in_process(&config).await;
+    (proxy, shutdown, dir)
+}
+
 /// Posts a callback request; returns the status code, the body and `Retry-After`.
 pub async fn order(proxy: &str, phone: &str, key: &str) -> (u16, Value, Option<String>) {
     let response = reqwest::Client::new()
