@@ -35,6 +35,49 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// CallKeeper's production address.
 pub const PRODUCTION_URL: &str = "https://api.callkeeper.ru/";
 
+/// Whether `url` may receive the key: `https://` anywhere, `http://` only to
+/// a loopback address (the sandbox, or a test), since anyone on the path of
+/// a plain-text request reads the key.
+///
+/// ```
+/// use callkeeper::check_base_url;
+/// assert!(check_base_url(&"https://api.callkeeper.ru/".parse().unwrap()).is_ok());
+/// assert!(check_base_url(&"http://127.0.0.1:8082/".parse().unwrap()).is_ok());
+/// assert!(check_base_url(&"http://localhost:8082/".parse().unwrap()).is_ok());
+/// assert!(check_base_url(&"http://api.callkeeper.ru/".parse().unwrap()).is_err());
+/// assert!(check_base_url(&"ftp://[::1]/".parse().unwrap()).is_err());
+/// ```
+pub fn check_base_url(url: &Url) -> Result<(), InsecureUrl> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(InsecureUrl::PlainTextToAnotherHost),
+        _ => Err(InsecureUrl::NotHttp),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Why an address may not receive the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InsecureUrl {
+    /// `http://` to anything but loopback.
+    #[error(
+        "the key would cross the network in plain text: use https:// (http:// is only for a sandbox on this machine)"
+    )]
+    PlainTextToAnotherHost,
+    /// Neither `http://` nor `https://`.
+    #[error("CallKeeper is reached over https://")]
+    NotHttp,
+}
+
 /// A CallKeeper API client for one account and widget. Cheap to clone.
 ///
 /// ```no_run
@@ -87,6 +130,10 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("callkeeper-rs/", env!("CARGO_PKG_VERSION")))
+            // A redirect would re-send the parameters, key included, to
+            // wherever it points (307/308 keep the POST body): never follow.
+            // A 3xx then fails as an unexpected answer and is retried.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("the TLS backend initialises (no outside input is involved)");
         Self::with_http_client(base_url, credentials, http)
@@ -437,6 +484,10 @@ fn interpret(status: u16, bytes: &[u8]) -> Result<(u16, Value), Error> {
         (200..=299, None) => Err(Error::Malformed {
             status,
             detail: "the body is not JSON".to_owned(),
+        }),
+        (300..=399, _) => Err(Error::OtherFail {
+            status,
+            reason: "redirected elsewhere (not followed: the key is only sent to the configured upstream)".to_owned(),
         }),
         (_, _) => Err(Error::OtherFail {
             status,

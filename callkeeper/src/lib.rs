@@ -37,7 +37,10 @@ mod values;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
-pub use client::{CONNECT_TIMEOUT, Client, HttpMethod, PRODUCTION_URL, REQUEST_TIMEOUT};
+pub use client::{
+    CONNECT_TIMEOUT, Client, HttpMethod, InsecureUrl, PRODUCTION_URL, REQUEST_TIMEOUT,
+    check_base_url,
+};
 pub use error::{Error, ErrorClass, reasons};
 pub use model::{
     CallInfo, CallOrder, CreateWidget, CreatedWidget, MakeCalls, OrderCall, OrderedCall, Session,

@@ -472,3 +472,46 @@ async fn a_refused_connection_is_retryable_and_not_in_doubt() {
     assert!(!err.is_in_doubt());
     assert!(!format!("{err} {err:?}").contains(KEY));
 }
+
+#[tokio::test]
+async fn a_redirect_is_never_followed_so_the_key_stays_home() {
+    // The "other host" records whatever reaches it.
+    let (elsewhere, elsewhere_url) = start().await;
+    let target = format!("{elsewhere_url}orderCall");
+    let app = Router::new().fallback(move || {
+        let target = target.clone();
+        async move {
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(axum::http::header::LOCATION, target)],
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind");
+    let url =
+        url::Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let err = client(&url)
+        .order_call(&OrderCall::new(phone("79991234567")))
+        .await
+        .expect_err("a redirect is not an answer");
+    assert!(
+        matches!(err, Error::OtherFail { status: 307, .. }),
+        "{err:?}"
+    );
+    // A redirected upstream is a misconfiguration for an operator, not a
+    // blip to retry into the same redirect.
+    assert_eq!(err.class(), ErrorClass::Configuration);
+    assert!(!err.is_in_doubt());
+    assert!(
+        elsewhere
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty(),
+        "the redirect was followed"
+    );
+}

@@ -81,13 +81,17 @@ pub struct Demo {
 
 /// A file of `www/test/`, the end-to-end tests' extra host pages (read from
 /// the source tree, so tests add pages without touching the proxy), with the
-/// demo page's placeholders filled in.
+/// demo page's placeholders filled in. Only plain names of its own files
+/// are served ([`is_test_page_name`]): the name comes from the URL, and
+/// `dir.join` of an absolute or `..` path would read anywhere.
 fn test_page(file: &str, widget_src: &str, proxy_origin: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if !is_test_page_name(file) {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/test");
-    let text = match std::fs::read_to_string(dir.join(file)) {
-        Ok(text) if !file.starts_with('.') => text,
-        _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
     };
     let text = text
         .replace("{{WIDGET_SRC}}", widget_src)
@@ -98,6 +102,18 @@ fn test_page(file: &str, widget_src: &str, proxy_origin: &str) -> axum::response
         _ => "text/html; charset=utf-8",
     };
     ([(axum::http::header::CONTENT_TYPE, kind)], text).into_response()
+}
+
+/// `[A-Za-z0-9_-]+\.(html|js|css)`: a name in `www/test/`, never a path.
+fn is_test_page_name(file: &str) -> bool {
+    let Some((stem, extension)) = file.rsplit_once('.') else {
+        return false;
+    };
+    !stem.is_empty()
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && matches!(extension, "html" | "js" | "css")
 }
 
 /// Binds the three listeners and starts serving.
@@ -191,4 +207,30 @@ pub async fn start_with(
         shutdown,
         proxy,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_test_page_name;
+
+    #[test]
+    fn only_plain_names_of_test_pages_are_served() {
+        for good in ["host.html", "site.js", "hostile.css", "a_b-c9.html"] {
+            assert!(is_test_page_name(good), "{good}");
+        }
+        for bad in [
+            "/etc/passwd",
+            "../Cargo.toml",
+            "..%2FCargo.toml",
+            ".hidden.html",
+            "a/b.html",
+            "page.html.bak",
+            "x.wasm",
+            "",
+            ".html",
+            "é.html",
+        ] {
+            assert!(!is_test_page_name(bad), "{bad}");
+        }
+    }
 }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod operator;
 pub mod pipeline;
+pub mod serve;
 pub mod status;
 pub mod store;
 
@@ -47,6 +48,8 @@ pub struct Application {
     state: AppState,
     pipeline: Pipeline,
     monitor: monitor::Monitor,
+    serve_limits: serve::ServeLimits,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Application {
@@ -113,6 +116,8 @@ impl Application {
             state,
             pipeline,
             monitor,
+            serve_limits: serve::ServeLimits::default(),
+            trusted_proxies: config.trusted_proxies,
         })
     }
 
@@ -133,10 +138,10 @@ impl Application {
             stop.cancelled().await;
             streams_end.cancel();
         });
-        let app = http::app(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        let trusted = self.trusted_proxies;
+        let exempt = Arc::new(move |ip: std::net::IpAddr| trusted.contains(&ip));
+        let app = http::app(self.state);
+        serve::serve(self.listener, app, self.serve_limits, exempt, shutdown).await?;
         workers.await.context("the workers panicked")?;
         monitor.await.context("the balance monitor panicked")?;
         Ok(())

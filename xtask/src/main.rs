@@ -7,11 +7,14 @@
 //!   tests, the widget's tests in headless Chromium, the end-to-end browser
 //!   tests and the size budget.
 //! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
+//! - `cargo xtask fuzz [SECONDS]`: the contract fuzzer (schemathesis) against
+//!   a running proxy for longer than the test command's short run.
 //!
 //! Every step says what it does before it does it, so a new user is never
 //! left guessing why a command takes minutes.
 
 mod build;
+mod fuzz;
 mod setup;
 mod size;
 
@@ -21,8 +24,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str =
-    "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size [DIR]>";
+const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size [DIR] | fuzz [SECONDS]>";
+
+/// How long the test command fuzzes the contract; `cargo xtask fuzz` runs
+/// longer (README, "Contract fuzzing").
+const TEST_FUZZ_SECONDS: u64 = 60;
+const LONG_FUZZ_SECONDS: u64 = 600;
 
 fn main() -> ExitCode {
     match run() {
@@ -46,6 +53,15 @@ fn run() -> Result<()> {
             setup::wasm_toolchain(&root)?;
             build::widget(&root)?;
             Ok(())
+        }
+        "fuzz" => {
+            let seconds = match rest.first() {
+                Some(text) => text.parse().context("fuzz takes a number of seconds")?,
+                None => LONG_FUZZ_SECONDS,
+            };
+            setup::wasm_toolchain(&root)?;
+            build::widget(&root)?;
+            fuzz::contract(&root, seconds)
         }
         "size" => {
             let dir = rest
@@ -134,6 +150,8 @@ fn test(root: &Path) -> Result<()> {
             ])
             .current_dir(root),
     )?;
+
+    fuzz::contract(root, TEST_FUZZ_SECONDS)?;
 
     step("Size budget");
     if !size::report(&root.join("dist"))? {
