@@ -19,6 +19,7 @@ pub mod demo;
 pub mod events;
 pub mod hours;
 pub mod http;
+pub mod lead;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use proxy::config::Config;
 use proxy::demo::{self, DemoOptions};
+use proxy::lead::LeadState;
 use proxy::operator;
-use proxy::store::{LeadState, Store};
+use proxy::store::Store;
 use proxy::{Application, cancel_on_signal};
 use tokio_util::sync::CancellationToken;
 

@@ -24,8 +24,8 @@ use callkeeper::ErrorClass;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::lead::{Lead, LeadState};
 use crate::pipeline::now_ms;
-use crate::store::{Lead, LeadState};
 
 /// The prefix of every metric name.
 const PREFIX: &str = "callback_proxy";

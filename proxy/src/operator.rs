@@ -8,7 +8,8 @@ use std::io::Write;
 
 use callkeeper::W3cDate;
 
-use crate::store::{Lead, LeadState, Store, StoreError};
+use crate::lead::{Lead, LeadState};
+use crate::store::{Store, StoreError};
 
 /// Columns of the CSV export.
 const CSV_HEADER: &str = "id,site,created_at,state,reason,phone,current_page,referrer,utm_source,utm_medium,utm_campaign,consent_version,attempts";

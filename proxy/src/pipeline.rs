@@ -34,9 +34,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Site;
 use crate::events::Events;
+use crate::lead::{Lead, LeadState, Transition};
 use crate::metrics::UpstreamMethod;
 use crate::status::{read_call, reason_name};
-use crate::store::{Lead, LeadState, Store, Transition};
+use crate::store::Store;
 
 /// Leads a worker takes per round.
 const BATCH: i64 = 32;

@@ -7,7 +7,7 @@
 use callkeeper::{Outcome, StatusPair};
 use protocol::{CallState, CallStatus, FailureReason};
 
-use crate::store::{Lead, LeadState};
+use crate::lead::{Lead, LeadState};
 
 /// Seconds from an accepted order until the visitor's phone usually rings:
 /// CallKeeper dials the company first and the visitor once someone answers.

@@ -303,7 +303,8 @@ async fn per_number_limits_hold_across_a_restart_and_allow_a_retry_after_a_failu
 
 #[tokio::test]
 async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones() {
-    use proxy::store::{LeadState, NewLead, Store, Transition};
+    use proxy::lead::{LeadState, NewLead, Transition};
+    use proxy::store::Store;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("leads.db"))
         .await
@@ -465,7 +466,8 @@ async fn an_operator_lists_exports_and_resends_a_halted_lead() {
 
 #[tokio::test]
 async fn a_status_token_stops_answering_a_while_after_its_call_is_final() {
-    use proxy::store::{Store, Transition};
+    use proxy::lead::Transition;
+    use proxy::store::Store;
     let stub = Stub::default();
     // Halted leads are final and no worker touches them again.
     stub.set_default(Reply::Fail(424, "Wrong pair whash or walias and apiak!"));

@@ -19,9 +19,10 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, AppState};
 use crate::config::Site;
 use crate::hours::Schedule;
+use crate::lead::{Lead, LeadState, NewLead};
 use crate::pipeline::{millis_since_epoch, now_ms};
 use crate::status::visitor_status;
-use crate::store::{Inserted, Lead, LeadState, NewLead, Store};
+use crate::store::{Inserted, Store};
 
 /// The largest request body accepted.
 pub(super) const MAX_BODY_BYTES: usize = 16 * 1024;
