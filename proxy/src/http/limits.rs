@@ -1,4 +1,4 @@
-//! Who the client is, and how often one client address may order callbacks.
+//! Who the client is, and how often one client may order callbacks.
 //!
 //! [`client_ip`] takes the client's address from the connection, or from a
 //! header (`X-Forwarded-For`) only when the connection comes from a trusted
@@ -8,21 +8,27 @@
 //! (`limits.ip_burst` at once, then `limits.ip_per_minute`): it stops a
 //! script hammering one site from one address before anything is parsed or
 //! stored. The limits that must survive a restart (per number, per site) are
-//! counted from the store instead. This module keeps addresses in memory only
-//! as long as their limit matters, and never logs them.
+//! counted from the store instead ([`check_stored_limits`]). This module
+//! keeps addresses in memory only as long as their limit matters, and never
+//! logs them.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use protocol::PhoneNumber;
 
 use super::ApiError;
-use crate::config::{Config, Limits};
+use crate::clock::millis;
+use crate::config::{Config, Limits, Site};
+use crate::lead::LeadState;
+use crate::store::Store;
 
 /// Every this many checks, addresses whose limit has refilled are forgotten.
 const FORGET_EVERY: u64 = 1024;
@@ -158,6 +164,47 @@ pub(crate) fn limit_key(client: IpAddr) -> IpAddr {
         IpAddr::V4(_) => client,
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
     }
+}
+
+/// The limits counted from the store, so they hold across restarts and
+/// replicas: one order per number per cooldown (unless its last call failed),
+/// a few per number per day, and a ceiling per site per hour and per day.
+/// Counting and inserting are not one transaction: two replicas racing can
+/// each let one more through, which is fine for a cost cap.
+pub(super) async fn check_stored_limits(
+    store: &Store,
+    site: &Site,
+    phone: &PhoneNumber,
+    now: i64,
+) -> Result<(), ApiError> {
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+    let limits = &site.limits;
+    let limited = |until: i64| ApiError::RateLimited {
+        retry_after: Duration::from_millis(u64::try_from(until - now).unwrap_or(0).max(1000)),
+    };
+    let history = store
+        .number_history(&site.id, phone.as_str(), now - DAY)
+        .await?;
+    if let Some((last_at, last_state)) = history.first() {
+        let cooldown_ends = last_at + millis(limits.number_cooldown);
+        let may_retry = matches!(last_state, LeadState::Failed | LeadState::Halted);
+        if now < cooldown_ends && !may_retry {
+            return Err(limited(cooldown_ends));
+        }
+    }
+    if history.len() >= limits.number_per_day as usize {
+        let oldest = history.last().map_or(now, |(at, _)| *at);
+        return Err(limited(oldest + DAY));
+    }
+    for (window, ceiling) in [(HOUR, limits.site_per_hour), (DAY, limits.site_per_day)] {
+        let (count, oldest) = store.site_count_since(&site.id, now - window).await?;
+        if count >= i64::from(ceiling) {
+            tracing::warn!(site = %site.id, count, "the site's order ceiling is reached");
+            return Err(limited(oldest.unwrap_or(now) + window));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
