@@ -118,7 +118,7 @@ pub(super) async fn create(
 /// The 202 for a stored lead.
 fn accepted(lead: Lead, site: &Site) -> Response {
     let accepted = CallbackAccepted {
-        status: visitor_status(&lead, &site.locale),
+        status: visitor_status(&lead, site.locale),
         id: lead.id,
     };
     (StatusCode::ACCEPTED, Json(accepted)).into_response()

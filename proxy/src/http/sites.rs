@@ -28,9 +28,12 @@ pub(super) async fn site_config(
     Ok(Json(SiteConfig {
         site: site.id.clone(),
         // Empty when the site leaves the language to the page.
-        locale: site.widget_locale.clone().unwrap_or_default(),
-        color: site.color.clone(),
-        position: site.position.clone(),
+        locale: site
+            .widget_locale
+            .map(|locale| locale.as_str().to_owned())
+            .unwrap_or_default(),
+        color: site.color.as_str().to_owned(),
+        position: site.position.as_str().to_owned(),
         title: site.title.clone(),
         country_code: site.country_code.clone(),
         offices: site.offices.clone(),

@@ -19,6 +19,7 @@ use super::{ApiError, AppState};
 use crate::call_state::visitor_status;
 use crate::clock::millis;
 use crate::lead::Lead;
+use protocol::Locale;
 
 /// When a refused stream may try again (the widget polls meanwhile).
 const STREAM_RETRY: Duration = Duration::from_secs(30);
@@ -34,7 +35,7 @@ pub(super) async fn status(
     let locale = state
         .sites
         .get(&lead.site)
-        .map_or("ru", |s| s.site.locale.as_str());
+        .map_or(Locale::Ru, |s| s.site.locale);
     let status = visitor_status(&lead, locale);
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(status)).into_response())
 }
@@ -59,7 +60,7 @@ pub(super) async fn status_stream(
     let locale = state
         .sites
         .get(&lead.site)
-        .map_or_else(|| "ru".to_owned(), |s| s.site.locale.clone());
+        .map_or(Locale::Ru, |s| s.site.locale);
     let last_seen: i64 = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -70,7 +71,6 @@ pub(super) async fn status_stream(
     let stream = futures_util::stream::unfold(
         (state, id, receiver, last_seen, false, guard),
         move |(state, id, mut receiver, mut last_seen, finished, guard)| {
-            let locale = locale.clone();
             async move {
                 if finished {
                     return None;
@@ -79,7 +79,7 @@ pub(super) async fn status_stream(
                     match state.store.get(&id).await {
                         Ok(Some(lead)) if lead.version > last_seen => {
                             last_seen = lead.version;
-                            let status = visitor_status(&lead, &locale);
+                            let status = visitor_status(&lead, locale);
                             let data = serde_json::to_string(&status).unwrap_or_default();
                             let event = Event::default()
                                 .event("status")
