@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::php_query::Query;
-use crate::status::StatusPair;
+use crate::status_table::StatusPair;
 use crate::values::{CallId, Interval, Manager, OpeningHours, UnixTime, Utc};
 
 /// One call ordered with `orderCall`: flat parameters, the visitor's number
