@@ -74,7 +74,7 @@ impl Application {
         let wake = Arc::new(tokio::sync::Notify::new());
         let metrics = Arc::new(metrics::Metrics::new(&config, clock.clone()));
         let limits = Arc::new(http::IpLimits::new(&config));
-        let sites = site::build_all(config.sites)?;
+        let sites = site::build_all(config.sites);
         let pipeline = Pipeline {
             store: store.clone(),
             changes: changes.clone(),

@@ -19,8 +19,8 @@ use super::{ApiError, AppState};
 use crate::call_state::visitor_status;
 use crate::clock::unix_millis;
 use crate::config::Site;
-use crate::hours::Schedule;
 use crate::lead::{Lead, NewLead};
+use crate::site::SiteRuntime;
 use crate::store::Inserted;
 
 /// The largest request body accepted.
@@ -89,7 +89,7 @@ pub(super) async fn create(
     state.limits.check(&site.id, client_ip)?;
     let now = state.clock.now();
     if let Some(time) = request.time {
-        check_requested_time(time, &runtime.schedule, now)?;
+        check_requested_time(time, runtime, now)?;
     }
     let now = unix_millis(now);
     super::limits::check_stored_limits(&state.store, site, &phone, now).await?;
@@ -126,7 +126,7 @@ fn accepted(lead: Lead, site: &Site) -> Response {
 
 /// A requested time must be ahead (a minute's grace for clock skew), not too
 /// far, and within the site's opening hours.
-fn check_requested_time(time: i64, schedule: &Schedule, now: SystemTime) -> Result<(), ApiError> {
+fn check_requested_time(time: i64, site: &SiteRuntime, now: SystemTime) -> Result<(), ApiError> {
     let now = unix_millis(now) / 1000;
     let ahead = i64::try_from(MAX_SCHEDULE_AHEAD.as_secs()).unwrap_or(i64::MAX);
     if time < now - 60 || time > now + ahead {
@@ -139,7 +139,10 @@ fn check_requested_time(time: i64, schedule: &Schedule, now: SystemTime) -> Resu
     // visitor may pick the first slot a little while after it was offered).
     let days = u32::try_from(MAX_SCHEDULE_AHEAD.as_secs() / 86_400 + 1).unwrap_or(u32::MAX);
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
-    if !schedule.accepts(at, time, SLOT_STEP, Duration::ZERO, days) {
+    if !site
+        .schedule()?
+        .accepts(at, time, SLOT_STEP, Duration::ZERO, days)
+    {
         return Err(ApiError::invalid(
             "time",
             "the requested time is not one of the callback slots (outside opening hours)",

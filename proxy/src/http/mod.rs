@@ -67,6 +67,16 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
+impl crate::site::SiteRuntime {
+    /// The site's opening hours, or the 503 a site whose time zone cannot
+    /// be used answers with.
+    fn schedule(&self) -> Result<&crate::hours::Schedule, ApiError> {
+        self.schedule
+            .as_ref()
+            .map_err(|error| ApiError::NoSchedule(error.clone()))
+    }
+}
+
 /// The proxy's router.
 pub fn app(state: AppState) -> Router {
     let origins: Vec<String> = state

@@ -37,7 +37,7 @@ pub(super) async fn site_config(
         title: site.title.clone(),
         country_code: site.country_code.clone(),
         offices: site.offices.clone(),
-        open_now: runtime.schedule.is_open(state.clock.now()),
+        open_now: runtime.schedule()?.is_open(state.clock.now()),
         consent: site.consent.clone(),
         texts: site.texts.clone(),
     }))
@@ -60,7 +60,7 @@ pub(super) async fn slots(
     if !(1..=14).contains(&days) {
         return Err(ApiError::invalid("days", "from 1 to 14"));
     }
-    let schedule = &runtime.schedule;
+    let schedule = runtime.schedule()?;
     let now = state.clock.now();
     let slots = schedule
         .slots(now, SLOT_STEP, SLOT_LEAD, days, MAX_SLOTS)

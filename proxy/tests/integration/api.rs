@@ -6,7 +6,7 @@ use std::time::Duration;
 use proxy::clock::SystemClock;
 use serde_json::{Value, json};
 
-use crate::support::TestProxy;
+use crate::support::{Stub, TestProxy};
 
 /// The demo with a sandbox 100 times faster than real time.
 async fn spawn_demo() -> TestProxy {
@@ -325,4 +325,22 @@ async fn no_response_carries_the_callkeeper_key() {
         .expect("body");
     assert!(!page.contains(key), "the demo page leaks the key");
     demo.stop();
+}
+
+/// A zone the time zone database does not know passes the config's shape
+/// check: the proxy still starts and takes callbacks for "now", while the
+/// site's config and slots answer 503 with `Retry-After`.
+#[tokio::test]
+async fn a_site_whose_time_zone_is_unknown_still_takes_calls_for_now() {
+    let stub = Stub::default();
+    let proxy = TestProxy::against(&stub, "utc = \"Mars/Olympus_Mons\"").await;
+    for path in ["/v1/sites/shop/config", "/v1/sites/shop/slots"] {
+        let response = reqwest::get(format!("{}{path}", proxy.url))
+            .await
+            .expect("answer");
+        assert_eq!(response.status().as_u16(), 503, "{path}");
+        assert!(response.headers().contains_key("retry-after"), "{path}");
+    }
+    let (code, body, _) = proxy.order("+79990000091", "mars").await;
+    assert_eq!(code, 202, "{body}");
 }
