@@ -23,7 +23,7 @@ use crate::model::{
     self, CallInfo, CreateWidget, CreatedWidget, MakeCalls, OrderCall, OrderedCall, UserInfo,
 };
 use crate::php_query::Query;
-use crate::status::StatusPair;
+use crate::status_table::StatusPair;
 use crate::values::{CallId, Credentials, DateRange};
 
 /// How long to wait for a TCP/TLS connection to CallKeeper.

@@ -31,7 +31,7 @@ mod client;
 mod error;
 mod model;
 pub mod php_query;
-mod status;
+mod status_table;
 mod values;
 
 #[cfg(feature = "sandbox")]
@@ -47,7 +47,7 @@ pub use model::{
     UserData, UserInfo, Utm, UtmType, VisitInfo,
 };
 pub use protocol::PhoneNumber;
-pub use status::{Outcome, STATUS_TABLE, StatusInfo, StatusPair};
+pub use status_table::{Outcome, STATUS_TABLE, StatusInfo, StatusPair};
 pub use values::{
     ApiKey, CallId, Credentials, DateRange, DayHours, Interval, Manager, OpeningHours, UnixTime,
     Utc, ValueError, W3cDate, Weekday, WidgetRef,

@@ -1,5 +1,8 @@
 //! The client against the sandbox served on a real socket: every method,
 //! every documented failure, and the call lifecycle on a manual clock.
+//!
+//! One file past 800 lines: it is the client's whole contract, run against
+//! one sandbox setup; split by method it would repeat that setup in each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -6,11 +6,17 @@
 //! browser and the proxy is defined here, once.
 
 mod api;
+mod colour;
+mod locale;
 mod phone;
+mod position;
 
 pub use api::{
     ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig,
     ErrorBody, ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey,
     Utm, VisitContext, paths,
 };
+pub use colour::{HexColour, HexColourError};
+pub use locale::{Locale, LocaleError};
 pub use phone::{PhoneError, PhoneNumber};
+pub use position::{Position, PositionError};

@@ -124,8 +124,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
 /// Like [`start`], with more keys for the demo site's `[sites.demo]` table
 /// (tests use it for retry intervals, opening hours or limits).
 ///
-/// `clock` is the proxy's "now" for opening hours and slots; the sandbox and
-/// the workers keep the real time.
+/// `clock` is the proxy's "now" (handlers and workers alike); the sandbox
+/// keeps the real time.
 pub async fn start_with(
     options: DemoOptions,
     site_extra: &str,

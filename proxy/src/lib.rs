@@ -5,29 +5,34 @@
 //! follows the call and hands the widget a sanitized, live status. It also
 //! serves the widget's files.
 //!
-//! - [`config`]: the TOML configuration.
+//! - [`config`]: the TOML configuration; [`site`]: each site built for running.
 //! - [`http`]: the widget's API and assets ([`http::app`]).
-//! - [`store`]: the leads, in SQLite.
-//! - [`pipeline`]: the forwarder and the tracker.
-//! - [`status`]: CallKeeper's statuses in the visitor's words.
+//! - [`lead`]: the lead, its states and transitions; [`store`]: where leads are kept (SQLite).
+//! - [`pipeline`]: the forwarder, the tracker and the retention job.
+//! - [`call_state`]: CallKeeper's status codes in the visitor's words.
+//! - [`changes`]: which lead changed, for the live status streams.
+//! - [`clock`]: the one "now" everything above reads.
+//! - [`hours`]: opening hours and callback slots in the site's zone.
 //! - [`metrics`] and [`monitor`]: what `/metrics` and `/readyz` report, and the balance monitor.
+//! - [`operator`]: the `proxy leads …` commands.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
+pub mod call_state;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod demo;
-pub mod events;
 pub mod hours;
 pub mod http;
+pub mod lead;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;
 pub mod pipeline;
 pub mod serve;
-pub mod status;
+pub mod site;
 pub mod store;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -35,8 +40,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::changes::LeadChanges;
 use crate::config::Config;
-use crate::events::Events;
 use crate::http::AppState;
 use crate::pipeline::Pipeline;
 use crate::store::Store;
@@ -58,8 +63,8 @@ impl Application {
         Self::build_with_clock(config, listener, Arc::new(clock::SystemClock)).await
     }
 
-    /// Like [`Application::build`], with the handlers' "now" from `clock`
-    /// (tests pin opening hours and slots with it).
+    /// Like [`Application::build`], with "now" from `clock` everywhere
+    /// (handlers, workers, metrics); tests pin or move time with it.
     pub async fn build_with_clock(
         config: Config,
         listener: TcpListener,
@@ -68,27 +73,21 @@ impl Application {
         let store = Store::open(&config.database)
             .await
             .with_context(|| format!("opening the lead store {}", config.database.display()))?;
-        let events = Events::default();
+        let changes = LeadChanges::default();
         let wake = Arc::new(tokio::sync::Notify::new());
-        let metrics = Arc::new(metrics::Metrics::new(&config));
-        let clients: HashMap<_, _> = config
-            .sites
-            .iter()
-            .map(|(id, site)| {
-                let client =
-                    callkeeper::Client::new(site.upstream.clone(), site.credentials.clone());
-                (id.clone(), (site.clone(), client))
-            })
-            .collect();
+        let metrics = Arc::new(metrics::Metrics::new(&config, clock.clone()));
+        let limits = Arc::new(http::IpLimits::new(&config));
+        let sites = site::build_all(config.sites);
         let pipeline = Pipeline {
             store: store.clone(),
-            events: events.clone(),
+            changes: changes.clone(),
             wake: wake.clone(),
-            sites: Arc::new(clients),
+            sites: sites.clone(),
             poll_interval: config.status_poll_interval,
             upstream_deadline: config.upstream_deadline,
             retention: config.retention,
             metrics: metrics.clone(),
+            clock: clock.clone(),
         };
         let monitor = monitor::Monitor {
             sites: pipeline.sites.clone(),
@@ -96,7 +95,7 @@ impl Application {
             every: config.upstream_check_interval,
         };
         let state = AppState {
-            limits: Arc::new(http::IpLimits::new(&config)),
+            limits,
             streams: Arc::new(http::Streams::new(
                 config.max_open_streams,
                 config.max_streams_per_ip,
@@ -105,8 +104,8 @@ impl Application {
             clock,
             shutdown: CancellationToken::new(),
             store,
-            sites: Arc::new(config.sites),
-            events,
+            sites,
+            changes,
             wake,
             assets: config.assets,
             metrics,

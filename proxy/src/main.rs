@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use proxy::clock::SystemClock;
 use proxy::config::Config;
 use proxy::demo::{self, DemoOptions};
+use proxy::lead::LeadState;
 use proxy::operator;
-use proxy::store::{LeadState, Store};
+use proxy::store::Store;
 use proxy::{Application, cancel_on_signal};
 use tokio_util::sync::CancellationToken;
 
@@ -210,7 +212,13 @@ async fn leads(config: &Config, action: LeadsAction) -> anyhow::Result<()> {
             eprintln!("exported {count} lead(s)");
         }
         LeadsAction::Resend { id, all_halted: _ } => {
-            let count = operator::resend(&store, id.as_deref(), config.upstream_deadline).await?;
+            let count = operator::resend(
+                &store,
+                id.as_deref(),
+                config.upstream_deadline,
+                &SystemClock,
+            )
+            .await?;
             println!(
                 "{count} halted lead(s) queued again; the running proxy sends them within a second"
             );

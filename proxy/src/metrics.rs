@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use callkeeper::ErrorClass;
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::pipeline::now_ms;
-use crate::store::{Lead, LeadState};
+use crate::lead::{Lead, LeadState};
 
 /// The prefix of every metric name.
 const PREFIX: &str = "callback_proxy";
@@ -168,6 +168,7 @@ pub struct Metrics {
     sites: BTreeMap<String, SiteMetrics>,
     halted: AtomicU64,
     check_interval: Duration,
+    clock: std::sync::Arc<dyn Clock>,
 }
 
 /// `/readyz`'s view of one site's CallKeeper.
@@ -200,8 +201,8 @@ pub struct Snapshot {
 }
 
 impl Metrics {
-    /// Counters for `config`'s sites, all at zero.
-    pub fn new(config: &Config) -> Self {
+    /// Counters for `config`'s sites, all at zero, timed by `clock`.
+    pub fn new(config: &Config, clock: std::sync::Arc<dyn Clock>) -> Self {
         let sites = config
             .sites
             .iter()
@@ -223,6 +224,7 @@ impl Metrics {
             sites,
             halted: AtomicU64::new(0),
             check_interval: config.upstream_check_interval,
+            clock,
         }
     }
 
@@ -260,7 +262,7 @@ impl Metrics {
         self.upstream[slot].observe(started.elapsed());
         if let Some(site) = self.sites.get(site) {
             let mut contact = site.contact.lock().unwrap_or_else(PoisonError::into_inner);
-            let now = now_ms();
+            let now = self.clock.now_ms();
             match &result {
                 // A refused number is the visitor's problem: CallKeeper works.
                 Ok(_) => *contact = success(now),
@@ -331,7 +333,7 @@ impl Metrics {
 
     /// How each site's CallKeeper is doing, for `/readyz`.
     pub fn upstream_health(&self) -> BTreeMap<String, UpstreamHealth> {
-        self.upstream_health_at(now_ms())
+        self.upstream_health_at(self.clock.now_ms())
     }
 
     fn upstream_health_at(&self, now: i64) -> BTreeMap<String, UpstreamHealth> {
@@ -649,6 +651,7 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
 
     fn metrics() -> Metrics {
         let config = Config::parse(
@@ -658,7 +661,11 @@ mod tests {
             |_| Some("0123456789abcdef0123456789abcdef".to_owned()),
         )
         .expect("a valid config");
-        Metrics::new(&config)
+        Metrics::new(&config, std::sync::Arc::new(SystemClock))
+    }
+
+    fn now_ms() -> i64 {
+        SystemClock.now_ms()
     }
 
     async fn answer(metrics: &Metrics, result: Result<(), callkeeper::Error>) {

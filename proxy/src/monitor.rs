@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Site;
 use crate::metrics::{Metrics, UpstreamMethod};
+use crate::site::{SiteRuntime, Sites};
 
 /// A low balance is logged again at most this often.
 const REPEAT_WARNING: Duration = Duration::from_secs(3600);
@@ -25,8 +26,8 @@ const REPEAT_WARNING: Duration = Duration::from_secs(3600);
 /// What the monitor watches.
 #[derive(Debug, Clone)]
 pub struct Monitor {
-    /// Per site: its config and its CallKeeper client.
-    pub sites: Arc<HashMap<String, (Site, Client)>>,
+    /// The sites, each with its CallKeeper client.
+    pub sites: Sites,
     /// Where the balance and the contact are recorded.
     pub metrics: Arc<Metrics>,
     /// How often each account is asked.
@@ -39,10 +40,12 @@ impl Monitor {
         let mut warned: HashMap<String, Instant> = HashMap::new();
         loop {
             let this = &self;
-            let checks = self
-                .sites
-                .iter()
-                .map(|(id, (site, client))| async move { (id, this.check(site, client).await) });
+            let checks =
+                self.sites
+                    .iter()
+                    .map(|(id, SiteRuntime { site, client, .. })| async move {
+                        (id, this.check(site, client).await)
+                    });
             // A hung CallKeeper must not hold up shutdown (requests time out after 30 s).
             let readings = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -54,7 +57,7 @@ impl Monitor {
                     .is_none_or(|at| at.elapsed() >= REPEAT_WARNING);
                 match reading {
                     Reading::Low(minutes) if due => {
-                        let site = &self.sites[id].0;
+                        let site = &self.sites[id].site;
                         tracing::warn!(
                             site = %id,
                             minutes,

@@ -8,7 +8,9 @@ use std::io::Write;
 
 use callkeeper::W3cDate;
 
-use crate::store::{Lead, LeadState, Store, StoreError};
+use crate::clock::{Clock, millis};
+use crate::lead::{Lead, LeadState};
+use crate::store::{Store, StoreError};
 
 /// Columns of the CSV export.
 const CSV_HEADER: &str = "id,site,created_at,state,reason,phone,current_page,referrer,utm_source,utm_medium,utm_campaign,consent_version,attempts";
@@ -61,9 +63,10 @@ pub async fn resend(
     store: &Store,
     id: Option<&str>,
     deadline: std::time::Duration,
+    clock: &dyn Clock,
 ) -> Result<u64, OperatorError> {
-    let now = crate::pipeline::now_ms();
-    let deadline_at = now.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX));
+    let now = clock.now_ms();
+    let deadline_at = now.saturating_add(millis(deadline));
     Ok(store.resend_halted(id, now, deadline_at).await?)
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use crate::status::{Outcome, StatusPair};
+use crate::status_table::{Outcome, StatusPair};
 use crate::values::{UnixTime, format_utc};
 
 /// The pair an attempt ends with, chosen by the last two digits of the

@@ -18,15 +18,11 @@ use super::calls::{CallRecord, Pace};
 use super::{Account, RecordedRequest, Sandbox, SandboxConfig, Widget};
 use crate::error::reasons;
 use crate::php_query;
-use crate::status::StatusPair;
-use crate::values::{Interval, Manager, OpeningHours, UnixTime, Utc, W3cDate};
+use crate::status_table::StatusPair;
+use crate::values::{Interval, Manager, OpeningHours, UnixTime, Utc, W3cDate, is_hex32};
 
 /// Largest request body read, as PHP's default `post_max_size` is 8 MB.
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
-
-pub(crate) fn is_hex32(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
 
 /// Everything that changes while the sandbox runs.
 #[derive(Debug)]

@@ -232,7 +232,7 @@ impl SandboxConfig {
             ));
         }
         for (index, account) in self.accounts.iter().enumerate() {
-            if !handlers::is_hex32(&account.api_key) {
+            if !crate::values::is_hex32(&account.api_key) {
                 return fail(format!(
                     "accounts[{index}].api_key must be 32 hexadecimal characters"
                 ));
@@ -247,7 +247,7 @@ impl SandboxConfig {
                 ));
             }
             for (widget_index, widget) in account.widgets.iter().enumerate() {
-                if !handlers::is_hex32(&widget.hash) {
+                if !crate::values::is_hex32(&widget.hash) {
                     return fail(format!(
                         "accounts[{index}].widgets[{widget_index}].hash must be 32 hexadecimal characters"
                     ));

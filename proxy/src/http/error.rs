@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, extract::Request, middleware::Next};
 use protocol::{ApiError as WireError, ErrorBody, ErrorCode};
 
+use crate::hours::HoursError;
 use crate::store::StoreError;
 
 /// Everything a handler can fail with.
@@ -41,6 +42,10 @@ pub enum ApiError {
     /// 503: the lead could not be stored; the widget keeps it and retries.
     #[error("the request could not be stored right now; please retry")]
     Unavailable(#[source] StoreError),
+    /// 503: the site's opening hours cannot be used (a time zone the
+    /// database does not know); answered as [`ApiError::Unavailable`].
+    #[error("the request could not be stored right now; please retry")]
+    NoSchedule(#[source] HoursError),
     /// 400: the request could not be read before any handler ran (axum's
     /// rejection: a bad path, a missing header…); the text says what.
     #[error("{0}")]
@@ -84,7 +89,7 @@ impl ApiError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::OriginNotAllowed => ErrorCode::OriginNotAllowed,
             Self::IdempotencyConflict => ErrorCode::IdempotencyConflict,
-            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Unavailable(_) | Self::NoSchedule(_) => ErrorCode::Unavailable,
             Self::Unreadable(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -115,13 +120,16 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::Unavailable(source) = &self {
+        let detail = match &self {
+            Self::Unavailable(source) => Some(source.to_string()),
+            Self::NoSchedule(source) => Some(format!("opening hours: {source}")),
+            _ => None,
+        };
+        if let Some(detail) = detail {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            response
-                .extensions_mut()
-                .insert(LoggedDetail(source.to_string()));
+            response.extensions_mut().insert(LoggedDetail(detail));
         }
         if let Self::RateLimited { retry_after } = &self {
             response.headers_mut().insert(

@@ -24,7 +24,6 @@ use serde::Serialize;
 
 use super::AppState;
 use crate::metrics::{BalanceHealth, Snapshot, UpstreamHealth};
-use crate::pipeline::now_ms;
 
 /// How long `/readyz` waits for the store's write.
 const STORE_DEADLINE: Duration = Duration::from_secs(2);
@@ -69,7 +68,10 @@ struct StoreHealth {
 /// `GET /readyz`: 200 when the store takes a write and each site's
 /// CallKeeper answered recently, else 503; the details as JSON either way.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let write = tokio::time::timeout(STORE_DEADLINE, state.store.heartbeat(HEARTBEAT, now_ms()));
+    let write = tokio::time::timeout(
+        STORE_DEADLINE,
+        state.store.heartbeat(HEARTBEAT, state.clock.now_ms()),
+    );
     let store = match write.await {
         Ok(Ok(())) => StoreHealth {
             writable: true,

@@ -1,4 +1,4 @@
-//! Who the client is, and how often one client address may order callbacks.
+//! Who the client is, and how often one client may order callbacks.
 //!
 //! [`client_ip`] takes the client's address from the connection, or from a
 //! header (`X-Forwarded-For`) only when the connection comes from a trusted
@@ -8,21 +8,27 @@
 //! (`limits.ip_burst` at once, then `limits.ip_per_minute`): it stops a
 //! script hammering one site from one address before anything is parsed or
 //! stored. The limits that must survive a restart (per number, per site) are
-//! counted from the store instead. This module keeps addresses in memory only
-//! as long as their limit matters, and never logs them.
+//! counted from the store instead ([`check_stored_limits`]). This module
+//! keeps addresses in memory only as long as their limit matters, and never
+//! logs them.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use protocol::PhoneNumber;
 
 use super::ApiError;
-use crate::config::{Config, Limits};
+use crate::clock::millis;
+use crate::config::{Config, Limits, Site};
+use crate::lead::LeadState;
+use crate::store::Store;
 
 /// Every this many checks, addresses whose limit has refilled are forgotten.
 const FORGET_EVERY: u64 = 1024;
@@ -160,10 +166,49 @@ pub(crate) fn limit_key(client: IpAddr) -> IpAddr {
     }
 }
 
+/// The limits counted from the store, so they hold across restarts and
+/// replicas: one order per number per cooldown (unless its last call failed),
+/// a few per number per day, and a ceiling per site per hour and per day.
+/// Counting and inserting are not one transaction: two replicas racing can
+/// each let one more through, which is fine for a cost cap.
+pub(super) async fn check_stored_limits(
+    store: &Store,
+    site: &Site,
+    phone: &PhoneNumber,
+    now: i64,
+) -> Result<(), ApiError> {
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+    let limits = &site.limits;
+    let limited = |until: i64| ApiError::RateLimited {
+        retry_after: Duration::from_millis(u64::try_from(until - now).unwrap_or(0).max(1000)),
+    };
+    let history = store
+        .number_history(&site.id, phone.as_str(), now - DAY)
+        .await?;
+    if let Some((last_at, last_state)) = history.first() {
+        let cooldown_ends = last_at + millis(limits.number_cooldown);
+        let may_retry = matches!(last_state, LeadState::Failed | LeadState::Halted);
+        if now < cooldown_ends && !may_retry {
+            return Err(limited(cooldown_ends));
+        }
+    }
+    if history.len() >= limits.number_per_day as usize {
+        let oldest = history.last().map_or(now, |(at, _)| *at);
+        return Err(limited(oldest + DAY));
+    }
+    for (window, ceiling) in [(HOUR, limits.site_per_hour), (DAY, limits.site_per_day)] {
+        let (count, oldest) = store.site_count_since(&site.id, now - window).await?;
+        if count >= i64::from(ceiling) {
+            tracing::warn!(site = %site.id, count, "the site's order ceiling is reached");
+            return Err(limited(oldest.unwrap_or(now) + window));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use axum::http::HeaderValue;
     use axum::response::IntoResponse;
 
@@ -328,54 +373,5 @@ mod tests {
         assert!(limits.check("shop", Some(ip("2001:db8:0:1::1"))).is_ok());
         assert!(limits.check("shop", Some(ip("2001:db8:0:1::2"))).is_err());
         assert!(limits.check("shop", Some(ip("2001:db8:0:2::1"))).is_ok());
-    }
-
-    /// The whole proxy on a real port: the size limit, then the burst limit,
-    /// on the create endpoint, both in the one error shape.
-    #[tokio::test]
-    async fn an_oversized_body_is_413_and_a_sixth_quick_request_is_429() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let demo = crate::demo::start(crate::demo::DemoOptions::ephemeral(
-            dir.path(),
-            0.01,
-            Duration::from_millis(20),
-        ))
-        .await
-        .expect("the demo starts");
-        let origin = demo.page_url.trim_end_matches('/').to_owned();
-        let client = reqwest::Client::new();
-        let post = |body: String| {
-            client
-                .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
-                .header("Origin", &origin)
-                .body(body)
-                .send()
-        };
-        // A body over the size limit is refused before the handler runs, so
-        // it does not count against the address.
-        let response = post("x".repeat(64 * 1024)).await.expect("an answer");
-        assert_eq!(response.status(), 413);
-        let body: serde_json::Value = response.json().await.expect("json");
-        assert_eq!(body["error"]["code"], "payload_too_large");
-
-        // New requests count against the address (a malformed one is refused
-        // before, and costs nothing to store).
-        let burst = Limits::default().ip_burst;
-        let order = |n: u32| format!(r#"{{"phone": "+7999000{n:04}"}}"#);
-        for n in 0..burst {
-            let response = post(order(n)).await.expect("an answer");
-            assert_eq!(response.status(), 202, "within the burst");
-        }
-        let response = post(order(burst)).await.expect("an answer");
-        assert_eq!(response.status(), 429);
-        let wait: u64 = response.headers()["retry-after"]
-            .to_str()
-            .expect("ascii")
-            .parse()
-            .expect("seconds");
-        assert!((1..=60).contains(&wait), "{wait}");
-        let body: serde_json::Value = response.json().await.expect("json");
-        assert_eq!(body["error"]["code"], "rate_limited");
-        demo.shutdown.cancel();
     }
 }

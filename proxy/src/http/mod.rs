@@ -3,16 +3,26 @@
 //! [`app`] builds the whole router from an [`AppState`], so tests drive it
 //! with `oneshot` or on a real port. CORS admits only the configured sites'
 //! origins for the API; the widget's static files are public.
+//!
+//! - `sites.rs`: a site's config and callback slots.
+//! - `callbacks.rs`: a new callback request (validated, limited, stored).
+//! - `status.rs`: a callback's status, now and as Server-Sent Events.
+//! - `limits.rs`: who the client is, and the limits per address and from the store.
+//! - `streams.rs`: the caps on open status streams.
+//! - `health.rs`, `openapi.rs`, `assets.rs`: for operators, for integrators, the widget's files.
+//! - `error.rs`: the one error shape; `extract.rs`: the client's socket address.
 
 mod assets;
 mod callbacks;
 mod error;
+mod extract;
 mod health;
 mod limits;
 mod openapi;
+mod sites;
+mod status;
 mod streams;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -25,8 +35,9 @@ pub use error::ApiError;
 pub use limits::IpLimits;
 pub use streams::{StreamGuard, Streams};
 
-use crate::config::Site;
-use crate::events::Events;
+use crate::changes::LeadChanges;
+use crate::clock::Clock;
+use crate::site::Sites;
 use crate::store::Store;
 
 /// What the handlers share.
@@ -34,10 +45,10 @@ use crate::store::Store;
 pub struct AppState {
     /// The lead store.
     pub store: Store,
-    /// The sites, by id.
-    pub sites: Arc<HashMap<String, Site>>,
-    /// The change bus (for live status).
-    pub events: Events,
+    /// The sites, by id, each with its client and opening hours.
+    pub sites: Sites,
+    /// Which lead changed (for live status).
+    pub changes: LeadChanges,
     /// Wakes the forwarder when a lead is stored.
     pub wake: Arc<tokio::sync::Notify>,
     /// The built widget (`dist/`).
@@ -50,11 +61,20 @@ pub struct AppState {
     pub streams: Arc<Streams>,
     /// How long a status token works after its call is final.
     pub status_ttl: std::time::Duration,
-    /// "Now" for opening hours, slots and the requested-time check (stored
-    /// times, limits and expiry use the real clock, as the workers do).
-    pub clock: Arc<dyn crate::clock::Clock>,
+    /// "Now", for everything: opening hours, slots, stored times, limits and expiry.
+    pub clock: Arc<dyn Clock>,
     /// Cancelled when the proxy shuts down: live streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl crate::site::SiteRuntime {
+    /// The site's opening hours, or the 503 a site whose time zone cannot
+    /// be used answers with.
+    fn schedule(&self) -> Result<&crate::hours::Schedule, ApiError> {
+        self.schedule
+            .as_ref()
+            .map_err(|error| ApiError::NoSchedule(error.clone()))
+    }
 }
 
 /// The proxy's router.
@@ -62,7 +82,7 @@ pub fn app(state: AppState) -> Router {
     let origins: Vec<String> = state
         .sites
         .values()
-        .flat_map(|s| s.allowed_origins.iter().cloned())
+        .flat_map(|s| s.site.allowed_origins.iter().cloned())
         .collect();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
@@ -80,11 +100,11 @@ pub fn app(state: AppState) -> Router {
         .max_age(std::time::Duration::from_secs(3600));
 
     let api = Router::new()
-        .route("/v1/sites/{site}/config", get(callbacks::site_config))
-        .route("/v1/sites/{site}/slots", get(callbacks::slots))
+        .route("/v1/sites/{site}/config", get(sites::site_config))
+        .route("/v1/sites/{site}/slots", get(sites::slots))
         .route("/v1/sites/{site}/callbacks", post(callbacks::create))
-        .route("/v1/callbacks/{id}", get(callbacks::status))
-        .route("/v1/callbacks/{id}/events", get(callbacks::events))
+        .route("/v1/callbacks/{id}", get(status::status))
+        .route("/v1/callbacks/{id}/events", get(status::status_stream))
         .route("/v1/openapi.json", get(openapi::document))
         .layer(axum::extract::DefaultBodyLimit::max(
             callbacks::MAX_BODY_BYTES,

@@ -4,7 +4,7 @@
 //! `openapi` feature, enabled by the proxy only: the widget's wasm never
 //! carries it), so they cannot drift from what the widget and the proxy
 //! exchange. The paths are described here, one documentation-only function
-//! per endpoint; the handlers are in `callbacks.rs`.
+//! per endpoint; the handlers are in `sites.rs`, `callbacks.rs` and `status.rs`.
 
 use axum::Json;
 use protocol::{

@@ -2,14 +2,13 @@
 //! class, downtime, a SIGKILL with a send in doubt, limits across restarts
 //! and retention.
 
-mod support;
-
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 
-use support::{
-    KEY, Reply, Stub, config_toml, eventually, free_addr, order, spawn_against, spawn_in_process,
-    status,
-};
+use proxy::clock::FixedClock;
+
+use crate::support::{KEY, Reply, Stub, TestProxy, Visitor, config_toml, eventually, free_addr};
 
 #[tokio::test]
 async fn upstream_failures_are_handled_by_class() {
@@ -24,7 +23,7 @@ async fn upstream_failures_are_handled_by_class() {
     );
     stub.set_rule("13", Reply::Unavailable);
     stub.set_rule("14", Reply::Fail(710, "The widget is disabled"));
-    let (proxy, shutdown, _dir) = spawn_against(&stub, "").await;
+    let proxy = TestProxy::against(&stub, "").await;
 
     let mut ids = Vec::new();
     for (i, phone) in [
@@ -36,17 +35,17 @@ async fn upstream_failures_are_handled_by_class() {
     .iter()
     .enumerate()
     {
-        let (code, body, _) = order(&proxy, phone, &format!("k{i}")).await;
+        let (code, body, _) = proxy.order(phone, &format!("k{i}")).await;
         assert_eq!(code, 202, "{body}");
         ids.push(body["id"].as_str().expect("id").to_owned());
     }
     // Configuration and account failures halt the lead; the visitor is told politely.
     for id in [&ids[0], &ids[3]] {
         eventually("a configuration failure is final", || async {
-            status(&proxy, id).await["final"] == true
+            proxy.status(id).await["final"] == true
         })
         .await;
-        let shown = status(&proxy, id).await;
+        let shown = proxy.status(id).await;
         assert_eq!(
             (shown["state"].as_str(), shown["reason"].as_str()),
             (Some("failed"), Some("not_ordered"))
@@ -58,10 +57,10 @@ async fn upstream_failures_are_handled_by_class() {
     }
     // An invalid number is the visitor's to fix.
     eventually("the invalid number is final", || async {
-        status(&proxy, &ids[1]).await["final"] == true
+        proxy.status(&ids[1]).await["final"] == true
     })
     .await;
-    assert_eq!(status(&proxy, &ids[1]).await["reason"], "invalid_number");
+    assert_eq!(proxy.status(&ids[1]).await["reason"], "invalid_number");
     // A 5xx is retried: the lead stays queued and is sent again.
     eventually("the 5xx lead is retried", || async {
         stub.order_attempts()
@@ -73,22 +72,22 @@ async fn upstream_failures_are_handled_by_class() {
     .await;
     // Between attempts it shows as queued (while an attempt is under way, as received).
     eventually("the 5xx lead waits in the queue", || async {
-        status(&proxy, &ids[2]).await["state"] == "queued"
+        proxy.status(&ids[2]).await["state"] == "queued"
     })
     .await;
-    shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
 async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
     let stub = Stub::default();
     stub.set_default(Reply::Unavailable);
-    let (proxy, shutdown, _dir) = spawn_against(&stub, "").await;
+    let proxy = TestProxy::against(&stub, "").await;
 
     let phones = ["+79990000021", "+79990000022", "+79990000023"];
     let mut ids = Vec::new();
     for (i, phone) in phones.iter().enumerate() {
-        let (code, body, _) = order(&proxy, phone, &format!("outage{i}")).await;
+        let (code, body, _) = proxy.order(phone, &format!("outage{i}")).await;
         assert_eq!(code, 202, "accepted while CallKeeper is down: {body}");
         ids.push(body["id"].as_str().expect("id").to_owned());
     }
@@ -102,7 +101,7 @@ async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
     .await;
     for id in &ids {
         eventually("the lead waits in the queue", || async {
-            status(&proxy, id).await["state"] == "queued"
+            proxy.status(id).await["state"] == "queued"
         })
         .await;
     }
@@ -110,7 +109,7 @@ async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
     stub.set_default(Reply::Accept);
     for id in &ids {
         eventually("the lead is ordered once CallKeeper is back", || async {
-            status(&proxy, id).await["state"] != "queued"
+            proxy.status(id).await["state"] != "queued"
         })
         .await;
     }
@@ -123,13 +122,20 @@ async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
             "{phone} ordered exactly once"
         );
     }
-    shutdown.cancel();
+    proxy.stop();
 }
 
 /// The proxy as a child process, so the test can SIGKILL it.
 struct ProxyProcess {
     child: Child,
-    url: String,
+    visitor: Visitor,
+}
+
+impl std::ops::Deref for ProxyProcess {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
 }
 
 impl ProxyProcess {
@@ -156,7 +162,10 @@ impl ProxyProcess {
             reqwest::get(&health).await.is_ok()
         })
         .await;
-        Self { child, url }
+        Self {
+            child,
+            visitor: Visitor::of_shop(url),
+        }
     }
 
     /// SIGKILL: no shutdown, no flush, nothing finishes.
@@ -197,7 +206,7 @@ async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_tw
         .iter()
         .enumerate()
     {
-        let (code, body, _) = order(&first.url, phone, &format!("kill{i}")).await;
+        let (code, body, _) = first.order(phone, &format!("kill{i}")).await;
         assert_eq!(code, 202, "{body}");
         ids.push(body["id"].as_str().expect("id").to_owned());
     }
@@ -220,7 +229,7 @@ async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_tw
     for id in &ids {
         eventually("every lead is ordered after the restart", || async {
             matches!(
-                status(&second.url, id).await["state"].as_str(),
+                second.status(id).await["state"].as_str(),
                 Some("ordered" | "in_progress" | "succeeded")
             )
         })
@@ -265,45 +274,39 @@ async fn per_number_limits_hold_across_a_restart_and_allow_a_retry_after_a_failu
         "42",
         Reply::Fail(409, "Invalid manager or client phone number"),
     );
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = config_toml(free_addr(), &upstream, &dir.path().join("leads.db"), "");
-
-    let (proxy, shutdown, task) = spawn_in_process(&config).await;
-    assert_eq!(order(&proxy, "+79990000041", "a").await.0, 202);
-    let (code, body, retry_after) = order(&proxy, "+79990000041", "b").await;
+    let proxy = TestProxy::against(&stub, "").await;
+    assert_eq!(proxy.order("+79990000041", "a").await.0, 202);
+    let (code, body, retry_after) = proxy.order("+79990000041", "b").await;
     assert_eq!(code, 429, "{body}");
     assert_eq!(body["error"]["code"], "rate_limited");
     let seconds: u64 = retry_after.expect("Retry-After").parse().expect("seconds");
     assert!((1..=300).contains(&seconds), "{seconds}");
 
     // A number whose last call failed may try again at once.
-    let (_, failed, _) = order(&proxy, "+79990000042", "c").await;
+    let (_, failed, _) = proxy.order("+79990000042", "c").await;
     let failed_id = failed["id"].as_str().expect("id").to_owned();
     eventually("the failing call is final", || async {
-        status(&proxy, &failed_id).await["final"] == true
+        proxy.status(&failed_id).await["final"] == true
     })
     .await;
     assert_eq!(
-        order(&proxy, "+79990000042", "d").await.0,
+        proxy.order("+79990000042", "d").await.0,
         202,
         "a retry after a failure is allowed"
     );
-    shutdown.cancel();
-    task.await.expect("stopped");
-
-    let (proxy, shutdown, _task) = spawn_in_process(&config).await;
+    let proxy = proxy.restart().await;
     assert_eq!(
-        order(&proxy, "+79990000041", "e").await.0,
+        proxy.order("+79990000041", "e").await.0,
         429,
         "the limit is counted from the store"
     );
-    shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
 async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones() {
-    use proxy::store::{LeadState, NewLead, Store, Transition};
+    use proxy::lead::{LeadState, NewLead, Transition};
+    use proxy::store::Store;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("leads.db"))
         .await
@@ -393,17 +396,14 @@ async fn an_operator_lists_exports_and_resends_a_halted_lead() {
         "51",
         Reply::Fail(424, "Wrong pair whash or walias and apiak!"),
     );
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config_text = config_toml(free_addr(), &upstream, &dir.path().join("leads.db"), "");
-    let config = dir.path().join("proxy.toml");
-    std::fs::write(&config, &config_text).expect("config");
-    let (proxy, shutdown, _task) = spawn_in_process(&config_text).await;
+    let proxy = TestProxy::against(&stub, "").await;
+    let config = proxy.dir().join("proxy.toml");
+    std::fs::write(&config, &proxy.config).expect("config");
 
-    let (_, body, _) = order(&proxy, "+7 999 000-00-51", "op").await;
+    let (_, body, _) = proxy.order("+7 999 000-00-51", "op").await;
     let id = body["id"].as_str().expect("id").to_owned();
     eventually("the lead is halted", || async {
-        status(&proxy, &id).await["final"] == true
+        proxy.status(&id).await["final"] == true
     })
     .await;
 
@@ -450,7 +450,7 @@ async fn an_operator_lists_exports_and_resends_a_halted_lead() {
     stub.set_rule("51", Reply::Accept);
     assert!(cli(&["resend", "--all-halted"]).starts_with("1 halted lead"));
     eventually("the resent lead is ordered", || async {
-        status(&proxy, &id).await["state"] == "ordered"
+        proxy.status(&id).await["state"] == "ordered"
     })
     .await;
     assert_eq!(
@@ -460,54 +460,38 @@ async fn an_operator_lists_exports_and_resends_a_halted_lead() {
             .count(),
         1
     );
-    shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
 async fn a_status_token_stops_answering_a_while_after_its_call_is_final() {
-    use proxy::store::{Store, Transition};
     let stub = Stub::default();
     // Halted leads are final and no worker touches them again.
     stub.set_default(Reply::Fail(424, "Wrong pair whash or walias and apiak!"));
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database = dir.path().join("leads.db");
-    let (proxy, shutdown, _task) =
-        spawn_in_process(&config_toml(free_addr(), &upstream, &database, "")).await;
-    let (_, fresh, _) = order(&proxy, "+79990000061", "fresh").await;
-    let (_, old, _) = order(&proxy, "+79990000062", "old").await;
-    let (fresh, old) = (
-        fresh["id"].as_str().expect("id"),
-        old["id"].as_str().expect("id"),
-    );
-    for id in [fresh, old] {
-        eventually("the call is final", || async {
-            status(&proxy, id).await["final"] == true
-        })
-        .await;
-    }
+    let clock = Arc::new(FixedClock::at_system_time());
+    let proxy = TestProxy::against_with_clock(&stub, "", clock.clone()).await;
+    let (_, old, _) = proxy.order("+79990000062", "old").await;
+    let old = old["id"].as_str().expect("id").to_owned();
+    eventually("the call is final", || async {
+        proxy.status(&old).await["final"] == true
+    })
+    .await;
 
-    // One of them ended two days ago (past the default 24 hours).
-    let store = Store::open(&database).await.expect("the same store");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
-    let touch = Transition {
-        next_attempt_at: i64::MAX,
-        ..Default::default()
-    };
-    store
-        .transition(old, &touch, now - 48 * 3_600_000)
-        .await
-        .expect("dated");
+    // Two days pass (past the default 24 hours); then another call ends.
+    clock.advance(Duration::from_secs(48 * 3_600));
+    let (_, fresh, _) = proxy.order("+79990000061", "fresh").await;
+    let fresh = fresh["id"].as_str().expect("id").to_owned();
+    eventually("the call is final", || async {
+        proxy.status(&fresh).await["final"] == true
+    })
+    .await;
 
     assert_eq!(
-        status(&proxy, fresh).await["final"],
+        proxy.status(&fresh).await["final"],
         true,
         "a recent final status still answers"
     );
-    let expired = reqwest::get(format!("{proxy}/v1/callbacks/{old}"))
+    let expired = reqwest::get(format!("{}/v1/callbacks/{old}", proxy.url))
         .await
         .expect("answer");
     assert_eq!(
@@ -515,22 +499,19 @@ async fn a_status_token_stops_answering_a_while_after_its_call_is_final() {
         404,
         "an expired token no longer answers"
     );
-    let stream = reqwest::get(format!("{proxy}/v1/callbacks/{old}/events"))
+    let stream = reqwest::get(format!("{}/v1/callbacks/{old}/events", proxy.url))
         .await
         .expect("answer");
     assert_eq!(stream.status().as_u16(), 404);
-    shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
 async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
     use sqlx::Connection;
     let stub = Stub::default();
-    let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database = dir.path().join("leads.db");
-    let (proxy, shutdown, _task) =
-        spawn_in_process(&config_toml(free_addr(), &upstream, &database, "")).await;
+    let proxy = TestProxy::against(&stub, "").await;
+    let database = proxy.database.clone();
 
     // Something else holds the database's write lock past the proxy's busy timeout.
     let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
@@ -540,7 +521,7 @@ async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
         .execute(&mut blocker)
         .await
         .expect("take the write lock");
-    let (code, body, retry_after) = order(&proxy, "+79990000071", "blocked").await;
+    let (code, body, retry_after) = proxy.order("+79990000071", "blocked").await;
     assert_eq!(code, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     assert!(retry_after.is_some(), "the widget is told when to retry");
@@ -554,8 +535,8 @@ async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
         .execute(&mut blocker)
         .await
         .expect("release the lock");
-    let (first, a, _) = order(&proxy, "+79990000071", "blocked").await;
-    let (second, b, _) = order(&proxy, "+79990000071", "blocked").await;
+    let (first, a, _) = proxy.order("+79990000071", "blocked").await;
+    let (second, b, _) = proxy.order("+79990000071", "blocked").await;
     assert_eq!((first, second), (202, 202));
     assert_eq!(a["id"], b["id"]);
     eventually("the lead is ordered", || async {
@@ -569,50 +550,49 @@ async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
             .count(),
         1
     );
-    shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
 async fn an_international_number_reaches_callkeeper_unchanged() {
     let stub = Stub::default();
-    let (proxy, shutdown, _dir) = spawn_against(&stub, "").await;
+    let proxy = TestProxy::against(&stub, "").await;
     // Vietnam's +84: not a Russian number written with the trunk prefix 8.
-    let (code, body, _) = order(&proxy, "+84 912 345 678", "vn").await;
+    let (code, body, _) = proxy.order("+84 912 345 678", "vn").await;
     assert_eq!(code, 202, "{body}");
     eventually("the call is ordered", || async {
         !stub.placed().is_empty()
     })
     .await;
     assert_eq!(stub.placed()[0].phone, "84912345678");
-    shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
 async fn a_repeat_callkeeper_merged_follows_the_earlier_call_instead_of_failing() {
     let stub = Stub::default();
     // The visitor may order again at once (no cooldown), as after a proxy hiccup.
-    let (proxy, shutdown, _dir) =
-        spawn_against(&stub, "limits = { number_cooldown_minutes = 0 }").await;
-    let (_, first, _) = order(&proxy, "+79990000081", "first").await;
+    let proxy = TestProxy::against(&stub, "limits = { number_cooldown_minutes = 0 }").await;
+    let (_, first, _) = proxy.order("+79990000081", "first").await;
     let first = first["id"].as_str().expect("id").to_owned();
     eventually("the first call is in progress", || async {
-        status(&proxy, &first).await["state"] == "in_progress"
+        proxy.status(&first).await["state"] == "in_progress"
     })
     .await;
 
     // CallKeeper takes the second order but ends it at once as a repeat (815/0).
     stub.set_rule("81", Reply::Duplicate);
-    let (_, second, _) = order(&proxy, "+79990000081", "second").await;
+    let (_, second, _) = proxy.order("+79990000081", "second").await;
     let second = second["id"].as_str().expect("id").to_owned();
     eventually("the second lead follows the earlier call", || async {
-        status(&proxy, &second).await["state"] == "in_progress"
+        proxy.status(&second).await["state"] == "in_progress"
     })
     .await;
     assert_eq!(
-        status(&proxy, &second).await["final"],
+        proxy.status(&second).await["final"],
         false,
         "not told it was cancelled"
     );
     assert_eq!(stub.placed().len(), 2, "both orders reached CallKeeper");
-    shutdown.cancel();
+    proxy.stop();
 }

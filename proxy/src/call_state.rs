@@ -5,9 +5,9 @@
 //! reasons never reach the widget.
 
 use callkeeper::{Outcome, StatusPair};
-use protocol::{CallState, CallStatus, FailureReason};
+use protocol::{CallState, CallStatus, FailureReason, Locale};
 
-use crate::store::{Lead, LeadState};
+use crate::lead::{Lead, LeadState};
 
 /// Seconds from an accepted order until the visitor's phone usually rings:
 /// CallKeeper dials the company first and the visitor once someone answers.
@@ -132,7 +132,7 @@ pub fn classify(pair: StatusPair, scheduled_for_later: bool) -> (LeadState, Opti
 }
 
 /// The visitor's view of a lead.
-pub fn visitor_status(lead: &Lead, locale: &str) -> CallStatus {
+pub fn visitor_status(lead: &Lead, locale: Locale) -> CallStatus {
     let (state, reason) = match lead.state {
         LeadState::Received | LeadState::Sending => (CallState::Received, None),
         LeadState::Queued => (CallState::Queued, None),
@@ -194,9 +194,9 @@ const REASONS: [(FailureReason, &str); 7] = [
     (FailureReason::NotOrdered, "not_ordered"),
 ];
 
-fn message(state: CallState, reason: Option<FailureReason>, locale: &str) -> &'static str {
+fn message(state: CallState, reason: Option<FailureReason>, locale: Locale) -> &'static str {
     use FailureReason as R;
-    let en = locale == "en";
+    let en = locale == Locale::En;
     let pick = |ru: &'static str, english: &'static str| if en { english } else { ru };
     match (state, reason) {
         (CallState::Received, _) => pick("Заявка принята", "Request received"),

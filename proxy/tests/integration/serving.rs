@@ -2,11 +2,9 @@
 //! types, the pre-compressed variant the browser accepts, caching by kind,
 //! and the headers that let any page load them but nobody sniff them.
 
-mod support;
-
 use std::path::Path;
 
-use support::{config_toml, free_addr, spawn_in_process};
+use crate::support::{TestProxy, config_toml, free_addr};
 
 const WASM: &str = "callback_widget_bg.705e98220c.wasm";
 const SCRIPT: &str = "callback_widget.0e50754b56.js";
@@ -29,28 +27,13 @@ fn fake_dist(dir: &Path) {
     }
 }
 
-struct Proxy {
-    url: String,
-    shutdown: tokio_util::sync::CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn() -> Proxy {
-    let dir = tempfile::tempdir().expect("tempdir");
-    fake_dist(dir.path());
-    // The widget files never reach CallKeeper: any upstream address will do.
-    let config = config_toml(
-        free_addr(),
-        "http://127.0.0.1:9",
-        &dir.path().join("leads.db"),
-        "",
-    );
-    let (url, shutdown, _task) = spawn_in_process(&config).await;
-    Proxy {
-        url,
-        shutdown,
-        _dir: dir,
-    }
+async fn spawn() -> TestProxy {
+    TestProxy::start(|dir| {
+        fake_dist(dir);
+        // The widget files never reach CallKeeper: any upstream address will do.
+        config_toml(free_addr(), "http://127.0.0.1:9", &dir.join("leads.db"), "")
+    })
+    .await
 }
 
 /// What a GET of `file` answers, as seen by a page on another site.
@@ -66,7 +49,7 @@ impl Answer {
     }
 }
 
-async fn fetch(proxy: &Proxy, file: &str, accept_encoding: Option<&str>) -> Answer {
+async fn fetch(proxy: &TestProxy, file: &str, accept_encoding: Option<&str>) -> Answer {
     let mut request = reqwest::Client::new()
         .get(format!("{}/widget/{file}", proxy.url))
         .header("Origin", "https://any-site.example");
@@ -114,7 +97,7 @@ async fn the_wasm_comes_precompressed_as_the_browser_accepts_with_its_type() {
             answer.header("vary")
         );
     }
-    proxy.shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -189,7 +172,7 @@ async fn hashed_files_are_cached_for_a_year_and_the_loader_briefly() {
         short.bytes().await.expect("body").as_ref(),
         b"/* the loader */"
     );
-    proxy.shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -219,5 +202,5 @@ async fn every_widget_file_is_public_but_not_sniffed_and_a_missing_one_is_not_ca
         Some("no-store"),
         "a 404 must not be cached for a year under a name the next release may use"
     );
-    proxy.shutdown.cancel();
+    proxy.stop();
 }

@@ -1,50 +1,30 @@
 //! The widget API on a real port, against the sandbox CallKeeper.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use proxy::demo::{self, Demo, DemoOptions};
+use proxy::clock::SystemClock;
 use serde_json::{Value, json};
 
-async fn spawn_demo(dir: &tempfile::TempDir) -> Demo {
-    demo::start(DemoOptions::ephemeral(
-        dir.path(),
-        0.01,
-        Duration::from_millis(20),
-    ))
-    .await
-    .expect("the demo starts")
-}
+use crate::support::{Stub, TestProxy};
 
-fn origin(demo: &Demo) -> String {
-    demo.page_url.trim_end_matches('/').to_owned()
-}
-
-async fn post(demo: &Demo, origin: &str, key: &str, body: &Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
-        .header("Origin", origin)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .send()
-        .await
-        .expect("the proxy answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// The demo with a sandbox 100 times faster than real time.
+async fn spawn_demo() -> TestProxy {
+    TestProxy::demo(0.01, 20, "", Arc::new(SystemClock)).await
 }
 
 #[tokio::test]
 async fn a_callback_is_accepted_stored_and_followed_to_its_end() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
+    let demo = spawn_demo().await;
     let body = json!({"phone": "8 (999) 765-43-21", "context": {"current_page": "https://shop.example/p", "utm": {"source": "ya"}}});
-    let (status, accepted) = post(&demo, &origin(&demo), "key-1", &body).await;
+    let (status, accepted) = demo.post(&demo.origin, "key-1", &body).await;
     assert_eq!(status, 202, "{accepted}");
     let id = accepted["id"].as_str().expect("a token").to_owned();
     assert_eq!(id.len(), 32, "128 random bits in hex");
     assert_eq!(accepted["status"]["state"], "received");
 
     // Follow the status until it is final (the sandbox runs 100x faster than real time).
-    let url = format!("{}/v1/callbacks/{id}", demo.api_url);
+    let url = format!("{}/v1/callbacks/{id}", demo.url);
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let last = loop {
@@ -69,6 +49,7 @@ async fn a_callback_is_accepted_stored_and_followed_to_its_end() {
     );
 
     let orders: Vec<_> = demo
+        .demo_parts()
         .sandbox
         .requests()
         .into_iter()
@@ -83,71 +64,61 @@ async fn a_callback_is_accepted_stored_and_followed_to_its_end() {
         "a stable id derived from the lead, not its status token"
     );
     assert_eq!(orders[0].param("ip_client"), Some("127.0.0.1"));
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn the_same_idempotency_key_returns_the_first_answer_or_409() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
+    let demo = spawn_demo().await;
     let body = json!({"phone": "+7 999 111-22-33"});
-    let (first, a) = post(&demo, &origin(&demo), "same", &body).await;
+    let (first, a) = demo.post(&demo.origin, "same", &body).await;
     // Same body with other formatting of the same number: still the same request.
-    let (second, b) = post(
-        &demo,
-        &origin(&demo),
-        "same",
-        &json!({"phone": "79991112233"}),
-    )
-    .await;
+    let (second, b) = demo
+        .post(&demo.origin, "same", &json!({"phone": "79991112233"}))
+        .await;
     assert_eq!((first, second), (202, 202));
     assert_eq!(a["id"], b["id"], "one lead for one key");
-    let (conflict, error) = post(
-        &demo,
-        &origin(&demo),
-        "same",
-        &json!({"phone": "+7 999 000-00-99"}),
-    )
-    .await;
+    let (conflict, error) = demo
+        .post(&demo.origin, "same", &json!({"phone": "+7 999 000-00-99"}))
+        .await;
     assert_eq!(conflict, 409);
     assert_eq!(error["error"]["code"], "idempotency_conflict");
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn client_mistakes_get_clear_errors_in_one_shape() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
-    let origin = origin(&demo);
+    let demo = spawn_demo().await;
+    let origin = demo.origin.clone();
 
-    let (status, error) = post(&demo, &origin, "k1", &json!({"phone": "12-34"})).await;
+    let (status, error) = demo.post(&origin, "k1", &json!({"phone": "12-34"})).await;
     assert_eq!(status, 422);
     assert_eq!(error["error"]["code"], "invalid_input");
     assert_eq!(error["error"]["field"], "phone");
 
-    let (status, error) = post(
-        &demo,
-        "https://evil.example",
-        "k2",
-        &json!({"phone": "+79991234567"}),
-    )
-    .await;
+    let (status, error) = demo
+        .post(
+            "https://evil.example",
+            "k2",
+            &json!({"phone": "+79991234567"}),
+        )
+        .await;
     assert_eq!(status, 403);
     assert_eq!(error["error"]["code"], "origin_not_allowed");
 
     let long = "x".repeat(3000);
-    let (status, error) = post(
-        &demo,
-        &origin,
-        "k3",
-        &json!({"phone": "+79991234567", "context": {"referrer": long}}),
-    )
-    .await;
+    let (status, error) = demo
+        .post(
+            &origin,
+            "k3",
+            &json!({"phone": "+79991234567", "context": {"referrer": long}}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(error["error"]["field"], "context.referrer");
 
     let response = reqwest::Client::new()
-        .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
+        .post(format!("{}/v1/sites/demo/callbacks", demo.url))
         .header("Origin", &origin)
         .body("{not json")
         .send()
@@ -157,34 +128,34 @@ async fn client_mistakes_get_clear_errors_in_one_shape() {
     let error: Value = response.json().await.expect("json");
     assert_eq!(error["error"]["code"], "bad_request");
 
-    let response = reqwest::get(format!("{}/v1/sites/nope/config", demo.api_url))
+    let response = reqwest::get(format!("{}/v1/sites/nope/config", demo.url))
         .await
         .expect("answer");
     assert_eq!(response.status().as_u16(), 404);
-    let response = reqwest::get(format!("{}/v1/callbacks/0123", demo.api_url))
+    let response = reqwest::get(format!("{}/v1/callbacks/0123", demo.url))
         .await
         .expect("answer");
     assert_eq!(response.status().as_u16(), 404);
 
     assert!(
-        demo.sandbox
+        demo.demo_parts()
+            .sandbox
             .requests()
             .iter()
             .all(|r| r.method == "getUserInfo"),
         "nothing invalid went upstream (only the balance monitor's getUserInfo)"
     );
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn cors_admits_the_sites_origin_and_exposes_retry_after() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
+    let demo = spawn_demo().await;
     let preflight = |origin: String| {
         reqwest::Client::new()
             .request(
                 reqwest::Method::OPTIONS,
-                format!("{}/v1/sites/demo/callbacks", demo.api_url),
+                format!("{}/v1/sites/demo/callbacks", demo.url),
             )
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
@@ -194,10 +165,10 @@ async fn cors_admits_the_sites_origin_and_exposes_retry_after() {
             )
             .send()
     };
-    let allowed = preflight(origin(&demo)).await.expect("answer");
+    let allowed = preflight(demo.origin.clone()).await.expect("answer");
     assert_eq!(
         allowed.headers()["access-control-allow-origin"],
-        origin(&demo).as_str()
+        demo.origin.clone().as_str()
     );
     let denied = preflight("https://evil.example".to_owned())
         .await
@@ -209,20 +180,16 @@ async fn cors_admits_the_sites_origin_and_exposes_retry_after() {
             .is_none()
     );
 
-    let (_, accepted) = post(
-        &demo,
-        &origin(&demo),
-        "cors",
-        &json!({"phone": "+79991234567"}),
-    )
-    .await;
+    let (_, accepted) = demo
+        .post(&demo.origin, "cors", &json!({"phone": "+79991234567"}))
+        .await;
     let response = reqwest::Client::new()
         .get(format!(
             "{}/v1/callbacks/{}",
-            demo.api_url,
+            demo.url,
             accepted["id"].as_str().expect("id")
         ))
-        .header("Origin", origin(&demo))
+        .header("Origin", demo.origin.clone())
         .send()
         .await
         .expect("answer");
@@ -231,23 +198,18 @@ async fn cors_admits_the_sites_origin_and_exposes_retry_after() {
         .expect("ascii")
         .to_lowercase();
     assert!(exposed.contains("retry-after"), "{exposed}");
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn the_status_stream_resumes_after_last_event_id() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
-    let (_, accepted) = post(
-        &demo,
-        &origin(&demo),
-        "sse",
-        &json!({"phone": "+79991234567"}),
-    )
-    .await;
+    let demo = spawn_demo().await;
+    let (_, accepted) = demo
+        .post(&demo.origin, "sse", &json!({"phone": "+79991234567"}))
+        .await;
     let url = format!(
         "{}/v1/callbacks/{}/events",
-        demo.api_url,
+        demo.url,
         accepted["id"].as_str().expect("id")
     );
 
@@ -282,60 +244,54 @@ async fn the_status_stream_resumes_after_last_event_id() {
         !resumed.contains("event: status"),
         "nothing new after the final event: {resumed}"
     );
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn a_requested_time_must_be_ahead_and_in_opening_hours() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
+    let demo = spawn_demo().await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let (status, error) = post(
-        &demo,
-        &origin(&demo),
-        "t1",
-        &json!({"phone": "+79991234567", "time": now - 3600}),
-    )
-    .await;
+    let (status, error) = demo
+        .post(
+            &demo.origin,
+            "t1",
+            &json!({"phone": "+79991234567", "time": now - 3600}),
+        )
+        .await;
     assert_eq!(
         (status, error["error"]["field"].as_str()),
         (422, Some("time")),
         "{error}"
     );
-    let (status, _) = post(
-        &demo,
-        &origin(&demo),
-        "t2",
-        &json!({"phone": "+79991234568", "time": now + 120 * 86_400}),
-    )
-    .await;
+    let (status, _) = demo
+        .post(
+            &demo.origin,
+            "t2",
+            &json!({"phone": "+79991234568", "time": now + 120 * 86_400}),
+        )
+        .await;
     assert_eq!(status, 422);
     // The demo site takes calls around the clock, so a time tomorrow is fine.
-    let (status, accepted) = post(
-        &demo,
-        &origin(&demo),
-        "t3",
-        &json!({"phone": "+79991234569", "time": now + 86_400}),
-    )
-    .await;
+    let (status, accepted) = demo
+        .post(
+            &demo.origin,
+            "t3",
+            &json!({"phone": "+79991234569", "time": now + 86_400}),
+        )
+        .await;
     assert_eq!(status, 202, "{accepted}");
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn no_response_carries_the_callkeeper_key() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = spawn_demo(&dir).await;
-    let (_, accepted) = post(
-        &demo,
-        &origin(&demo),
-        "key",
-        &json!({"phone": "+79991234560"}),
-    )
-    .await;
+    let demo = spawn_demo().await;
+    let (_, accepted) = demo
+        .post(&demo.origin, "key", &json!({"phone": "+79991234560"}))
+        .await;
     let id = accepted["id"].as_str().expect("id");
     let key = callkeeper::sandbox::DEMO_API_KEY;
     assert!(!accepted.to_string().contains(key));
@@ -348,7 +304,7 @@ async fn no_response_carries_the_callkeeper_key() {
         "/widget/widget.js".to_owned(),
         "/nowhere".to_owned(),
     ] {
-        let response = reqwest::get(format!("{}{path}", demo.api_url))
+        let response = reqwest::get(format!("{}{path}", demo.url))
             .await
             .expect("answer");
         let headers = format!("{:?}", response.headers());
@@ -361,12 +317,30 @@ async fn no_response_carries_the_callkeeper_key() {
             "{path} leaks the key"
         );
     }
-    let page = reqwest::get(&demo.page_url)
+    let page = reqwest::get(&demo.demo_parts().page_url)
         .await
         .expect("page")
         .text()
         .await
         .expect("body");
     assert!(!page.contains(key), "the demo page leaks the key");
-    demo.shutdown.cancel();
+    demo.stop();
+}
+
+/// A zone the time zone database does not know passes the config's shape
+/// check: the proxy still starts and takes callbacks for "now", while the
+/// site's config and slots answer 503 with `Retry-After`.
+#[tokio::test]
+async fn a_site_whose_time_zone_is_unknown_still_takes_calls_for_now() {
+    let stub = Stub::default();
+    let proxy = TestProxy::against(&stub, "utc = \"Mars/Olympus_Mons\"").await;
+    for path in ["/v1/sites/shop/config", "/v1/sites/shop/slots"] {
+        let response = reqwest::get(format!("{}{path}", proxy.url))
+            .await
+            .expect("answer");
+        assert_eq!(response.status().as_u16(), 503, "{path}");
+        assert!(response.headers().contains_key("retry-after"), "{path}");
+    }
+    let (code, body, _) = proxy.order("+79990000091", "mars").await;
+    assert_eq!(code, 202, "{body}");
 }

@@ -2,12 +2,11 @@
 //! answering, balance) and `/metrics`, against the sandbox CallKeeper behind
 //! a switch that can make it fail like a load balancer in trouble.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::support::{TestProxy, config_toml, eventually, free_addr};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -15,7 +14,6 @@ use axum::response::IntoResponse;
 use callkeeper::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 use sqlx::Connection;
-use support::{config_toml, eventually, free_addr, order, spawn_in_process};
 
 /// The sandbox CallKeeper, and a switch that makes every request to it fail
 /// with 503.
@@ -62,48 +60,23 @@ impl Upstream {
     }
 }
 
-struct Proxy {
-    url: String,
-    database: std::path::PathBuf,
-    shutdown: tokio_util::sync::CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
 /// The proxy with one site `shop` on `upstream`, checking CallKeeper every
 /// second, with `site_extra` in the site's table.
-async fn spawn(upstream: &Upstream, site_extra: &str) -> Proxy {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database = dir.path().join("leads.db");
-    let config = format!(
-        "upstream_check_interval_seconds = 1\n{}",
-        config_toml(
-            free_addr(),
-            &upstream.url,
-            &database,
-            &format!("{site_extra}\n[sites.shop.limits]\nip_burst = 100\nip_per_minute = 1000\n"),
+async fn spawn(upstream: &Upstream, site_extra: &str) -> TestProxy {
+    TestProxy::start(|dir| {
+        format!(
+            "upstream_check_interval_seconds = 1\n{}",
+            config_toml(
+                free_addr(),
+                &upstream.url,
+                &dir.join("leads.db"),
+                &format!(
+                    "{site_extra}\n[sites.shop.limits]\nip_burst = 100\nip_per_minute = 1000\n"
+                ),
+            )
         )
-    );
-    let (url, shutdown, _task) = spawn_in_process(&config).await;
-    Proxy {
-        url,
-        database,
-        shutdown,
-        _dir: dir,
-    }
-}
-
-async fn get(proxy: &Proxy, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("{}{path}", proxy.url))
-        .await
-        .expect("the proxy answers");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("a body"))
-}
-
-async fn readyz(proxy: &Proxy) -> (u16, Value) {
-    let (status, body) = get(proxy, "/readyz").await;
-    let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("JSON ({e}): {body}"));
-    (status, body)
+    })
+    .await
 }
 
 /// One sample's value from a Prometheus text exposition, e.g.
@@ -160,13 +133,13 @@ async fn healthz_answers_while_the_process_lives_even_when_not_ready() {
     let upstream = Upstream::start(1000).await;
     upstream.set_down(true);
     let proxy = spawn(&upstream, "").await;
-    assert_eq!(get(&proxy, "/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(proxy.get("/healthz").await, (200, "ok".to_owned()));
     eventually("CallKeeper's failure is seen", || async {
-        readyz(&proxy).await.0 == 503
+        proxy.readyz().await.0 == 503
     })
     .await;
-    assert_eq!(get(&proxy, "/healthz").await, (200, "ok".to_owned()));
-    proxy.shutdown.cancel();
+    assert_eq!(proxy.get("/healthz").await, (200, "ok".to_owned()));
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -174,10 +147,10 @@ async fn readyz_follows_callkeeper_going_down_and_coming_back() {
     let upstream = Upstream::start(1000).await;
     let proxy = spawn(&upstream, "").await;
     eventually("the proxy is ready", || async {
-        readyz(&proxy).await.0 == 200
+        proxy.readyz().await.0 == 200
     })
     .await;
-    let (_, ready) = readyz(&proxy).await;
+    let (_, ready) = proxy.readyz().await;
     assert_eq!(ready["ready"], true, "{ready}");
     assert_eq!(ready["store"]["writable"], true, "{ready}");
     assert_eq!(ready["upstream"]["shop"]["ok"], true, "{ready}");
@@ -189,10 +162,10 @@ async fn readyz_follows_callkeeper_going_down_and_coming_back() {
 
     upstream.set_down(true);
     eventually("the proxy is not ready", || async {
-        readyz(&proxy).await.0 == 503
+        proxy.readyz().await.0 == 503
     })
     .await;
-    let (_, down) = readyz(&proxy).await;
+    let (_, down) = proxy.readyz().await;
     assert_eq!(down["ready"], false, "{down}");
     assert_eq!(down["upstream"]["shop"]["ok"], false, "{down}");
     assert!(
@@ -208,10 +181,10 @@ async fn readyz_follows_callkeeper_going_down_and_coming_back() {
 
     upstream.set_down(false);
     eventually("the proxy is ready again", || async {
-        readyz(&proxy).await.0 == 200
+        proxy.readyz().await.0 == 200
     })
     .await;
-    proxy.shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -219,7 +192,7 @@ async fn readyz_fails_while_the_store_cannot_take_a_write() {
     let upstream = Upstream::start(1000).await;
     let proxy = spawn(&upstream, "").await;
     eventually("the proxy is ready", || async {
-        readyz(&proxy).await.0 == 200
+        proxy.readyz().await.0 == 200
     })
     .await;
 
@@ -233,7 +206,7 @@ async fn readyz_fails_while_the_store_cannot_take_a_write() {
         .execute(&mut blocker)
         .await
         .expect("take the write lock");
-    let (status, stuck) = readyz(&proxy).await;
+    let (status, stuck) = proxy.readyz().await;
     assert_eq!(status, 503, "{stuck}");
     assert_eq!(stuck["ready"], false, "{stuck}");
     assert_eq!(stuck["store"]["writable"], false, "{stuck}");
@@ -245,10 +218,10 @@ async fn readyz_fails_while_the_store_cannot_take_a_write() {
         .await
         .expect("release the lock");
     eventually("the store takes writes again", || async {
-        readyz(&proxy).await.0 == 200
+        proxy.readyz().await.0 == 200
     })
     .await;
-    proxy.shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -256,14 +229,14 @@ async fn a_low_balance_warns_in_readyz_and_metrics_without_making_the_proxy_unre
     let upstream = Upstream::start(10).await;
     let proxy = spawn(&upstream, "balance_warn_minutes = 60").await;
     eventually("the balance is read", || async {
-        readyz(&proxy).await.1["balance"]["shop"]["minutes"] == 10
+        proxy.readyz().await.1["balance"]["shop"]["minutes"] == 10
     })
     .await;
-    let (status, body) = readyz(&proxy).await;
+    let (status, body) = proxy.readyz().await;
     assert_eq!(body["balance"]["shop"]["low"], true, "{body}");
     assert_eq!(status, 200, "a low balance is a warning: {body}");
 
-    let (_, metrics) = get(&proxy, "/metrics").await;
+    let (_, metrics) = proxy.get("/metrics").await;
     let site = [("site", "shop")];
     assert_eq!(
         value(&metrics, "callback_proxy_balance_minutes", &site),
@@ -273,20 +246,20 @@ async fn a_low_balance_warns_in_readyz_and_metrics_without_making_the_proxy_unre
         value(&metrics, "callback_proxy_balance_low", &site),
         Some(1.0)
     );
-    proxy.shutdown.cancel();
+    proxy.stop();
 
     // The same account is not low for a site that warns below 5 minutes.
     let proxy = spawn(&upstream, "balance_warn_minutes = 5").await;
     eventually("the balance is read", || async {
-        readyz(&proxy).await.1["balance"]["shop"]["minutes"] == 10
+        proxy.readyz().await.1["balance"]["shop"]["minutes"] == 10
     })
     .await;
     assert_eq!(
-        readyz(&proxy).await.1["balance"]["shop"]["low"],
+        proxy.readyz().await.1["balance"]["shop"]["low"],
         false,
         "10 minutes are not below 5"
     );
-    proxy.shutdown.cancel();
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -294,37 +267,33 @@ async fn metrics_count_requests_orders_retries_and_the_queue() {
     let upstream = Upstream::start(1000).await;
     let proxy = spawn(&upstream, "").await;
     eventually("the proxy is ready", || async {
-        readyz(&proxy).await.0 == 200
+        proxy.readyz().await.0 == 200
     })
     .await;
 
     let phones = ["+79990001011", "+79990001012", "+79990001013"];
     let mut ids = Vec::new();
     for (i, phone) in phones.iter().enumerate() {
-        let (code, body, _) = order(&proxy.url, phone, &format!("k{i}")).await;
+        let (code, body, _) = proxy.order(phone, &format!("k{i}")).await;
         assert_eq!(code, 202, "{body}");
         ids.push(body["id"].as_str().expect("an id").to_owned());
     }
-    let (code, _, _) = order(&proxy.url, "12-34", "bad").await;
+    let (code, _, _) = proxy.order("12-34", "bad").await;
     assert_eq!(code, 422);
     for id in &ids {
-        let (code, _) = get(&proxy, &format!("/v1/callbacks/{id}")).await;
+        let (code, _) = proxy.get(&format!("/v1/callbacks/{id}")).await;
         assert_eq!(code, 200);
     }
-    assert_eq!(
-        get(&proxy, "/widget/widget.js").await.0,
-        404,
-        "no dist here"
-    );
-    assert_eq!(get(&proxy, "/wp-login.php").await.0, 404);
-    let scrape = || async { get(&proxy, "/metrics").await.1 };
+    assert_eq!(proxy.get("/widget/widget.js").await.0, 404, "no dist here");
+    assert_eq!(proxy.get("/wp-login.php").await.0, 404);
+    let scrape = || async { proxy.get("/metrics").await.1 };
     let accepted = [("site", "shop"), ("outcome", "accepted")];
     eventually("the three orders are accepted", || async {
         value(&scrape().await, "callback_proxy_orders_total", &accepted) == Some(3.0)
     })
     .await;
 
-    let (status, text) = get(&proxy, "/metrics").await;
+    let (status, text) = proxy.get("/metrics").await;
     assert_eq!(status, 200);
     assert_well_formed(&text);
     let count = |name: &str, labels: &[(&str, &str)]| {
@@ -367,7 +336,7 @@ async fn metrics_count_requests_orders_retries_and_the_queue() {
     // CallKeeper fails: the next lead waits in the queue, counted as a
     // retryable failure, and is sent again once CallKeeper is back.
     upstream.set_down(true);
-    let (code, body, _) = order(&proxy.url, "+79990001014", "k-down").await;
+    let (code, body, _) = proxy.order("+79990001014", "k-down").await;
     assert_eq!(code, 202, "{body}");
     let retryable = [("site", "shop"), ("outcome", "retryable_failure")];
     eventually("the failed order is counted and queued", || async {
@@ -397,5 +366,5 @@ async fn metrics_count_requests_orders_retries_and_the_queue() {
             &[("site", "shop")]
         ) >= Some(1.0)
     );
-    proxy.shutdown.cancel();
+    proxy.stop();
 }

@@ -2,52 +2,18 @@
 //! and messages, CallKeeper's own retries, one upstream poll per call however
 //! many watch it, stream caps, and the slots endpoint.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use proxy::demo::{self, Demo, DemoOptions};
+use proxy::clock::SystemClock;
 use serde_json::{Value, json};
 
-async fn spawn(dir: &tempfile::TempDir, time_scale: f64, poll_ms: u64, site_extra: &str) -> Demo {
-    let options = DemoOptions::ephemeral(dir.path(), time_scale, Duration::from_millis(poll_ms));
-    demo::start_with(
-        options,
-        site_extra,
-        std::sync::Arc::new(proxy::clock::SystemClock),
-    )
-    .await
-    .expect("the demo starts")
-}
+use crate::support::{TestProxy, Visitor};
 
-async fn order(demo: &Demo, phone: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
-        .header("Origin", demo.page_url.trim_end_matches('/'))
-        .json(&json!({"phone": phone}))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(response.status().as_u16(), 202);
-    let body: Value = response.json().await.expect("json");
-    body["id"].as_str().expect("id").to_owned()
-}
-
-/// Every status event of a callback until the final one, from its SSE stream.
-async fn watch(demo: &Demo, id: &str) -> Vec<Value> {
-    watch_url(&demo.api_url, id).await
-}
-
-async fn watch_url(api: &str, id: &str) -> Vec<Value> {
-    let url = format!("{api}/v1/callbacks/{id}/events");
-    let body = tokio::time::timeout(Duration::from_secs(30), async {
-        reqwest::get(&url).await?.text().await
-    })
-    .await
-    .expect("the stream ends after the final status")
-    .expect("body");
-    body.lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .map(|data| serde_json::from_str(data).expect("a status"))
-        .collect()
+/// The demo on the real clock: the sandbox at `time_scale`, polled every
+/// `poll_ms`, with `site_extra` in the demo site's table.
+async fn spawn(time_scale: f64, poll_ms: u64, site_extra: &str) -> TestProxy {
+    TestProxy::demo(time_scale, poll_ms, site_extra, Arc::new(SystemClock)).await
 }
 
 fn states(events: &[Value]) -> Vec<&str> {
@@ -56,16 +22,9 @@ fn states(events: &[Value]) -> Vec<&str> {
 
 #[tokio::test]
 async fn each_sandbox_outcome_reaches_its_visitor_state_and_message() {
-    let dir = tempfile::tempdir().expect("tempdir");
     // Calls last 600 ms, so every watcher sees them in progress. Many orders
     // from one address: lift the per-address burst limit for this test.
-    let demo = spawn(
-        &dir,
-        0.02,
-        10,
-        "limits = { ip_burst = 50, ip_per_minute = 100 }",
-    )
-    .await;
+    let demo = spawn(0.02, 10, "limits = { ip_burst = 50, ip_per_minute = 100 }").await;
     // (last digits, final state, reason) per the sandbox's documented table.
     let cases = [
         ("10", "succeeded", None),
@@ -80,10 +39,10 @@ async fn each_sandbox_outcome_reaches_its_visitor_state_and_message() {
     ];
     let mut watchers = Vec::new();
     for (digits, state, reason) in cases {
-        let id = order(&demo, &format!("+7999123{digits}{digits}")).await;
+        let id = demo.order_id(&format!("+7999123{digits}{digits}")).await;
         let events = tokio::spawn({
-            let url = demo.api_url.clone();
-            async move { watch_url(&url, &id).await }
+            let visitor = Visitor::clone(&demo);
+            async move { visitor.watch(&id).await }
         });
         watchers.push((digits, state, reason, events));
     }
@@ -125,19 +84,18 @@ async fn each_sandbox_outcome_reaches_its_visitor_state_and_message() {
         );
     }
     // The messages are distinct for distinct outcomes (here in the demo's Russian).
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn a_failed_attempt_with_retries_left_is_scheduled_not_final() {
-    let dir = tempfile::tempdir().expect("tempdir");
     // interval 1,2 minutes: at 0.005 scale the sandbox retries 300 ms and 600 ms
     // later, and each attempt rings for 150 ms: long enough to be seen every time.
-    let demo = spawn(&dir, 0.005, 10, "interval = \"1,2\"").await;
+    let demo = spawn(0.005, 10, "interval = \"1,2\"").await;
     // 05 answers the second time; 01 never answers.
-    let second_time = order(&demo, "+79991230505").await;
-    let never = order(&demo, "+79991230101").await;
-    let (events, never_events) = tokio::join!(watch(&demo, &second_time), watch(&demo, &never));
+    let second_time = demo.order_id("+79991230505").await;
+    let never = demo.order_id("+79991230101").await;
+    let (events, never_events) = tokio::join!(demo.watch(&second_time), demo.watch(&never));
 
     let seen = states(&events);
     let scheduled = events
@@ -160,6 +118,7 @@ async fn a_failed_attempt_with_retries_left_is_scheduled_not_final() {
         "{seen:?}"
     );
     let tries = demo
+        .demo_parts()
         .sandbox
         .requests()
         .into_iter()
@@ -177,20 +136,19 @@ async fn a_failed_attempt_with_retries_left_is_scheduled_not_final() {
         in_progress_runs >= 2,
         "the visitor saw the retries: {seen:?}"
     );
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn a_hundred_watchers_cost_one_upstream_poll_per_interval() {
-    let dir = tempfile::tempdir().expect("tempdir");
     // The call runs 3 s (0.1 scale); the proxy asks CallKeeper every 200 ms.
-    let demo = spawn(&dir, 0.1, 200, "").await;
-    let id = order(&demo, "+79991234510").await;
+    let demo = spawn(0.1, 200, "").await;
+    let id = demo.order_id("+79991234510").await;
     let started = tokio::time::Instant::now();
     let http = reqwest::Client::new();
     let mut watchers = Vec::new();
     for _ in 0..100 {
-        let (http, url) = (http.clone(), format!("{}/v1/callbacks/{id}", demo.api_url));
+        let (http, url) = (http.clone(), format!("{}/v1/callbacks/{id}", demo.url));
         watchers.push(tokio::spawn(async move {
             let mut polls = 0;
             loop {
@@ -216,6 +174,7 @@ async fn a_hundred_watchers_cost_one_upstream_poll_per_interval() {
     }
     let elapsed = started.elapsed();
     let upstream = demo
+        .demo_parts()
         .sandbox
         .requests()
         .into_iter()
@@ -230,16 +189,15 @@ async fn a_hundred_watchers_cost_one_upstream_poll_per_interval() {
         upstream <= intervals + 2,
         "{upstream} getCallInfo requests in {elapsed:?} ({intervals} intervals) for {visitor_polls} visitor polls"
     );
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn status_streams_are_capped_per_address() {
-    let dir = tempfile::tempdir().expect("tempdir");
     // Calls last 30 s here, so the streams stay open.
-    let demo = spawn(&dir, 1.0, 200, "").await;
-    let id = order(&demo, "+79991234520").await;
-    let url = format!("{}/v1/callbacks/{id}/events", demo.api_url);
+    let demo = spawn(1.0, 200, "").await;
+    let id = demo.order_id("+79991234520").await;
+    let url = format!("{}/v1/callbacks/{id}/events", demo.url);
     let mut open = Vec::new();
     for _ in 0..10 {
         let response = reqwest::get(&url).await.expect("answer");
@@ -255,7 +213,7 @@ async fn status_streams_are_capped_per_address() {
     assert!(refused.headers().contains_key("retry-after"));
     // Polling still works for that visitor.
     assert_eq!(
-        reqwest::get(format!("{}/v1/callbacks/{id}", demo.api_url))
+        reqwest::get(format!("{}/v1/callbacks/{id}", demo.url))
             .await
             .expect("poll")
             .status()
@@ -274,20 +232,18 @@ async fn status_streams_are_capped_per_address() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(again.is_some(), "a freed place is given to the next stream");
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn slots_follow_the_sites_hours_in_its_zone() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let demo = spawn(
-        &dir,
         1.0,
         200,
         "opening_hours = \"09001800\"\nutc = \"UTC+03:00\"",
     )
     .await;
-    let slots: Value = reqwest::get(format!("{}/v1/sites/demo/slots?days=3", demo.api_url))
+    let slots: Value = reqwest::get(format!("{}/v1/sites/demo/slots?days=3", demo.url))
         .await
         .expect("answer")
         .json()
@@ -321,36 +277,34 @@ async fn slots_follow_the_sites_hours_in_its_zone() {
         );
         previous_end = end;
     }
-    let config: Value = reqwest::get(format!("{}/v1/sites/demo/config", demo.api_url))
+    let config: Value = reqwest::get(format!("{}/v1/sites/demo/config", demo.url))
         .await
         .expect("answer")
         .json()
         .await
         .expect("json");
     assert_eq!(config["open_now"], slots["open_now"]);
-    let bad = reqwest::get(format!("{}/v1/sites/demo/slots?days=40", demo.api_url))
+    let bad = reqwest::get(format!("{}/v1/sites/demo/slots?days=40", demo.url))
         .await
         .expect("answer");
     assert_eq!(bad.status().as_u16(), 422);
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let options = DemoOptions::ephemeral(dir.path(), 1.0, Duration::from_millis(200));
     // Wednesday 2030-01-09, 20:00 at UTC+3: after hours.
     let evening: i64 = 1_894_208_400;
     let clock = std::sync::Arc::new(proxy::clock::FixedClock::at_unix(evening.unsigned_abs()));
-    let demo = demo::start_with(
-        options,
+    let demo = TestProxy::demo(
+        1.0,
+        200,
         "opening_hours = \"09001800\"\nutc = \"UTC+03:00\"",
         clock,
     )
-    .await
-    .expect("the demo starts");
+    .await;
     let get = |path: &str| {
-        let url = format!("{}{path}", demo.api_url);
+        let url = format!("{}{path}", demo.url);
         async move {
             reqwest::get(url)
                 .await
@@ -377,8 +331,8 @@ async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight(
 
     let post = |time: i64, key: &str| {
         reqwest::Client::new()
-            .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
-            .header("Origin", demo.page_url.trim_end_matches('/'))
+            .post(format!("{}/v1/sites/demo/callbacks", demo.url))
+            .header("Origin", &demo.origin)
             .header("Idempotency-Key", key)
             .json(&json!({"phone": "+79991234530", "time": time}))
             .send()
@@ -389,23 +343,21 @@ async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight(
     assert_eq!(morning.status().as_u16(), 202);
     let accepted: Value = morning.json().await.expect("json");
     assert_eq!(accepted["status"]["state"], "received");
-    demo.shutdown.cancel();
+    demo.stop();
 }
 
 #[tokio::test]
 async fn shutdown_ends_open_status_streams_instead_of_waiting_for_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
     // Calls last 30 s here, so the stream would stay open that long.
-    let demo = spawn(&dir, 1.0, 200, "").await;
-    let id = order(&demo, "+79991234540").await;
-    let stream = reqwest::get(format!("{}/v1/callbacks/{id}/events", demo.api_url))
+    let demo = spawn(1.0, 200, "").await;
+    let id = demo.order_id("+79991234540").await;
+    let stream = reqwest::get(format!("{}/v1/callbacks/{id}/events", demo.url))
         .await
         .expect("answer");
     assert_eq!(stream.status().as_u16(), 200);
-    demo.shutdown.cancel();
-    let stopped = tokio::time::timeout(Duration::from_secs(15), demo.proxy).await;
+    let stopped = demo.stopped(Duration::from_secs(15)).await;
     assert!(
-        matches!(stopped, Ok(Ok(Ok(())))),
+        matches!(stopped, Some(Ok(()))),
         "the proxy stopped promptly: {stopped:?}"
     );
     drop(stream);

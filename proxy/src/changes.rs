@@ -1,4 +1,5 @@
-//! In-process notifications that a lead changed, for the live status streams.
+//! In-process notifications that a lead changed, for the live status streams
+//! (not the SSE events the widget receives: those are `http/status.rs`).
 //!
 //! Workers publish a lead id after writing it to the store; each stream
 //! re-reads the store, so every watcher is served from the proxy's own state
@@ -7,13 +8,13 @@
 
 use tokio::sync::broadcast;
 
-/// The change bus.
+/// The change bus: which lead changed, for whoever is watching it.
 #[derive(Debug, Clone)]
-pub struct Events {
+pub struct LeadChanges {
     sender: broadcast::Sender<String>,
 }
 
-impl Default for Events {
+impl Default for LeadChanges {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(1024).0,
@@ -21,7 +22,7 @@ impl Default for Events {
     }
 }
 
-impl Events {
+impl LeadChanges {
     /// Tells every stream that lead `id` changed.
     pub fn publish(&self, id: &str) {
         // No receivers is fine: nobody is watching.

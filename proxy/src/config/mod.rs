@@ -1,0 +1,276 @@
+//! The proxy's configuration: one TOML file, overridden by `PROXY_…`
+//! environment variables, validated once at start-up.
+//!
+//! Any key of the file can be set from the environment (12-factor): the
+//! variable is `PROXY_` and the dotted key in capitals with `__` for the dots,
+//! so `PROXY_LISTEN=0.0.0.0:8080` sets `listen` and
+//! `PROXY_SITES__SHOP__UPSTREAM=…` sets `sites.shop.upstream`. Values are read
+//! as TOML values (`[a, b]` is a list; quote a string that looks like a
+//! number: `'"09001800"'`). `PROXY_CONFIG` names the file and is not a key.
+//!
+//! The CallKeeper Profile key is never written in the configuration itself: a
+//! site names the environment variable (`api_key_env`) or the file
+//! (`api_key_file`) that holds it, so the config can be committed and shown
+//! without leaking it, and `Debug` never prints it.
+//!
+//! Every error names the dotted key at fault (`sites.shop.allowed_origins`)
+//! and says what to do.
+//!
+//! - `raw.rs`: the file as written, with the defaults;
+//! - `site.rs`: one site, checked and typed, and its limits;
+//! - `checks.rs`: the checks beyond types (origins, key, consent, texts, …);
+//! - `error.rs`: [`ConfigError`] and how a key is named in it.
+
+mod checks;
+mod error;
+mod raw;
+mod site;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::http::HeaderName;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+
+pub use checks::{MIN_CONTRAST, contrast_ratio};
+pub use error::ConfigError;
+pub use site::{Limits, Site};
+
+use error::{invalid, name_the_key};
+use raw::RawConfig;
+
+/// The prefix of the environment variables that override the file.
+pub const ENV_PREFIX: &str = "PROXY_";
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the widget API and assets listen.
+    pub listen: SocketAddr,
+    /// The SQLite file that holds every lead.
+    pub database: PathBuf,
+    /// The built widget (`dist/`).
+    pub assets: PathBuf,
+    /// How often an ordered call's status is asked of CallKeeper.
+    pub status_poll_interval: Duration,
+    /// How long a lead's personal data is kept (`retention_days`).
+    pub retention: Duration,
+    /// How long a lead is retried while CallKeeper is unreachable
+    /// (`upstream_deadline_hours`).
+    pub upstream_deadline: Duration,
+    /// Reverse proxies whose [`Config::client_ip_header`] is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The header a trusted proxy puts the client's address in
+    /// (`X-Forwarded-For`); ignored when the peer is not a trusted proxy.
+    pub client_ip_header: String,
+    /// Live status streams open at once, over all visitors.
+    pub max_open_streams: usize,
+    /// Live status streams open at once from one client address.
+    pub max_streams_per_ip: usize,
+    /// How long a status token still answers after its call is final.
+    pub status_ttl: Duration,
+    /// How often each site's CallKeeper account is asked for its balance,
+    /// which also proves CallKeeper reachable (`upstream_check_interval_seconds`).
+    pub upstream_check_interval: Duration,
+    /// The sites this proxy serves, by id.
+    pub sites: HashMap<String, Site>,
+}
+
+/// The sources, lowest priority first: the TOML text, then `PROXY_…` variables.
+fn with_env_overrides(toml: &str) -> Figment {
+    Figment::from(Toml::string(toml)).merge(
+        Env::prefixed(ENV_PREFIX)
+            .split("__")
+            // `PROXY_CONFIG` names the file (`proxy serve`), it is not a key.
+            .ignore(&["config"]),
+    )
+}
+
+impl Config {
+    /// Reads a config file, applies the `PROXY_…` environment overrides and
+    /// validates the result; the Profile keys come from the environment or files.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_figment(
+            &with_env_overrides(&text),
+            &path.display().to_string(),
+            |name| std::env::var(name).ok(),
+        )
+    }
+
+    /// Parses config text alone (no `PROXY_…` overrides); `env` looks up the
+    /// variables named by `api_key_env` (injectable for tests).
+    pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_figment(&Figment::from(Toml::string(text)), "the config", env)
+    }
+
+    fn from_figment(
+        figment: &Figment,
+        file: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|error| name_the_key(error, file))?;
+        let listen = raw.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8080", raw.listen),
+            )
+        })?;
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .map(|proxy| {
+                proxy.trim().parse().map_err(|_| {
+                    invalid(
+                        "trusted_proxies",
+                        format!(
+                            "{proxy:?} is not an IP address like 10.0.0.1 or ::1 (ranges are not supported)"
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<IpAddr>, _>>()?;
+        if HeaderName::from_bytes(raw.client_ip_header.as_bytes()).is_err() {
+            return Err(invalid(
+                "client_ip_header",
+                format!(
+                    "{:?} is not a header name like X-Forwarded-For",
+                    raw.client_ip_header
+                ),
+            ));
+        }
+        let at_least_one = |key: &str, value: u64| {
+            if value == 0 {
+                Err(invalid(key, "must be at least 1"))
+            } else {
+                Ok(value)
+            }
+        };
+        let retention_days = at_least_one("retention_days", raw.retention_days)?;
+        let deadline_hours = at_least_one("upstream_deadline_hours", raw.upstream_deadline_hours)?;
+        at_least_one("max_open_streams", raw.max_open_streams as u64)?;
+        at_least_one("max_streams_per_ip", raw.max_streams_per_ip as u64)?;
+        at_least_one("status_ttl_hours", raw.status_ttl_hours)?;
+        let check_seconds = at_least_one(
+            "upstream_check_interval_seconds",
+            raw.upstream_check_interval_seconds,
+        )?;
+        if raw.sites.is_empty() {
+            return Err(invalid(
+                "sites",
+                "no site is configured; add a [sites.NAME] table",
+            ));
+        }
+        let mut sites = HashMap::new();
+        for (id, site) in raw.sites {
+            let site = Site::from_raw(&id, site, &env)?;
+            sites.insert(id, site);
+        }
+        Ok(Self {
+            listen,
+            database: raw.database,
+            assets: raw.assets,
+            status_poll_interval: Duration::from_millis(raw.status_poll_interval_ms.max(10)),
+            retention: Duration::from_secs(retention_days.saturating_mul(24 * 3600)),
+            upstream_deadline: Duration::from_secs(deadline_hours.saturating_mul(3600)),
+            trusted_proxies,
+            client_ip_header: raw.client_ip_header,
+            max_open_streams: raw.max_open_streams,
+            max_streams_per_ip: raw.max_streams_per_ip,
+            status_ttl: Duration::from_secs(raw.status_ttl_hours.saturating_mul(3600)),
+            upstream_check_interval: Duration::from_secs(check_seconds),
+            sites,
+        })
+    }
+
+    /// What is valid but likely not what the operator wants, one line each,
+    /// for `proxy check-config`: a site colour that white text on the
+    /// launcher and buttons would not contrast with enough (the widget then
+    /// writes black text on it, which always does).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut ids: Vec<&String> = self.sites.keys().collect();
+        ids.sort();
+        let mut warnings = Vec::new();
+        for id in ids {
+            let site = &self.sites[id];
+            if site.opening_hours.is_none() {
+                warnings.push(format!(
+                    "sites.{id}.opening_hours is not set: the widget offers \"call me now\" and \
+                     slots around the clock, while CallKeeper follows the hours of its own widget \
+                     settings. Set the same hours here."
+                ));
+            } else if site.utc.is_none() {
+                warnings.push(format!(
+                    "sites.{id}.utc is not set: opening hours are read in Europe/Moscow time. \
+                     Set the company's time zone."
+                ));
+            }
+            let colour = &site.color;
+            let white = contrast_ratio(colour.as_str(), "#ffffff");
+            if white < MIN_CONTRAST {
+                warnings.push(format!(
+                    "sites.{id}.color: white text on {colour} has a contrast of {white:.1}:1, \
+                     under the {MIN_CONTRAST}:1 that WCAG 2.1 AA asks; the widget writes black \
+                     text on it instead ({black:.1}:1). Choose a darker colour to keep white text.",
+                    black = contrast_ratio(colour.as_str(), "#000000"),
+                ));
+            }
+        }
+        warnings
+    }
+
+    /// A few lines on what this configuration does, for `proxy check-config`.
+    /// Never includes a key.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "listen {}", self.listen);
+        let _ = writeln!(
+            out,
+            "lead store {}, widget files {}",
+            self.database.display(),
+            self.assets.display()
+        );
+        let _ = writeln!(
+            out,
+            "personal data kept {} days; a lead is retried for {} hours while CallKeeper is unreachable",
+            self.retention.as_secs() / (24 * 3600),
+            self.upstream_deadline.as_secs() / 3600
+        );
+        if self.trusted_proxies.is_empty() {
+            let _ = writeln!(out, "client address: the connection's (no trusted proxies)");
+        } else {
+            let proxies: Vec<String> = self.trusted_proxies.iter().map(IpAddr::to_string).collect();
+            let _ = writeln!(
+                out,
+                "client address: {} when the connection comes from {}",
+                self.client_ip_header,
+                proxies.join(", ")
+            );
+        }
+        let mut ids: Vec<&String> = self.sites.keys().collect();
+        ids.sort();
+        for id in ids {
+            let site = &self.sites[id];
+            let _ = writeln!(
+                out,
+                "site {id}: pages of {}; CallKeeper {} as {}; {}",
+                site.allowed_origins.join(", "),
+                site.upstream,
+                site.credentials.unique,
+                site.limits,
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,291 @@
+//! One site that embeds the widget, as the proxy uses it: every value
+//! checked and typed ([`Site::from_raw`]), and its limits.
+
+use std::fmt;
+use std::time::Duration;
+
+use callkeeper::{Credentials, Interval, OpeningHours, Utc};
+use protocol::{HexColour, Locale, Position};
+use url::Url;
+
+use super::checks::{
+    check_consent, check_origins, check_site_id, check_template, check_texts, credentials,
+    looks_like_email,
+};
+use super::error::{ConfigError, invalid};
+use super::raw::{RawLimits, RawSite};
+
+/// One site that embeds the widget.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The id in the widget's `data-site` and the API's URLs.
+    pub id: String,
+    /// Origins whose pages may order callbacks, e.g. `https://example.com`.
+    pub allowed_origins: Vec<String>,
+    /// CallKeeper's base URL: the sandbox, or `https://api.callkeeper.ru`.
+    pub upstream: Url,
+    /// The CallKeeper account and widget.
+    pub credentials: Credentials,
+    /// `site` sent to CallKeeper (shown with the call).
+    pub display_name: String,
+    /// The language of the proxy's status messages (Russian unless
+    /// `locale` is set).
+    pub locale: Locale,
+    /// The widget's language when the site fixes it (`locale`); `None` lets
+    /// the widget follow the page's `lang`, then the browser.
+    pub widget_locale: Option<Locale>,
+    /// The form's title; empty means the widget's default.
+    pub title: String,
+    /// The accent colour.
+    pub color: HexColour,
+    /// The launcher's side.
+    pub position: Position,
+    /// Default country code pre-filled in the phone field.
+    pub country_code: String,
+    /// Offices the visitor may choose (index = CallKeeper's `manager` office index).
+    pub offices: Vec<String>,
+    /// The company's time zone (`utc`); absent: CallKeeper's widget setting.
+    pub utc: Option<Utc>,
+    /// When the company takes calls (`opening_hours`); absent: the widget's setting.
+    pub opening_hours: Option<OpeningHours>,
+    /// Spoken to the manager when the call starts; a template for [`Site::ivr_text`].
+    pub text_to_manager: Option<String>,
+    /// Spoken when the manager presses the info key; a template for [`Site::ivr_text`].
+    pub info_to_manager: Option<String>,
+    /// E-mail CallKeeper sends status notifications to.
+    pub notification: Option<String>,
+    /// `tool_name` sent to CallKeeper: which form the call came from.
+    pub tool_name: Option<String>,
+    /// Minutes between CallKeeper's retries of a failed call.
+    pub interval: Option<Interval>,
+    /// How many callbacks this site takes, per number, address and time.
+    pub limits: Limits,
+    /// The consent checkbox of the form (`[sites.NAME.consent]`).
+    pub consent: Option<protocol::ConsentConfig>,
+    /// The site's wording of the widget's texts (`[sites.NAME.texts]`).
+    pub texts: protocol::SiteTexts,
+    /// A warning (log and `/readyz`) when the account has fewer minutes
+    /// than this left; 0 never warns.
+    pub balance_warn_minutes: u32,
+}
+
+/// How many callbacks a site takes (`[sites.NAME.limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// One order per phone number per this long (`number_cooldown_minutes`, 5).
+    pub number_cooldown: Duration,
+    /// Orders per phone number per day (3).
+    pub number_per_day: u32,
+    /// Orders per site per hour (60).
+    pub site_per_hour: u32,
+    /// Orders per site per day (500).
+    pub site_per_day: u32,
+    /// Requests one client address may make at once before the per-minute rate applies (5).
+    pub ip_burst: u32,
+    /// Requests per minute from one client address, after the burst (10).
+    pub ip_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            number_cooldown: Duration::from_secs(5 * 60),
+            number_per_day: 3,
+            site_per_hour: 60,
+            site_per_day: 500,
+            ip_burst: 5,
+            ip_per_minute: 10,
+        }
+    }
+}
+
+impl Site {
+    /// Checks one `[sites.NAME]` table; every error names its key.
+    pub(super) fn from_raw(
+        id: &str,
+        raw: RawSite,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let key = |name: &str| format!("sites.{id}.{name}");
+        check_site_id(id)?;
+        check_origins(&raw.allowed_origins, &key)?;
+        let upstream = Url::parse(&raw.upstream)
+            .map_err(|_| invalid(key("upstream"), format!("{:?} is not a URL", raw.upstream)))?;
+        let credentials = credentials(&raw, &key, env)?;
+        let widget_locale = raw
+            .locale
+            .as_deref()
+            .map(str::parse::<Locale>)
+            .transpose()
+            .map_err(|_| {
+                invalid(
+                    key("locale"),
+                    "use \"ru\" or \"en\" (or leave it out: the widget then follows the page's language)",
+                )
+            })?;
+        let color = HexColour::parse(&raw.color)
+            .map_err(|_| invalid(key("color"), "use a colour like \"#0b6bcb\""))?;
+        let position = raw
+            .position
+            .parse::<Position>()
+            .map_err(|_| invalid(key("position"), "use \"right\" or \"left\""))?;
+        let utc = raw
+            .utc
+            .as_deref()
+            .map(Utc::parse)
+            .transpose()
+            .map_err(|e| invalid(key("utc"), e.to_string()))?;
+        let opening_hours = raw
+            .opening_hours
+            .as_deref()
+            .map(OpeningHours::parse)
+            .transpose()
+            .map_err(|e| invalid(key("opening_hours"), e.to_string()))?;
+        if opening_hours.is_some_and(|hours| hours.is_always_closed()) {
+            return Err(invalid(
+                key("opening_hours"),
+                "every day is closed, so CallKeeper would cancel every call; remove the key or open some hours",
+            ));
+        }
+        let interval = raw
+            .interval
+            .as_deref()
+            .map(Interval::parse)
+            .transpose()
+            .map_err(|e| invalid(key("interval"), e.to_string()))?;
+        for (name, template) in [
+            ("text_to_manager", &raw.text_to_manager),
+            ("info_to_manager", &raw.info_to_manager),
+        ] {
+            if let Some(template) = template {
+                check_template(template).map_err(|message| invalid(key(name), message))?;
+            }
+        }
+        if let Some(email) = &raw.notification
+            && !looks_like_email(email)
+        {
+            return Err(invalid(
+                key("notification"),
+                format!("{email:?} is not an e-mail address like calls@example.com"),
+            ));
+        }
+        if raw
+            .tool_name
+            .as_ref()
+            .is_some_and(|name| name.trim().is_empty() || name.chars().count() > 100)
+        {
+            return Err(invalid(key("tool_name"), "use 1 to 100 characters"));
+        }
+        let limits = Limits::from_raw(&raw.limits, &|name| key(&format!("limits.{name}")))?;
+        let consent = raw
+            .consent
+            .map(|consent| check_consent(consent, &|name| key(&format!("consent.{name}"))))
+            .transpose()?;
+        for (language, texts) in [("ru", &raw.texts.ru), ("en", &raw.texts.en)] {
+            check_texts(texts, &|name| key(&format!("texts.{language}.{name}")))?;
+        }
+        Ok(Self {
+            id: id.to_owned(),
+            allowed_origins: raw.allowed_origins,
+            upstream,
+            credentials,
+            display_name: raw.display_name.unwrap_or_else(|| id.to_owned()),
+            locale: widget_locale.unwrap_or_default(),
+            widget_locale,
+            title: raw.title,
+            color,
+            position,
+            country_code: raw.country_code,
+            offices: raw.offices,
+            utc,
+            opening_hours,
+            text_to_manager: raw.text_to_manager,
+            info_to_manager: raw.info_to_manager,
+            notification: raw.notification,
+            tool_name: raw.tool_name,
+            interval,
+            limits,
+            balance_warn_minutes: raw.balance_warn_minutes,
+            consent,
+            texts: protocol::SiteTexts {
+                ru: raw.texts.ru,
+                en: raw.texts.en,
+            },
+        })
+    }
+
+    /// Whether a page of `origin` may use this site's widget.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
+
+    /// Fills an IVR template ([`Site::text_to_manager`], [`Site::info_to_manager`]):
+    /// `{site}` becomes the display name, `{page}` the page the visitor ordered
+    /// from and `{office}` the office they chose; an absent value becomes nothing.
+    pub fn ivr_text(&self, template: &str, page: Option<&str>, office: Option<&str>) -> String {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start..];
+            let Some(end) = after.find('}') else {
+                break;
+            };
+            match &after[1..end] {
+                "site" => out.push_str(&self.display_name),
+                "page" => out.push_str(page.unwrap_or_default()),
+                "office" => out.push_str(office.unwrap_or_default()),
+                // Validation refuses other names; keep the text if one slips in.
+                _ => out.push_str(&after[..=end]),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+impl Limits {
+    pub(super) fn from_raw(
+        raw: &RawLimits,
+        key: &impl Fn(&str) -> String,
+    ) -> Result<Self, ConfigError> {
+        for (name, value) in [
+            ("number_per_day", raw.number_per_day),
+            ("site_per_hour", raw.site_per_hour),
+            ("site_per_day", raw.site_per_day),
+            ("ip_burst", raw.ip_burst),
+            ("ip_per_minute", raw.ip_per_minute),
+        ] {
+            if value == 0 {
+                return Err(invalid(
+                    key(name),
+                    "must be at least 1 (0 would refuse every callback)",
+                ));
+            }
+        }
+        Ok(Self {
+            number_cooldown: Duration::from_secs(raw.number_cooldown_minutes.saturating_mul(60)),
+            number_per_day: raw.number_per_day,
+            site_per_hour: raw.site_per_hour,
+            site_per_day: raw.site_per_day,
+            ip_burst: raw.ip_burst,
+            ip_per_minute: raw.ip_per_minute,
+        })
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "per number 1 per {} min and {}/day; per site {}/hour and {}/day; per address {} at once, {}/min",
+            self.number_cooldown.as_secs() / 60,
+            self.number_per_day,
+            self.site_per_hour,
+            self.site_per_day,
+            self.ip_burst,
+            self.ip_per_minute
+        )
+    }
+}

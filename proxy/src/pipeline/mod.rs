@@ -1,0 +1,214 @@
+//! The background workers that move a lead along.
+//!
+//! - The forwarder (`forwarder.rs`) sends stored leads to CallKeeper with `orderCall`, retrying
+//!   transport failures and 5xx with exponential backoff and jitter.
+//! - The tracker (`tracker.rs`) follows each ordered call with `getCallInfo` until it is
+//!   final: one upstream request per call per interval, whoever is watching.
+//! - The retention job (`retention.rs`) erases personal data past its time.
+//! - `order.rs` turns a lead into CallKeeper's `orderCall`.
+//!
+//! Both read their work from the store, so a restart resumes where the last
+//! process stopped. Neither logs a phone number or the key.
+//!
+//! # Delivery: at least once, duplicates made rare
+//! Before each `orderCall` the lead is marked in doubt with the time the send
+//! began. A definite answer clears the mark. If the proxy dies mid-send, or
+//! the answer is lost (a timeout after sending, a 5xx, a garbled body), the
+//! lead stays in doubt, and before it is sent again the forwarder looks the
+//! call up with `getCallsInfo` (the visitor's number, from a minute before the
+//! send began): a call found there is adopted instead of ordered twice.
+//!
+//! The remaining window: a call CallKeeper placed but does not yet list in
+//! `getCallsInfo` when we look, or a second lead for the same number ordered
+//! by other means in that minute, can still lead to a duplicate; CallKeeper
+//! itself refuses a repeat within the hour (815), so the visitor is not
+//! called twice.
+
+mod forwarder;
+mod order;
+mod retention;
+mod tracker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::FailureReason;
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use order::external_id;
+
+use crate::call_state::reason_name;
+use crate::changes::LeadChanges;
+use crate::clock::Clock;
+use crate::lead::{LeadState, Transition};
+use crate::site::SiteRuntime;
+use crate::store::Store;
+
+/// Leads a worker takes per round.
+const BATCH: i64 = 32;
+/// Upstream requests in flight at once, per worker.
+const FORWARD_CONCURRENCY: usize = 8;
+/// How long shutdown waits for upstream requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What the workers share.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The lead store.
+    pub store: Store,
+    /// Tells the status streams that a lead changed.
+    pub changes: LeadChanges,
+    /// Wakes the forwarder when a lead arrives.
+    pub wake: Arc<Notify>,
+    /// The sites, each with its CallKeeper client.
+    pub sites: Arc<HashMap<String, SiteRuntime>>,
+    /// How often a call's status is asked of CallKeeper.
+    pub poll_interval: Duration,
+    /// How long a lead is retried while CallKeeper is unreachable.
+    pub upstream_deadline: Duration,
+    /// How long personal data is kept.
+    pub retention: Duration,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// "Now".
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Pipeline {
+    /// Runs the forwarder and the tracker until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) {
+        // A lead caught mid-send by a crash stays marked in doubt; put it back
+        // in line at once, where the forwarder reconciles it before sending
+        // again. Safe because one proxy process owns a SQLite file; proxies
+        // sharing a database would wait for the send lease to run out instead.
+        match self
+            .store
+            .due(&[LeadState::Sending], i64::MAX, i64::MAX)
+            .await
+        {
+            Ok(caught) => {
+                for lead in caught {
+                    tracing::warn!(lead = %lead.id, "a send was interrupted; reconciling before resending");
+                    let change = Transition {
+                        state: Some(LeadState::Queued),
+                        in_doubt: Some(true),
+                        next_attempt_at: self.clock.now_ms(),
+                        ..Default::default()
+                    };
+                    self.apply_from(&lead.id, &[LeadState::Sending], change)
+                        .await;
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot read interrupted sends"),
+        }
+        let forwarder = self.clone().forward_loop(shutdown.clone());
+        let retention = self.clone().retention_loop(shutdown.clone());
+        let tracker = self.track_loop(shutdown);
+        tokio::join!(forwarder, tracker, retention);
+    }
+
+    /// Writes a transition and tells the watchers.
+    async fn apply(&self, id: &str, change: Transition) {
+        self.apply_from(id, &[], change).await;
+    }
+
+    /// Writes a transition if the lead is still in one of `from` (any state
+    /// when empty), and tells the watchers.
+    async fn apply_from(&self, id: &str, from: &[LeadState], change: Transition) {
+        self.metrics.transition(change.state);
+        match self
+            .store
+            .transition_from(id, from, &change, self.clock.now_ms())
+            .await
+        {
+            Ok(_) => self.changes.publish(id),
+            Err(error) => tracing::error!(lead = %id, %error, "cannot record the lead's new state"),
+        }
+    }
+}
+
+/// Upstream requests running in their own tasks, at most
+/// [`FORWARD_CONCURRENCY`] at once, so that one slow answer does not hold up
+/// the queue.
+#[derive(Debug)]
+struct InFlight {
+    tasks: tokio::task::JoinSet<()>,
+    permits: Arc<tokio::sync::Semaphore>,
+    shutdown: CancellationToken,
+}
+
+impl InFlight {
+    fn new(shutdown: CancellationToken) -> Self {
+        Self {
+            tasks: tokio::task::JoinSet::new(),
+            permits: Arc::new(tokio::sync::Semaphore::new(FORWARD_CONCURRENCY)),
+            shutdown,
+        }
+    }
+
+    /// Starts `work` once a slot is free; not at all once shutdown began
+    /// (the lead stays in the store for the next start).
+    async fn spawn(&mut self, work: impl Future<Output = ()> + Send + 'static) {
+        // Reap finished tasks so the set does not grow.
+        while self.tasks.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            permit = self.permits.clone().acquire_owned() => permit,
+            () = self.shutdown.cancelled() => return,
+        };
+        let Ok(permit) = permit else {
+            return;
+        };
+        self.tasks.spawn(async move {
+            work.await;
+            drop(permit);
+        });
+    }
+
+    /// On shutdown: lets requests in flight finish for a while. One cut off
+    /// stays marked in doubt and is reconciled by the next start.
+    async fn finish(mut self, what: &str) {
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                what,
+                "requests still in flight at shutdown; they are reconciled at the next start"
+            );
+        }
+    }
+}
+
+/// Final: the call failed, for a reason the visitor is told.
+fn fail(reason: FailureReason) -> Transition {
+    Transition::failed(reason_name(reason))
+}
+
+/// The longest pause between two orderCall attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// 1 s, 2 s, 4 s … up to five minutes, with up to 25 % jitter so that
+/// replicas and leads do not retry in lockstep.
+fn backoff(attempts: u32) -> Duration {
+    let base = Duration::from_secs(1)
+        .saturating_mul(1 << attempts.min(16))
+        .min(MAX_BACKOFF);
+    let jitter = rand::rng().random_range(0.0..0.25);
+    base.mul_f64(1.0 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) >= Duration::from_secs(1) && backoff(0) < Duration::from_millis(1_250));
+        assert!(backoff(3) >= Duration::from_secs(8));
+        assert!(backoff(40) <= MAX_BACKOFF.mul_f64(1.25));
+    }
+}

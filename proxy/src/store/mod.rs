@@ -1,0 +1,241 @@
+//! The lead store: every callback request, durably, before the widget hears "202".
+//!
+//! This module is the store's API, the one callers see ([`Store`]); each
+//! engine lives in its own file beside it with its own migrations
+//! (`sqlite.rs` and `migrations/sqlite/`). A second engine (PostgreSQL for
+//! several proxy replicas: `postgres.rs`, `migrations/postgres/`) becomes a
+//! second [`Engine`] variant here, and callers do not change.
+//!
+//! Every change to a lead is a guarded, conditional UPDATE or a claim, so
+//! workers and replicas that race are safe by construction. Times are Unix
+//! milliseconds from the caller's clock; the store never reads the time.
+//! This module never logs phone numbers.
+
+mod sqlite;
+
+use std::path::Path;
+
+use crate::lead::{Lead, LeadState, NewLead, Transition, UnknownLeadState};
+
+/// A store failure; the HTTP layer turns it into a 503 without detail.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row could not be read back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<UnknownLeadState> for StoreError {
+    fn from(error: UnknownLeadState) -> Self {
+        Self::Corrupt(error.to_string())
+    }
+}
+
+/// What `insert` did.
+#[derive(Debug)]
+pub enum Inserted {
+    /// A new lead.
+    New(Lead),
+    /// The idempotency key was seen before: the lead it created.
+    Existing(Lead),
+}
+
+/// The engines the store runs on.
+#[derive(Debug, Clone)]
+enum Engine {
+    Sqlite(sqlite::Sqlite),
+}
+
+/// The lead store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    engine: Engine,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            engine: Engine::Sqlite(sqlite::Sqlite::open(path).await?),
+        })
+    }
+
+    /// Stores a new lead, or returns the one its idempotency key already made.
+    pub async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.insert(lead).await,
+        }
+    }
+
+    /// The lead an idempotency key created on a site, if any.
+    pub async fn by_idempotency_key(
+        &self,
+        site: &str,
+        key: &str,
+    ) -> Result<Option<Lead>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.by_idempotency_key(site, key).await,
+        }
+    }
+
+    /// One lead by its token.
+    pub async fn get(&self, id: &str) -> Result<Option<Lead>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.get(id).await,
+        }
+    }
+
+    /// Leads in `states` whose next look is due at `now`, the most overdue first.
+    pub async fn due(
+        &self,
+        states: &[LeadState],
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.due(states, now, limit).await,
+        }
+    }
+
+    /// Applies a transition; returns the lead as it is now.
+    pub async fn transition(
+        &self,
+        id: &str,
+        change: &Transition,
+        now: i64,
+    ) -> Result<Option<Lead>, StoreError> {
+        self.transition_from(id, &[], change, now).await
+    }
+
+    /// Applies a transition only while the lead is in one of `from` (any
+    /// state when empty), so that a slow worker never overwrites what a newer
+    /// one wrote (a final state, above all). Returns the lead as it is now.
+    pub async fn transition_from(
+        &self,
+        id: &str,
+        from: &[LeadState],
+        change: &Transition,
+        now: i64,
+    ) -> Result<Option<Lead>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.transition_from(id, from, change, now).await,
+        }
+    }
+
+    /// When `phone` last ordered on `site` since `since`, and in what state
+    /// that lead is now (newest first); the per-number limits count from this.
+    pub async fn number_history(
+        &self,
+        site: &str,
+        phone: &str,
+        since: i64,
+    ) -> Result<Vec<(i64, LeadState)>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.number_history(site, phone, since).await,
+        }
+    }
+
+    /// How many leads `site` received since `since`, and the oldest of them.
+    pub async fn site_count_since(
+        &self,
+        site: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.site_count_since(site, since).await,
+        }
+    }
+
+    /// Leads for operators, newest first, optionally only in one state.
+    pub async fn list(
+        &self,
+        state: Option<LeadState>,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.list(state, limit).await,
+        }
+    }
+
+    /// Puts halted leads back in line (after an operator fixed the cause):
+    /// `id` one lead, or every halted lead when `None`. Returns how many.
+    pub async fn resend_halted(
+        &self,
+        id: Option<&str>,
+        now: i64,
+        deadline_at: i64,
+    ) -> Result<u64, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.resend_halted(id, now, deadline_at).await,
+        }
+    }
+
+    /// Erases the personal data (phone, IP, user agent, names, e-mail,
+    /// analytics ids) of leads created before `before`. Keeps what the
+    /// business needs: site, outcome, timestamps, pages, UTM, and the consent
+    /// the visitor gave. A lead not final by then is stuck (no call lasts a
+    /// retention period): it is halted, so nothing works on it any more.
+    /// Returns how many leads were erased.
+    pub async fn erase_personal_data(&self, before: i64, now: i64) -> Result<u64, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.erase_personal_data(before, now).await,
+        }
+    }
+
+    /// Claims a lead for one orderCall: marks it sending (and in doubt) only
+    /// if it is still waiting, so that of several workers or replicas that
+    /// picked it, exactly one sends it. Returns whether this caller won.
+    ///
+    /// The claim is a lease until `lease_until`: a lead whose sender died (or
+    /// whose outcome could not be written) is claimable again after it, and,
+    /// being still marked in doubt, is reconciled before it is sent again.
+    pub async fn claim_for_sending(
+        &self,
+        id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.claim_for_sending(id, now, lease_until).await,
+        }
+    }
+
+    /// Claims the next status poll of a call: moves its next look from
+    /// `expected` to `next` only if nobody else did. Returns whether this caller won.
+    pub async fn claim_poll(&self, id: &str, expected: i64, next: i64) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.claim_poll(id, expected, next).await,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.ping().await,
+        }
+    }
+
+    /// Proves the store takes a write: upserts `name`'s row of the
+    /// `heartbeat` table (for `/readyz`).
+    pub async fn heartbeat(&self, name: &str, now: i64) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.heartbeat(name, now).await,
+        }
+    }
+
+    /// How many leads are in each state that is not a delivered outcome
+    /// (everything but succeeded and failed), for `/metrics`. Reads the
+    /// `(state, next_attempt_at)` index only, so its cost follows the live
+    /// leads, not the history.
+    pub async fn count_unfinished(&self) -> Result<Vec<(LeadState, i64)>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.count_unfinished().await,
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The store on SQLite: one file, WAL, `synchronous = FULL`, migrations in
+//! `migrations/sqlite/`.
+//!
+//! Rows are read with `#[derive(FromRow)]` and turned into [`Lead`]s in one
+//! place ([`LeadRow`]); lists of states are bound one by one with
+//! `QueryBuilder::push_bind`, never spliced into the SQL.
+
+use std::path::Path;
+
+use protocol::CallbackRequest;
+use sqlx::sqlite::{
+    Sqlite as Engine, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, SqlitePool};
+
+use super::{Inserted, StoreError};
+use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
+
+/// The lead store on one SQLite file.
+#[derive(Debug, Clone)]
+pub(super) struct Sqlite {
+    pool: SqlitePool,
+}
+
+/// Every column a [`Lead`] is read from.
+const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at, call_attempt, next_call_at, updated_at";
+
+/// A `leads` row as SQLite holds it.
+#[derive(Debug, sqlx::FromRow)]
+struct LeadRow {
+    id: String,
+    site: String,
+    body_hash: String,
+    phone: String,
+    ip: Option<String>,
+    request: String,
+    state: String,
+    reason: Option<String>,
+    upstream_id: Option<String>,
+    status_code: Option<i64>,
+    status2_code: Option<i64>,
+    attempts: i64,
+    next_attempt_at: i64,
+    version: i64,
+    created_at: i64,
+    sent_at: Option<i64>,
+    in_doubt: i64,
+    deadline_at: Option<i64>,
+    call_attempt: i64,
+    next_call_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<LeadRow> for Lead {
+    type Error = StoreError;
+
+    fn try_from(row: LeadRow) -> Result<Self, StoreError> {
+        Ok(Lead {
+            request: from_json(&row.request)?,
+            state: row.state.parse()?,
+            status: row
+                .status_code
+                .zip(row.status2_code)
+                .map(|(a, b)| (clamp_u16(a), clamp_u16(b))),
+            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            in_doubt: row.in_doubt != 0,
+            call_attempt: u32::try_from(row.call_attempt).unwrap_or(0),
+            id: row.id,
+            site: row.site,
+            body_hash: row.body_hash,
+            phone: row.phone,
+            ip: row.ip,
+            reason: row.reason,
+            upstream_id: row.upstream_id,
+            next_attempt_at: row.next_attempt_at,
+            version: row.version,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+            deadline_at: row.deadline_at,
+            next_call_at: row.next_call_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn leads(rows: Vec<LeadRow>) -> Result<Vec<Lead>, StoreError> {
+    rows.into_iter().map(Lead::try_from).collect()
+}
+
+fn from_json(request: &str) -> Result<CallbackRequest, StoreError> {
+    serde_json::from_str(request).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_json(request: &CallbackRequest) -> Result<String, StoreError> {
+    serde_json::to_string(request).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Adds `IN (…)` with one bound parameter per state.
+fn push_states(query: &mut QueryBuilder<'_, Engine>, states: &[LeadState]) {
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for state in states {
+        list.push_bind(state.as_str());
+    }
+    list.push_unseparated(")");
+}
+
+impl Sqlite {
+    pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a lead acknowledged with 202 survives a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub(super) async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
+        let request = to_json(&lead.request)?;
+        let result = sqlx::query(
+            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)
+             ON CONFLICT (site, idempotency_key) DO NOTHING",
+        )
+        .bind(&lead.id)
+        .bind(&lead.site)
+        .bind(&lead.idempotency_key)
+        .bind(&lead.body_hash)
+        .bind(&lead.phone)
+        .bind(&lead.ip)
+        .bind(&request)
+        .bind(lead.now)
+        .execute(&self.pool)
+        .await?;
+        let stored = self
+            .by_idempotency_key(&lead.site, &lead.idempotency_key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("an inserted lead is missing".to_owned()))?;
+        Ok(if result.rows_affected() == 1 {
+            Inserted::New(stored)
+        } else {
+            Inserted::Existing(stored)
+        })
+    }
+
+    pub(super) async fn by_idempotency_key(
+        &self,
+        site: &str,
+        key: &str,
+    ) -> Result<Option<Lead>, StoreError> {
+        sqlx::query_as::<_, LeadRow>(&format!(
+            "SELECT {COLUMNS} FROM leads WHERE site = $1 AND idempotency_key = $2"
+        ))
+        .bind(site)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(Lead::try_from)
+        .transpose()
+    }
+
+    pub(super) async fn get(&self, id: &str) -> Result<Option<Lead>, StoreError> {
+        sqlx::query_as::<_, LeadRow>(&format!("SELECT {COLUMNS} FROM leads WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Lead::try_from)
+            .transpose()
+    }
+
+    pub(super) async fn due(
+        &self,
+        states: &[LeadState],
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let mut query = QueryBuilder::<Engine>::new(format!(
+            "SELECT {COLUMNS} FROM leads WHERE next_attempt_at <= "
+        ));
+        query.push_bind(now).push(" AND state");
+        push_states(&mut query, states);
+        query
+            .push(" ORDER BY next_attempt_at LIMIT ")
+            .push_bind(limit);
+        leads(
+            query
+                .build_query_as::<LeadRow>()
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// One UPDATE: each field of `change` that is set replaces the stored
+    /// one, and the version moves only when something the visitor sees
+    /// changed (state, CallKeeper's status, the reason, the attempt).
+    pub(super) async fn transition_from(
+        &self,
+        id: &str,
+        from: &[LeadState],
+        change: &Transition,
+        now: i64,
+    ) -> Result<Option<Lead>, StoreError> {
+        let state = change.state.map(LeadState::as_str);
+        let code = change.status.map(|s| i64::from(s.0));
+        let code2 = change.status.map(|s| i64::from(s.1));
+        let call_attempt = change.call_attempt.map(i64::from);
+        let mut query = QueryBuilder::<Engine>::new("UPDATE leads SET state = COALESCE(");
+        query.push_bind(state).push(", state), reason = COALESCE(");
+        query
+            .push_bind(&change.reason)
+            .push(", reason), upstream_id = COALESCE(");
+        query
+            .push_bind(&change.upstream_id)
+            .push(", upstream_id), status_code = COALESCE(");
+        query
+            .push_bind(code)
+            .push(", status_code), status2_code = COALESCE(");
+        query
+            .push_bind(code2)
+            .push(", status2_code), attempts = attempts + ");
+        query.push_bind(i64::from(change.count_attempt));
+        query
+            .push(", next_attempt_at = ")
+            .push_bind(change.next_attempt_at);
+        // SQLite reads every right-hand side from the row as it was, so the
+        // comparisons below see the old values.
+        query.push(", version = version + CASE WHEN COALESCE(");
+        query
+            .push_bind(state)
+            .push(", state) <> state OR COALESCE(");
+        query
+            .push_bind(code)
+            .push(", status_code, -1) <> COALESCE(status_code, -1) OR COALESCE(");
+        query
+            .push_bind(code2)
+            .push(", status2_code, -1) <> COALESCE(status2_code, -1) OR COALESCE(");
+        query
+            .push_bind(&change.reason)
+            .push(", reason, '') <> COALESCE(reason, '') OR COALESCE(");
+        query
+            .push_bind(call_attempt)
+            .push(", call_attempt) <> call_attempt THEN 1 ELSE 0 END");
+        query.push(", updated_at = ").push_bind(now);
+        query
+            .push(", sent_at = COALESCE(")
+            .push_bind(change.sent_at);
+        query
+            .push(", sent_at), in_doubt = COALESCE(")
+            .push_bind(change.in_doubt.map(i64::from));
+        query
+            .push(", in_doubt), call_attempt = COALESCE(")
+            .push_bind(call_attempt);
+        query
+            .push(", call_attempt), next_call_at = COALESCE(")
+            .push_bind(change.next_call_at);
+        query.push(", next_call_at) WHERE id = ").push_bind(id);
+        if !from.is_empty() {
+            query.push(" AND state");
+            push_states(&mut query, from);
+        }
+        query.build().execute(&self.pool).await?;
+        self.get(id).await
+    }
+
+    pub(super) async fn number_history(
+        &self,
+        site: &str,
+        phone: &str,
+        since: i64,
+    ) -> Result<Vec<(i64, LeadState)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
+        )
+        .bind(site)
+        .bind(phone)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(at, state)| Ok((at, state.parse()?)))
+            .collect()
+    }
+
+    pub(super) async fn site_count_since(
+        &self,
+        site: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM leads WHERE site = $1 AND created_at >= $2",
+        )
+        .bind(site)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub(super) async fn list(
+        &self,
+        state: Option<LeadState>,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let mut query = QueryBuilder::<Engine>::new(format!("SELECT {COLUMNS} FROM leads"));
+        if let Some(state) = state {
+            query.push(" WHERE state = ").push_bind(state.as_str());
+        }
+        query
+            .push(" ORDER BY created_at DESC LIMIT ")
+            .push_bind(limit);
+        leads(
+            query
+                .build_query_as::<LeadRow>()
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub(super) async fn resend_halted(
+        &self,
+        id: Option<&str>,
+        now: i64,
+        deadline_at: i64,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET state = 'queued', reason = NULL, next_attempt_at = $1, deadline_at = $2,
+                    version = version + 1, updated_at = $1
+             WHERE state = 'halted' AND ($3 IS NULL OR id = $3) AND erased_at IS NULL",
+        )
+        .bind(now)
+        .bind(deadline_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    pub(super) async fn erase_personal_data(
+        &self,
+        before: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, request FROM leads WHERE created_at < $1 AND erased_at IS NULL",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut erased = 0;
+        for (id, request) in rows {
+            let request = to_json(&without_personal_data(from_json(&request)?))?;
+            erased += sqlx::query(
+                "UPDATE leads SET phone = '', ip = NULL, request = $2, erased_at = $3,
+                        state = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN state ELSE 'halted' END,
+                        reason = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN reason
+                                      ELSE 'not final when its retention period ended' END,
+                        next_attempt_at = $4
+                 WHERE id = $1 AND erased_at IS NULL",
+            )
+            .bind(&id)
+            .bind(&request)
+            .bind(now)
+            .bind(i64::MAX)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(erased)
+    }
+
+    pub(super) async fn claim_for_sending(
+        &self,
+        id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET state = 'sending', sent_at = $2, in_doubt = 1, next_attempt_at = $3, updated_at = $2
+             WHERE id = $1 AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub(super) async fn claim_poll(
+        &self,
+        id: &str,
+        expected: i64,
+        next: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET next_attempt_at = $3 WHERE id = $1 AND next_attempt_at = $2",
+        )
+        .bind(id)
+        .bind(expected)
+        .bind(next)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(super) async fn heartbeat(&self, name: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO heartbeat (name, at) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn count_unfinished(&self) -> Result<Vec<(LeadState, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*) AS n FROM leads
+             WHERE state IN ('received', 'queued', 'sending', 'ordered', 'scheduled', 'in_progress', 'halted')
+             GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(state, n)| Ok((state.parse()?, n)))
+            .collect()
+    }
+}
+
+fn clamp_u16(value: i64) -> u16 {
+    u16::try_from(value).unwrap_or(u16::MAX)
+}

@@ -1,0 +1,19 @@
+//! The proxy's integration tests, in one test binary: the proxy on a real
+//! port (in this process, or as a child process where a test kills it),
+//! against the sandbox CallKeeper or a scripted stub.
+//!
+//! One binary rather than one per file: each test binary links the whole
+//! proxy with axum, sqlx and reqwest again, and on a small machine the links
+//! cost more than the tests. `cargo test -p proxy --test integration delivery::`
+//! runs one file's tests.
+//!
+//! Every file drives the proxy through [`support::TestProxy`].
+
+mod api;
+mod config_example;
+mod delivery;
+mod limits;
+mod observability;
+mod serving;
+mod status_flow;
+mod support;

@@ -1,0 +1,544 @@
+//! Test support: the one harness every proxy test drives ([`TestProxy`]:
+//! the real proxy in this process on a free port, with its own store,
+//! stopped on drop; or the whole demo), what a visitor does with it
+//! ([`Visitor`]: order, status, watch, readyz), and a scripted CallKeeper
+//! stub for faults.
+//!
+//! The stub imitates only what the document says (answer shapes, the
+//! `{"status":"fail","reason":…}` errors and their HTTP codes); it is the one
+//! thing mocked, because it is outside the project.
+
+#![allow(unreachable_pub, reason = "shared by the test modules")]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use proxy::clock::{Clock, SystemClock};
+use proxy::demo::{Demo, DemoOptions};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The demo key, used by every test config.
+pub const KEY: &str = "eb2cee1bc1b8d1b6e4282486af09e078";
+/// The page origin every test config allows.
+pub const ORIGIN: &str = "https://shop.example";
+
+/// What the stub answers to an orderCall for a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// `[{"id":…,"status":"success"}]`.
+    Accept,
+    /// 503 with an HTML page, as a load balancer in trouble would.
+    Unavailable,
+    /// A documented failure.
+    Fail(u16, &'static str),
+    /// Takes the order (the call is placed) and never answers.
+    Hang,
+    /// Takes the order, then reports the call as 815/0: a repeat of an
+    /// earlier order for the same number within the hour.
+    Duplicate,
+}
+
+/// A call the stub placed.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// CallKeeper's id.
+    pub id: u64,
+    /// The visitor's digits.
+    pub phone: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// CallKeeper's status pair for it.
+    pub status: (u16, u16),
+}
+
+#[derive(Debug, Default)]
+struct StubState {
+    rules: HashMap<String, Reply>,
+    default: Option<Reply>,
+    placed: Vec<Placed>,
+    order_attempts: Vec<String>,
+    calls_info_requests: usize,
+    next_id: u64,
+}
+
+/// The scripted upstream.
+#[derive(Debug, Clone, Default)]
+pub struct Stub(Arc<Mutex<StubState>>);
+
+impl Stub {
+    /// Every number gets `reply` unless a rule says otherwise.
+    pub fn set_default(&self, reply: Reply) {
+        self.lock().default = Some(reply);
+    }
+    /// Numbers ending in `suffix` get `reply`.
+    pub fn set_rule(&self, suffix: &str, reply: Reply) {
+        self.lock().rules.insert(suffix.to_owned(), reply);
+    }
+    /// Calls placed (accepted or taken before hanging).
+    pub fn placed(&self) -> Vec<Placed> {
+        self.lock().placed.clone()
+    }
+    /// Numbers of every orderCall received, in order.
+    pub fn order_attempts(&self) -> Vec<String> {
+        self.lock().order_attempts.clone()
+    }
+    /// How many getCallsInfo requests came.
+    pub fn calls_info_requests(&self) -> usize {
+        self.lock().calls_info_requests
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, StubState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Serves the stub on a free port; returns its base URL.
+    pub async fn serve(&self) -> String {
+        let app = Router::new()
+            .route("/orderCall", post(order_call))
+            .route("/getCallInfo", post(get_call_info))
+            .route("/getCallsInfo", post(get_calls_info))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the stub");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+fn fail(status: u16, reason: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        axum::Json(json!({"status": "fail", "reason": reason})),
+    )
+        .into_response()
+}
+
+async fn order_call(
+    State(stub): State<Stub>,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    if params.get("apiak").map(String::as_str) != Some(KEY) {
+        return fail(403, "Not the correct key api");
+    }
+    let phone = params.get("client").cloned().unwrap_or_default();
+    let reply = {
+        let mut state = stub.lock();
+        state.order_attempts.push(phone.clone());
+        let rule = state
+            .rules
+            .iter()
+            .find(|(suffix, _)| phone.ends_with(suffix.as_str()))
+            .map(|(_, r)| *r);
+        rule.or(state.default).unwrap_or(Reply::Accept)
+    };
+    let place = |stub: &Stub| {
+        let mut state = stub.lock();
+        state.next_id += 1;
+        let id = 1000 + state.next_id;
+        state.placed.push(Placed {
+            id,
+            phone: phone.clone(),
+            at: unix_now(),
+            status: if reply == Reply::Duplicate {
+                (815, 0)
+            } else {
+                (1, 0)
+            },
+        });
+        id
+    };
+    match reply {
+        Reply::Accept | Reply::Duplicate => {
+            let id = place(&stub);
+            axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
+                .into_response()
+        }
+        Reply::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html>503 Service Unavailable</html>",
+        )
+            .into_response(),
+        Reply::Fail(status, reason) => fail(status, reason),
+        Reply::Hang => {
+            place(&stub);
+            std::future::pending::<()>().await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+    }
+}
+
+fn record(call: &Placed) -> Value {
+    let secs = call.at;
+    // "YYYY-MM-DD HH:MM:SS" in UTC, as CallKeeper's `date` ("дата звонка по UTC").
+    let date = callkeeper::W3cDate::from_unix(i64::try_from(secs).unwrap_or(0))
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', "");
+    let (code, code2) = call.status;
+    json!({"id": call.id.to_string(), "status_code": code.to_string(), "status2_code": code2.to_string(),
+           "phone2": call.phone, "date": date, "attempt": "1", "tags": " "})
+}
+
+async fn get_call_info(
+    State(stub): State<Stub>,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    let id: u64 = params
+        .get("id_call")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    match stub.placed().iter().find(|c| c.id == id) {
+        Some(call) => axum::Json(record(call)).into_response(),
+        None => fail(404, "Mismatched request!"),
+    }
+}
+
+async fn get_calls_info(
+    State(stub): State<Stub>,
+    Form(_params): Form<HashMap<String, String>>,
+) -> Response {
+    stub.lock().calls_info_requests += 1;
+    let records: Vec<Value> = stub.placed().iter().map(record).collect();
+    axum::Json(Value::Array(records)).into_response()
+}
+
+/// A proxy config for one site `shop` against `upstream`.
+pub fn config_toml(
+    listen: SocketAddr,
+    upstream: &str,
+    database: &Path,
+    extra_site: &str,
+) -> String {
+    format!(
+        "listen = \"{listen}\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n\
+         [sites.shop]\nallowed_origins = [\"{ORIGIN}\"]\nupstream = \"{upstream}\"\nunique = \"example_company\"\n\
+         api_key_env = \"SHOP_KEY\"\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n{extra_site}\n",
+        database.display(),
+        database.with_file_name("dist").display(),
+    )
+}
+
+/// A free loopback port (bound and released; fine for tests).
+pub fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address")
+}
+
+/// What a visitor's browser (or a monitor) does with a running proxy: the
+/// proxy's URL, and the site and page origin requests are made for.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    /// The proxy's base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// The site in the API's paths.
+    pub site: String,
+    /// The `Origin` of the site's pages.
+    pub origin: String,
+}
+
+impl Visitor {
+    /// A visitor of site `shop` from [`ORIGIN`] on the proxy at `url`.
+    pub fn of_shop(url: String) -> Self {
+        Self {
+            url,
+            site: "shop".to_owned(),
+            origin: ORIGIN.to_owned(),
+        }
+    }
+
+    /// Posts `body` as a callback request from a page of `origin`, with
+    /// `Idempotency-Key: key` when given; returns the status code, the body
+    /// and `Retry-After`. Every helper below that orders goes through here.
+    pub async fn send(
+        &self,
+        origin: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value, Option<String>) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/v1/sites/{}/callbacks", self.url, self.site))
+            .header("Origin", origin)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("the proxy answers");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (
+            status,
+            response.json().await.unwrap_or(Value::Null),
+            retry_after,
+        )
+    }
+
+    /// Posts `body` from a page of `origin` with `Idempotency-Key: key`;
+    /// returns the status code and the body.
+    pub async fn post(&self, origin: &str, key: &str, body: &Value) -> (u16, Value) {
+        let (status, body, _) = self.send(origin, Some(key), body).await;
+        (status, body)
+    }
+
+    /// Orders a callback for `phone` from the site's page with
+    /// `Idempotency-Key: key`; returns the status code, the body and `Retry-After`.
+    pub async fn order(&self, phone: &str, key: &str) -> (u16, Value, Option<String>) {
+        let body =
+            json!({"phone": phone, "context": {"current_page": format!("{}/", self.origin)}});
+        self.send(&self.origin, Some(key), &body).await
+    }
+
+    /// Orders a callback for `phone` (no idempotency key), expects 202 and
+    /// returns the status token.
+    pub async fn order_id(&self, phone: &str) -> String {
+        let (status, body, _) = self
+            .send(&self.origin, None, &json!({"phone": phone}))
+            .await;
+        assert_eq!(status, 202);
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The visitor's status of a callback.
+    pub async fn status(&self, id: &str) -> Value {
+        reqwest::get(format!("{}/v1/callbacks/{id}", self.url))
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Every status event of a callback until the final one, from its SSE
+    /// stream (failing after 30 s).
+    pub async fn watch(&self, id: &str) -> Vec<Value> {
+        let url = format!("{}/v1/callbacks/{id}/events", self.url);
+        let body = tokio::time::timeout(Duration::from_secs(30), async {
+            reqwest::get(&url).await?.text().await
+        })
+        .await
+        .expect("the stream ends after the final status")
+        .expect("body");
+        body.lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).expect("a status"))
+            .collect()
+    }
+
+    /// A GET of `path`: the status code and the body as text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.url))
+            .await
+            .expect("the proxy answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    }
+
+    /// `/readyz`: the status code and its JSON.
+    pub async fn readyz(&self) -> (u16, Value) {
+        let (status, body) = self.get("/readyz").await;
+        let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("JSON ({e}): {body}"));
+        (status, body)
+    }
+}
+
+/// The proxy in this process on a free port, with its own store in a
+/// temporary directory; stopped when dropped (or with [`TestProxy::stop`]).
+#[derive(Debug)]
+pub struct TestProxy {
+    visitor: Visitor,
+    /// The config it runs (to restart it on the same store).
+    pub config: String,
+    /// The SQLite file of its leads.
+    pub database: PathBuf,
+    /// The demo's parts (sandbox, host page) when started with [`TestProxy::demo`].
+    demo: Option<Demo>,
+    /// "Now" for the proxy.
+    pub clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    dir: Arc<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for TestProxy {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+impl TestProxy {
+    /// The proxy serving the config `config_for(directory)` writes, on the
+    /// real clock.
+    pub async fn start(config_for: impl FnOnce(&Path) -> String) -> Self {
+        Self::start_with_clock(config_for, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`TestProxy::start`], on `clock`.
+    pub async fn start_with_clock(
+        config_for: impl FnOnce(&Path) -> String,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let config = config_for(dir.path());
+        Self::serve(config, dir, clock).await
+    }
+
+    /// The proxy with site `shop` against `stub`, with `site_extra` in the
+    /// site's table.
+    pub async fn against(stub: &Stub, site_extra: &str) -> Self {
+        let upstream = stub.serve().await;
+        Self::start(|dir| config_toml(free_addr(), &upstream, &dir.join("leads.db"), site_extra))
+            .await
+    }
+
+    /// Like [`TestProxy::against`], on `clock`.
+    pub async fn against_with_clock(stub: &Stub, site_extra: &str, clock: Arc<dyn Clock>) -> Self {
+        let upstream = stub.serve().await;
+        Self::start_with_clock(
+            |dir| config_toml(free_addr(), &upstream, &dir.join("leads.db"), site_extra),
+            clock,
+        )
+        .await
+    }
+
+    /// The whole demo (proxy, host page, sandbox CallKeeper at `time_scale`,
+    /// polling it every `poll_ms`), with `site_extra` in the demo site's
+    /// table, on `clock`.
+    pub async fn demo(
+        time_scale: f64,
+        poll_ms: u64,
+        site_extra: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let options =
+            DemoOptions::ephemeral(dir.path(), time_scale, Duration::from_millis(poll_ms));
+        let database = options.database.clone();
+        let mut demo = proxy::demo::start_with(options, site_extra, clock.clone())
+            .await
+            .expect("the demo starts");
+        let visitor = Visitor {
+            url: demo.api_url.clone(),
+            site: proxy::demo::DEMO_SITE.to_owned(),
+            origin: demo.page_url.trim_end_matches('/').to_owned(),
+        };
+        let task = std::mem::replace(&mut demo.proxy, tokio::spawn(async { Ok(()) }));
+        Self {
+            visitor,
+            config: String::new(),
+            database,
+            shutdown: demo.shutdown.clone(),
+            demo: Some(demo),
+            clock,
+            task: Some(task),
+            dir,
+        }
+    }
+
+    async fn serve(config: String, dir: Arc<tempfile::TempDir>, clock: Arc<dyn Clock>) -> Self {
+        let parsed = proxy::config::Config::parse(&config, |_| Some(KEY.to_owned()))
+            .expect("valid test config");
+        let database = parsed.database.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let app = proxy::Application::build_with_clock(parsed, listener, clock.clone())
+            .await
+            .expect("the proxy builds");
+        let url = format!("http://{}", app.local_addr().expect("address"));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Self {
+            visitor: Visitor::of_shop(url),
+            config,
+            database,
+            demo: None,
+            clock,
+            shutdown,
+            task: Some(task),
+            dir,
+        }
+    }
+
+    /// The demo's parts; panics for a proxy not started with [`TestProxy::demo`].
+    pub fn demo_parts(&self) -> &Demo {
+        self.demo.as_ref().expect("started with TestProxy::demo")
+    }
+
+    /// The temporary directory of its store.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Begins a graceful shutdown.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Shuts down and waits up to `within` for the proxy to stop; what it
+    /// ended with, or `None` when it did not stop in time.
+    pub async fn stopped(mut self, within: Duration) -> Option<anyhow::Result<()>> {
+        self.stop();
+        let task = self.task.take()?;
+        match tokio::time::timeout(within, task).await {
+            Ok(Ok(result)) => Some(result),
+            Ok(Err(panic)) => Some(Err(anyhow::anyhow!("the proxy panicked: {panic}"))),
+            Err(_) => None,
+        }
+    }
+
+    /// Stops this proxy and starts another on the same config and store.
+    pub async fn restart(self) -> Self {
+        let (config, dir, clock) = (self.config.clone(), self.dir.clone(), self.clock.clone());
+        self.stopped(Duration::from_secs(15))
+            .await
+            .expect("stopped in time")
+            .expect("stopped cleanly");
+        Self::serve(config, dir, clock).await
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Polls `check` every 20 ms until it holds, failing after 30 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
