@@ -22,6 +22,7 @@ pub mod http;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;
+pub mod phone_policy;
 pub mod pipeline;
 pub mod status;
 pub mod store;
