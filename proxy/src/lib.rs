@@ -28,6 +28,7 @@ pub mod lead;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;
+pub mod phone_policy;
 pub mod pipeline;
 pub mod serve;
 pub mod site;
