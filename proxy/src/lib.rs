@@ -11,6 +11,7 @@
 //! - [`pipeline`]: the forwarder, the tracker and the retention job.
 //! - [`call_state`]: CallKeeper's status codes in the visitor's words.
 //! - [`changes`]: which lead changed, for the live status streams.
+//! - [`trusted_proxies`]: whose forwarding header is believed.
 //! - [`clock`]: the one "now" everything above reads.
 //! - [`hours`]: opening hours and callback slots in the site's zone.
 //! - [`metrics`] and [`monitor`]: what `/metrics` and `/readyz` report, and the balance monitor.
@@ -33,6 +34,7 @@ pub mod pipeline;
 pub mod serve;
 pub mod site;
 pub mod store;
+pub mod trusted_proxies;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,7 +57,7 @@ pub struct Application {
     pipeline: Pipeline,
     monitor: monitor::Monitor,
     serve_limits: serve::ServeLimits,
-    trusted_proxies: Vec<std::net::IpAddr>,
+    trusted_proxies: trusted_proxies::TrustedProxies,
 }
 
 impl Application {
@@ -116,7 +118,7 @@ impl Application {
             state,
             pipeline,
             monitor,
-            serve_limits: serve::ServeLimits::default(),
+            serve_limits: config.server,
             trusted_proxies: config.trusted_proxies,
         })
     }
@@ -139,7 +141,7 @@ impl Application {
             streams_end.cancel();
         });
         let trusted = self.trusted_proxies;
-        let exempt = Arc::new(move |ip: std::net::IpAddr| trusted.contains(&ip));
+        let exempt = Arc::new(move |ip: std::net::IpAddr| trusted.contains(ip));
         let app = http::app(self.state);
         serve::serve(self.listener, app, self.serve_limits, exempt, shutdown).await?;
         workers.await.context("the workers panicked")?;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 use super::Limits;
+use crate::serve::ServeLimits;
 
 /// The top level of the file. Every key is optional.
 #[derive(Debug, Deserialize)]
@@ -28,7 +29,33 @@ pub(super) struct RawConfig {
     pub(super) max_streams_per_ip: usize,
     pub(super) status_ttl_hours: u64,
     pub(super) upstream_check_interval_seconds: u64,
+    pub(super) allow_readable_key_file: bool,
+    pub(super) server: RawServer,
     pub(super) sites: HashMap<String, RawSite>,
+}
+
+/// `[server]`: how much one listener takes; defaults from [`ServeLimits::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawServer {
+    pub(super) header_read_timeout_seconds: u64,
+    pub(super) request_timeout_seconds: u64,
+    pub(super) max_connections: usize,
+    pub(super) max_connections_per_ip: usize,
+    pub(super) max_requests_in_flight: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        let limits = ServeLimits::default();
+        Self {
+            header_read_timeout_seconds: limits.header_read_timeout.as_secs(),
+            request_timeout_seconds: limits.request_timeout.as_secs(),
+            max_connections: limits.max_connections,
+            max_connections_per_ip: limits.max_connections_per_ip,
+            max_requests_in_flight: limits.max_requests_in_flight,
+        }
+    }
 }
 
 impl Default for RawConfig {
@@ -46,6 +73,8 @@ impl Default for RawConfig {
             max_streams_per_ip: 10,
             status_ttl_hours: 24,
             upstream_check_interval_seconds: 300,
+            allow_readable_key_file: false,
+            server: RawServer::default(),
             sites: HashMap::new(),
         }
     }
