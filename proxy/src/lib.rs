@@ -14,7 +14,8 @@
 //! - [`trusted_proxies`]: whose forwarding header is believed.
 //! - [`clock`]: the one "now" everything above reads.
 //! - [`hours`]: opening hours and callback slots in the site's zone.
-//! - [`metrics`] and [`monitor`]: what `/metrics` and `/readyz` report, and the balance monitor.
+//! - [`metrics`], [`monitor`] and [`heartbeat`]: what `/metrics` and `/readyz` report (on the
+//!   admin listener), the balance monitor and the store's heartbeat.
 //! - [`operator`]: the `proxy leads …` commands.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
@@ -23,6 +24,7 @@ pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod heartbeat;
 pub mod hours;
 pub mod http;
 pub mod lead;
@@ -53,6 +55,7 @@ use crate::store::Store;
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    admin_listener: TcpListener,
     state: AppState,
     pipeline: Pipeline,
     monitor: monitor::Monitor,
@@ -73,6 +76,14 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn clock::Clock>,
     ) -> anyhow::Result<Self> {
+        let admin_listener = TcpListener::bind(config.admin_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "binding the admin listener on {} (admin_listen; is the port in use?)",
+                    config.admin_listen
+                )
+            })?;
         let store = Store::open(&config.database)
             .await
             .with_context(|| format!("opening the lead store {}", config.database.display()))?;
@@ -106,6 +117,7 @@ impl Application {
             status_ttl: config.status_ttl,
             clock,
             shutdown: CancellationToken::new(),
+            heartbeat: Arc::new(heartbeat::StoreHeartbeat::default()),
             store,
             sites,
             changes,
@@ -115,6 +127,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            admin_listener,
             state,
             pipeline,
             monitor,
@@ -128,11 +141,29 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The address the admin listener (`/readyz`, `/metrics`) listens on.
+    pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
+        self.admin_listener.local_addr()
+    }
+
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
     /// Leads not yet sent stay in the store and are sent by the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = tokio::spawn(self.pipeline.run(shutdown.clone()));
         let monitor = tokio::spawn(self.monitor.run(shutdown.clone()));
+        let heartbeat = tokio::spawn(self.state.heartbeat.clone().run(
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            shutdown.clone(),
+        ));
+        // Loopback by default, for monitors: the usual limits, nobody exempt.
+        let admin = tokio::spawn(serve::serve(
+            self.admin_listener,
+            http::admin_app(self.state.clone()),
+            serve::ServeLimits::default(),
+            Arc::new(|_| false),
+            shutdown.clone(),
+        ));
         // Open status streams end when shutdown begins, or they would hold it up.
         let streams_end = self.state.shutdown.clone();
         let stop = shutdown.clone();
@@ -146,6 +177,8 @@ impl Application {
         serve::serve(self.listener, app, self.serve_limits, exempt, shutdown).await?;
         workers.await.context("the workers panicked")?;
         monitor.await.context("the balance monitor panicked")?;
+        heartbeat.await.context("the store heartbeat panicked")?;
+        admin.await.context("the admin listener panicked")??;
         Ok(())
     }
 }

@@ -56,6 +56,9 @@ pub const ENV_PREFIX: &str = "PROXY_";
 pub struct Config {
     /// Where the widget API and assets listen.
     pub listen: SocketAddr,
+    /// Where `/metrics`, `/readyz` and `/healthz` listen for operators
+    /// (`admin_listen`, loopback by default).
+    pub admin_listen: SocketAddr,
     /// The SQLite file that holds every lead.
     pub database: PathBuf,
     /// The built widget (`dist/`).
@@ -192,6 +195,15 @@ impl Config {
                 format!("{:?} is not an address like 127.0.0.1:8080", raw.listen),
             )
         })?;
+        let admin_listen = raw.admin_listen.parse().map_err(|_| {
+            invalid(
+                "admin_listen",
+                format!(
+                    "{:?} is not an address like 127.0.0.1:9090",
+                    raw.admin_listen
+                ),
+            )
+        })?;
         let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
             .map_err(|message| invalid("trusted_proxies", message))?;
         if HeaderName::from_bytes(raw.client_ip_header.as_bytes()).is_err() {
@@ -259,6 +271,7 @@ impl Config {
         }
         Ok(Self {
             listen,
+            admin_listen,
             database: raw.database,
             assets: raw.assets,
             status_poll_interval: Duration::from_millis(poll_ms),
@@ -321,7 +334,11 @@ impl Config {
     /// Never includes a key.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "listen {}", self.listen);
+        let _ = writeln!(
+            out,
+            "listen {} (widget API and files), {} (/metrics, /readyz, /healthz)",
+            self.listen, self.admin_listen
+        );
         let _ = writeln!(
             out,
             "lead store {}, widget files {}",

@@ -17,6 +17,8 @@ use crate::serve::ServeLimits;
 pub(super) struct RawConfig {
     #[serde(deserialize_with = "text")]
     pub(super) listen: String,
+    #[serde(deserialize_with = "text")]
+    pub(super) admin_listen: String,
     pub(super) database: PathBuf,
     pub(super) assets: PathBuf,
     pub(super) status_poll_interval_ms: u64,
@@ -62,6 +64,7 @@ impl Default for RawConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
+            admin_listen: "127.0.0.1:9090".to_owned(),
             database: PathBuf::from("callback-proxy.db"),
             assets: PathBuf::from("dist"),
             status_poll_interval_ms: 2_000,

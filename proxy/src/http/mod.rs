@@ -9,7 +9,7 @@
 //! - `status.rs`: a callback's status, now and as Server-Sent Events.
 //! - `limits.rs`: who the client is, and the limits per address and from the store.
 //! - `streams.rs`: the caps on open status streams.
-//! - `health.rs`, `openapi.rs`, `assets.rs`: for operators, for integrators, the widget's files.
+//! - `health.rs`, `openapi.rs`, `assets.rs`: for operators ([`admin_app`]), for integrators, the widget's files.
 //! - `error.rs`: the one error shape; `extract.rs`: the client's socket address.
 
 mod assets;
@@ -65,6 +65,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the proxy shuts down: live streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The store heartbeat's last outcome, for `/readyz`.
+    pub heartbeat: Arc<crate::heartbeat::StoreHeartbeat>,
 }
 
 impl crate::site::SiteRuntime {
@@ -77,7 +79,15 @@ impl crate::site::SiteRuntime {
     }
 }
 
-/// The proxy's router.
+/// The admin listener's router (`admin_listen`): `/healthz`, `/readyz`
+/// and `/metrics`, for operators and their monitors only.
+pub fn admin_app(state: AppState) -> Router {
+    health::admin_router()
+        .layer(axum::middleware::from_fn(error::log_errors))
+        .with_state(state)
+}
+
+/// The proxy's public router: the widget's API and files, and `/healthz`.
 pub fn app(state: AppState) -> Router {
     let origins: Vec<String> = state
         .sites
@@ -116,7 +126,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .nest("/widget", assets::router(&state.assets))
         .merge(assets::loader(&state.assets))
-        .merge(health::router())
+        .merge(health::public_router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             health::count_requests,
