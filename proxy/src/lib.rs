@@ -115,6 +115,7 @@ impl Application {
                 config.max_streams_per_ip,
             )),
             status_ttl: config.status_ttl,
+            stream_lifetime: config.stream_lifetime,
             clock,
             shutdown: CancellationToken::new(),
             heartbeat: Arc::new(heartbeat::StoreHeartbeat::default()),

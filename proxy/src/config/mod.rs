@@ -80,6 +80,9 @@ pub struct Config {
     pub max_open_streams: usize,
     /// Live status streams open at once from one client address.
     pub max_streams_per_ip: usize,
+    /// How long one status stream stays open at most; the browser then
+    /// reconnects (`max_stream_seconds`).
+    pub stream_lifetime: Duration,
     /// How long a status token still answers after its call is final.
     pub status_ttl: Duration,
     /// How often each site's CallKeeper account is asked for its balance,
@@ -250,6 +253,7 @@ impl Config {
             1,
             raw.max_open_streams as u64,
         )?;
+        let stream_seconds = bounded("max_stream_seconds", raw.max_stream_seconds, 1, 86_400)?;
         let ttl_hours = bounded("status_ttl_hours", raw.status_ttl_hours, 1, 24 * 365)?;
         let check_seconds = bounded(
             "upstream_check_interval_seconds",
@@ -281,6 +285,7 @@ impl Config {
             client_ip_header: raw.client_ip_header,
             max_open_streams: raw.max_open_streams,
             max_streams_per_ip: raw.max_streams_per_ip,
+            stream_lifetime: Duration::from_secs(stream_seconds),
             status_ttl: Duration::from_secs(ttl_hours * 3600),
             upstream_check_interval: Duration::from_secs(check_seconds),
             server,

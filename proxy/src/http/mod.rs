@@ -33,7 +33,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::ApiError;
 pub use limits::IpLimits;
-pub use streams::{StreamGuard, Streams};
+pub use streams::{MAX_STREAMS_PER_TOKEN, StreamGuard, Streams};
 
 use crate::changes::LeadChanges;
 use crate::clock::Clock;
@@ -59,6 +59,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Open status streams, capped.
     pub streams: Arc<Streams>,
+    /// How long one status stream stays open at most (`max_stream_seconds`).
+    pub stream_lifetime: std::time::Duration,
     /// How long a status token works after its call is final.
     pub status_ttl: std::time::Duration,
     /// "Now", for everything: opening hours, slots, stored times, limits and expiry.
