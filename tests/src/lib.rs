@@ -28,6 +28,7 @@ pub async fn start_demo(store_dir: &tempfile::TempDir) -> Result<Demo> {
     let any = "127.0.0.1:0".parse()?;
     demo::start(DemoOptions {
         api: any,
+        admin: any,
         page: any,
         sandbox: any,
         assets: widget_dist(),

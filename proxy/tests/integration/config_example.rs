@@ -24,7 +24,7 @@ fn the_example_config_is_valid() {
 #[test]
 fn the_example_config_mentions_every_key() {
     let text = example();
-    for table in ["", "[sites.shop]\n", "[sites.shop.limits]\n"] {
+    for table in ["", "[server]\n", "[sites.shop]\n", "[sites.shop.limits]\n"] {
         let position = text.find(table).expect("the example has this table") + table.len();
         let mut with_unknown = text.clone();
         with_unknown.insert_str(position, "not_a_key = 1\n");
@@ -40,9 +40,14 @@ fn the_example_config_mentions_every_key() {
             .unwrap_or_else(|| panic!("the error lists the allowed keys: {error}"));
         for key in keys.split(", ") {
             assert!(
-                [format!("{key} ="), format!("[{key}."), format!(".{key}]")]
-                    .iter()
-                    .any(|spelling| text.contains(spelling.as_str())),
+                [
+                    format!("{key} ="),
+                    format!("[{key}."),
+                    format!("[{key}]"),
+                    format!(".{key}]"),
+                ]
+                .iter()
+                .any(|spelling| text.contains(spelling.as_str())),
                 "config.example.toml does not document {key} (in {table:?})"
             );
         }

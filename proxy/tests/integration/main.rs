@@ -16,4 +16,5 @@ mod limits;
 mod observability;
 mod serving;
 mod status_flow;
+mod streams;
 mod support;
