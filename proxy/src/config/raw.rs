@@ -102,6 +102,8 @@ pub(super) struct RawSite {
     pub(super) consent: Option<RawConsent>,
     #[serde(default)]
     pub(super) texts: RawTexts,
+    #[serde(default)]
+    pub(super) phone: crate::phone_policy::PhonePolicyConfig,
 }
 
 /// `[sites.NAME.consent]`.

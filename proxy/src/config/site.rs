@@ -14,6 +14,7 @@ use super::checks::{
 };
 use super::error::{ConfigError, invalid};
 use super::raw::{RawLimits, RawSite};
+use crate::phone_policy::PhonePolicy;
 
 /// One site that embeds the widget.
 #[derive(Debug, Clone)]
@@ -42,6 +43,9 @@ pub struct Site {
     pub position: Position,
     /// Default country code pre-filled in the phone field.
     pub country_code: String,
+    /// Which numbers the site calls back (`[sites.NAME.phone]`), read in
+    /// the country of `country_code`.
+    pub phone: PhonePolicy,
     /// Offices the visitor may choose (index = CallKeeper's `manager` office index).
     pub offices: Vec<String>,
     /// The company's time zone (`utc`); absent: CallKeeper's widget setting.
@@ -176,6 +180,10 @@ impl Site {
         {
             return Err(invalid(key("tool_name"), "use 1 to 100 characters"));
         }
+        let phone = raw
+            .phone
+            .build(&raw.country_code)
+            .map_err(|e| invalid(key(e.key()), e.to_string()))?;
         let limits = Limits::from_raw(&raw.limits, &|name| key(&format!("limits.{name}")))?;
         let consent = raw
             .consent
@@ -196,6 +204,7 @@ impl Site {
             color,
             position,
             country_code: raw.country_code,
+            phone,
             offices: raw.offices,
             utc,
             opening_hours,

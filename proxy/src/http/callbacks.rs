@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use protocol::{CallbackAccepted, CallbackRequest, PhoneNumber, paths};
+use protocol::{CallbackAccepted, CallbackRequest, paths};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -20,6 +20,7 @@ use crate::call_state::visitor_status;
 use crate::clock::unix_millis;
 use crate::config::Site;
 use crate::lead::{Lead, NewLead};
+use crate::phone_policy::{CanonicalNumber, PhoneRefusal, hash_for_logs};
 use crate::site::SiteRuntime;
 use crate::store::Inserted;
 
@@ -57,7 +58,14 @@ pub(super) async fn create(
     }
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let ValidRequest { request, phone } = ValidRequest::new(request, site)?;
+    let typed_phone = request.phone.clone();
+    let locale = visitor_locale(site, &headers);
+    let ValidRequest { request, phone } =
+        ValidRequest::new(request, site, locale).inspect_err(|error| {
+            if let ApiError::PhoneRefused { reason, .. } = error {
+                log_phone_refusal(&state, site, reason, &typed_phone);
+            }
+        })?;
     let idempotency_key = match headers.get(paths::IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         None => random_token(),
         Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => key.to_owned(),
@@ -99,7 +107,7 @@ pub(super) async fn create(
         site: site.id.clone(),
         idempotency_key,
         body_hash: body_hash.clone(),
-        phone: phone.as_str().to_owned(),
+        phone: phone.digits(),
         ip: client_ip.map(|ip| ip.to_string()),
         request,
         now,
@@ -151,21 +159,69 @@ fn check_requested_time(time: i64, site: &SiteRuntime, now: SystemTime) -> Resul
     Ok(())
 }
 
+/// The salt of the phone hashes in this process's log lines: random, so a
+/// hash cannot be reversed by trying every number, and only comparable
+/// within one run.
+static LOG_SALT: std::sync::LazyLock<[u8; 16]> = std::sync::LazyLock::new(|| {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    salt
+});
+
+/// Counts a refused number and logs it, never in clear: a salted hash when
+/// the number was read, else nothing of it. A number refused for its country
+/// is not read again (classifying a foreign number is the slow part).
+fn log_phone_refusal(state: &AppState, site: &Site, reason: &'static str, typed: &str) {
+    state.metrics.refused(&site.id, &format!("phone_{reason}"));
+    let number = match reason {
+        "kind_not_allowed" | "blocked" => {
+            crate::phone_policy::parse(typed, site.phone.site_country()).ok()
+        }
+        _ => None,
+    };
+    let phone_hash = number.map(|number| hash_for_logs(&number, LOG_SALT.as_slice()));
+    tracing::info!(site = %site.id, reason, phone_hash = phone_hash.as_deref().unwrap_or("-"),
+        "a phone number was refused by the site's phone policy");
+}
+
+/// The visitor's language for messages: the site's fixed widget language,
+/// else the browser's first choice (`Accept-Language`), else the site's.
+fn visitor_locale<'a>(site: &'a Site, headers: &'a HeaderMap) -> &'a str {
+    if let Some(locale) = &site.widget_locale {
+        return locale.as_str();
+    }
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim_start())
+        .filter(|value| !value.is_empty() && !value.starts_with('*'))
+        .unwrap_or(site.locale.as_str())
+}
+
 /// A callback request every field of which was checked: the request trimmed
-/// to what we keep (its phone in digits), and the phone number itself.
+/// to what we keep (its phone as E.164 digits), and the phone number itself.
 #[derive(Debug)]
 pub(super) struct ValidRequest {
     pub(super) request: CallbackRequest,
-    pub(super) phone: PhoneNumber,
+    pub(super) phone: CanonicalNumber,
 }
 
 impl ValidRequest {
     /// Checks every field of `request` against the rules and `site`; the
-    /// first field at fault is the error.
-    pub(super) fn new(mut request: CallbackRequest, site: &Site) -> Result<Self, ApiError> {
-        let phone = PhoneNumber::parse(&request.phone)
-            .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
-        request.phone = phone.as_str().to_owned();
+    /// first field at fault is the error, in `locale` when the visitor reads it.
+    pub(super) fn new(
+        mut request: CallbackRequest,
+        site: &Site,
+        locale: &str,
+    ) -> Result<Self, ApiError> {
+        let phone = site
+            .phone
+            .accept(&request.phone)
+            .map_err(|refusal: PhoneRefusal| ApiError::PhoneRefused {
+                reason: refusal.code(),
+                message: refusal.message(locale),
+            })?;
+        request.phone = phone.digits();
         if let Some(office) = request.office
             && office as usize >= site.offices.len().max(1)
         {

@@ -22,12 +22,12 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use protocol::PhoneNumber;
 
 use super::ApiError;
 use crate::clock::millis;
 use crate::config::{Config, Limits, Site};
 use crate::lead::LeadState;
+use crate::phone_policy::CanonicalNumber;
 use crate::store::Store;
 
 /// Every this many checks, addresses whose limit has refilled are forgotten.
@@ -174,7 +174,7 @@ pub(crate) fn limit_key(client: IpAddr) -> IpAddr {
 pub(super) async fn check_stored_limits(
     store: &Store,
     site: &Site,
-    phone: &PhoneNumber,
+    phone: &CanonicalNumber,
     now: i64,
 ) -> Result<(), ApiError> {
     const HOUR: i64 = 3_600_000;
@@ -184,7 +184,7 @@ pub(super) async fn check_stored_limits(
         retry_after: Duration::from_millis(u64::try_from(until - now).unwrap_or(0).max(1000)),
     };
     let history = store
-        .number_history(&site.id, phone.as_str(), now - DAY)
+        .number_history(&site.id, &phone.digits(), now - DAY)
         .await?;
     if let Some((last_at, last_state)) = history.first() {
         let cooldown_ends = last_at + millis(limits.number_cooldown);

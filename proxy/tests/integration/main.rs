@@ -14,6 +14,7 @@ mod config_example;
 mod delivery;
 mod limits;
 mod observability;
+mod phone_numbers;
 mod serving;
 mod status_flow;
 mod support;
