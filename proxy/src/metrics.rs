@@ -147,8 +147,17 @@ struct Balance {
 }
 
 /// Why a request was refused before anything was stored, one label each
-/// (issue 11): the phone policy's refusals, by [`crate::phone_policy::PhoneRefusal::code`].
-pub const REFUSAL_CLASSES: [&str; 5] = [
+/// (issue 11): the phone policy's refusals, by
+/// [`crate::phone_policy::PhoneRefusal::code`], and the limits.
+pub const REFUSAL_CLASSES: [&str; 13] = [
+    "limit_address_burst",
+    "limit_number_cooldown",
+    "limit_number_per_day",
+    "limit_site_per_hour",
+    "limit_site_per_day",
+    "limit_address_per_day",
+    "limit_network_per_day",
+    "limit_suspect_share",
     "phone_unparseable",
     "phone_invalid",
     "phone_country_not_allowed",

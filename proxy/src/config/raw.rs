@@ -135,6 +135,9 @@ pub(super) struct RawLimits {
     pub(super) site_per_day: u32,
     pub(super) ip_burst: u32,
     pub(super) ip_per_minute: u32,
+    pub(super) ip_per_day: u32,
+    pub(super) network_per_day: u32,
+    pub(super) suspect_share_percent: u32,
 }
 
 impl Default for RawLimits {
@@ -147,6 +150,9 @@ impl Default for RawLimits {
             site_per_day: limits.site_per_day,
             ip_burst: limits.ip_burst,
             ip_per_minute: limits.ip_per_minute,
+            ip_per_day: limits.ip_per_day,
+            network_per_day: limits.network_per_day,
+            suspect_share_percent: limits.suspect_share_percent,
         }
     }
 }

@@ -88,6 +88,13 @@ pub struct Limits {
     pub ip_burst: u32,
     /// Requests per minute from one client address, after the burst (10).
     pub ip_per_minute: u32,
+    /// Orders stored per day from one address (an IPv6 /64 is one address), counted from the store (10).
+    pub ip_per_day: u32,
+    /// Orders stored per day from one IPv6 /48, counted from the store (30).
+    pub network_per_day: u32,
+    /// The share of `site_per_hour`, in percent, that addresses already
+    /// refused (by a limit, the phone policy or a bot check) may fill (20).
+    pub suspect_share_percent: u32,
 }
 
 impl Default for Limits {
@@ -99,6 +106,9 @@ impl Default for Limits {
             site_per_day: 500,
             ip_burst: 5,
             ip_per_minute: 10,
+            ip_per_day: 10,
+            network_per_day: 30,
+            suspect_share_percent: 20,
         }
     }
 }
@@ -265,6 +275,9 @@ impl Limits {
             ("site_per_day", raw.site_per_day),
             ("ip_burst", raw.ip_burst),
             ("ip_per_minute", raw.ip_per_minute),
+            ("ip_per_day", raw.ip_per_day),
+            ("network_per_day", raw.network_per_day),
+            ("suspect_share_percent", raw.suspect_share_percent),
         ] {
             if value == 0 {
                 return Err(invalid(
@@ -280,6 +293,9 @@ impl Limits {
             site_per_day: raw.site_per_day,
             ip_burst: raw.ip_burst,
             ip_per_minute: raw.ip_per_minute,
+            ip_per_day: raw.ip_per_day,
+            network_per_day: raw.network_per_day,
+            suspect_share_percent: raw.suspect_share_percent.min(100),
         })
     }
 }
@@ -288,13 +304,16 @@ impl fmt::Display for Limits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "per number 1 per {} min and {}/day; per site {}/hour and {}/day; per address {} at once, {}/min",
+            "per number 1 per {} min and {}/day; per site {}/hour and {}/day; per address {} at once, {}/min, {}/day ({}/day per IPv6 /48); refused addresses {}% of the hourly ceiling",
             self.number_cooldown.as_secs() / 60,
             self.number_per_day,
             self.site_per_hour,
             self.site_per_day,
             self.ip_burst,
-            self.ip_per_minute
+            self.ip_per_minute,
+            self.ip_per_day,
+            self.network_per_day,
+            self.suspect_share_percent
         )
     }
 }

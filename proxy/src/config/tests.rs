@@ -65,6 +65,9 @@ fn defaults_apply_to_every_optional_key() {
             site_per_day: 500,
             ip_burst: 5,
             ip_per_minute: 10,
+            ip_per_day: 10,
+            network_per_day: 30,
+            suspect_share_percent: 20,
         }
     );
 }

@@ -1,6 +1,7 @@
 //! `POST /v1/sites/{site}/callbacks`: a visitor's request, validated
 //! ([`ValidRequest`]), limited, stored, then answered with 202.
 
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -14,6 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::extract::ClientAddr;
+use super::limits::{LimitHit, WINDOW_MS, judge};
 use super::sites::SLOT_STEP;
 use super::{ApiError, AppState};
 use crate::call_state::visitor_status;
@@ -49,6 +51,12 @@ pub(super) async fn create(
         .ok_or(ApiError::NotFound("site"))?;
     let site = &runtime.site;
     let client_ip = state.limits.client_ip(client, &headers);
+    // The address's burst first, before anything is read: invalid and
+    // replayed requests count too.
+    if let Err(error) = state.limits.check(&site.id, client_ip) {
+        refused_by_limit(&state, site, client_ip, LimitHit::AddressBurst);
+        return Err(error);
+    }
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
@@ -64,6 +72,7 @@ pub(super) async fn create(
         ValidRequest::new(request, site, locale).inspect_err(|error| {
             if let ApiError::PhoneRefused { reason, .. } = error {
                 log_phone_refusal(&state, site, reason, &typed_phone);
+                state.limits.mark_suspect(client_ip, state.clock.now_ms());
             }
         })?;
     let idempotency_key = match headers.get(paths::IDEMPOTENCY_KEY).map(|v| v.to_str()) {
@@ -92,15 +101,13 @@ pub(super) async fn create(
         }
         return Ok(accepted(lead, site));
     }
-    // Only a new request counts against the limits, and only a new one is
-    // checked against the clock (a replay may come after its time).
-    state.limits.check(&site.id, client_ip)?;
+    // Only a new request is checked against the clock (a replay may come
+    // after its time) and counted against the limits.
     let now = state.clock.now();
     if let Some(time) = request.time {
         check_requested_time(time, runtime, now)?;
     }
     let now = unix_millis(now);
-    super::limits::check_stored_limits(&state.store, site, &phone, now).await?;
 
     let new = NewLead {
         id: random_token(),
@@ -112,13 +119,24 @@ pub(super) async fn create(
         request,
         now,
     };
-    let lead = match state.store.insert(new).await? {
-        Inserted::New(lead) => {
+    let suspect = |ip| state.limits.is_suspect(ip, now);
+    let admitted = state
+        .store
+        .insert_within(new, now - WINDOW_MS, |recent| {
+            judge(recent, &site.limits, client_ip, &suspect, now)
+        })
+        .await?;
+    let lead = match admitted {
+        Ok(Inserted::New(lead)) => {
             state.wake.notify_one();
             lead
         }
-        Inserted::Existing(lead) if lead.body_hash == body_hash => lead,
-        Inserted::Existing(_) => return Err(ApiError::IdempotencyConflict),
+        Ok(Inserted::Existing(lead)) if lead.body_hash == body_hash => lead,
+        Ok(Inserted::Existing(_)) => return Err(ApiError::IdempotencyConflict),
+        Err((hit, retry_after)) => {
+            refused_by_limit(&state, site, client_ip, hit);
+            return Err(ApiError::RateLimited { retry_after });
+        }
     };
     Ok(accepted(lead, site))
 }
@@ -167,6 +185,22 @@ static LOG_SALT: std::sync::LazyLock<[u8; 16]> = std::sync::LazyLock::new(|| {
     rand::rng().fill_bytes(&mut salt);
     salt
 });
+
+/// Counts a request refused by a limit, logs it (without the address), and
+/// makes its address a suspect. A site's ceiling is no fault of the
+/// address that met it, so that one does not make a suspect.
+fn refused_by_limit(state: &AppState, site: &Site, client: Option<IpAddr>, hit: LimitHit) {
+    state.metrics.refused(&site.id, hit.class());
+    match hit {
+        LimitHit::SitePerHour | LimitHit::SitePerDay => {
+            tracing::warn!(site = %site.id, limit = hit.class(), "the site's order ceiling is reached");
+        }
+        _ => {
+            tracing::info!(site = %site.id, limit = hit.class(), "a request was refused by a limit");
+            state.limits.mark_suspect(client, state.clock.now_ms());
+        }
+    }
+}
 
 /// Counts a refused number and logs it, never in clear: a salted hash when
 /// the number was read, else nothing of it. A number refused for its country

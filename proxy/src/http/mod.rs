@@ -106,6 +106,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/callbacks/{id}", get(status::status))
         .route("/v1/callbacks/{id}/events", get(status::status_stream))
         .route("/v1/openapi.json", get(openapi::document))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_reads,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             callbacks::MAX_BODY_BYTES,
         ))
