@@ -148,8 +148,11 @@ struct Balance {
 
 /// Why a request was refused before anything was stored, one label each
 /// (issue 11): the phone policy's refusals, by
-/// [`crate::phone_policy::PhoneRefusal::code`], and the limits.
-pub const REFUSAL_CLASSES: [&str; 13] = [
+/// [`crate::phone_policy::PhoneRefusal::code`], the limits and the bot checks.
+pub const REFUSAL_CLASSES: [&str; 16] = [
+    "bot_no_widget_header",
+    "bot_honeypot",
+    "bot_too_fast",
     "limit_address_burst",
     "limit_number_cooldown",
     "limit_number_per_day",

@@ -104,6 +104,26 @@ pub(super) struct RawSite {
     pub(super) texts: RawTexts,
     #[serde(default)]
     pub(super) phone: crate::phone_policy::PhonePolicyConfig,
+    #[serde(default)]
+    pub(super) bot_checks: RawBotChecks,
+}
+
+/// `[sites.NAME.bot_checks]`; every key defaults to [`super::BotChecks::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawBotChecks {
+    pub(super) min_fill_ms: u64,
+    pub(super) require_widget_header: bool,
+}
+
+impl Default for RawBotChecks {
+    fn default() -> Self {
+        let checks = super::BotChecks::default();
+        Self {
+            min_fill_ms: u64::try_from(checks.min_fill.as_millis()).unwrap_or(u64::MAX),
+            require_widget_header: checks.require_widget_header,
+        }
+    }
 }
 
 /// `[sites.NAME.consent]`.

@@ -16,6 +16,33 @@ use super::error::{ConfigError, invalid};
 use super::raw::{RawLimits, RawSite};
 use crate::phone_policy::PhonePolicy;
 
+/// The longest `{page}` read to staff.
+pub const MAX_IVR_PAGE_CHARS: usize = 64;
+
+/// `%D0%BA` as the text it encodes; a stray `%` stays as it is.
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// One site that embeds the widget.
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -64,6 +91,8 @@ pub struct Site {
     pub interval: Option<Interval>,
     /// How many callbacks this site takes, per number, address and time.
     pub limits: Limits,
+    /// What tells the widget from a script (`[sites.NAME.bot_checks]`).
+    pub bot_checks: BotChecks,
     /// The consent checkbox of the form (`[sites.NAME.consent]`).
     pub consent: Option<protocol::ConsentConfig>,
     /// The site's wording of the widget's texts (`[sites.NAME.texts]`).
@@ -71,6 +100,26 @@ pub struct Site {
     /// A warning (log and `/readyz`) when the account has fewer minutes
     /// than this left; 0 never warns.
     pub balance_warn_minutes: u32,
+}
+
+/// What tells a visitor using the widget from a script (`[sites.NAME.bot_checks]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BotChecks {
+    /// A request sent sooner than this after the dialog opened is refused
+    /// (`min_fill_ms`, 1500); typing a phone number takes longer.
+    pub min_fill: Duration,
+    /// Whether a request must carry the widget's header and the dialog's
+    /// elapsed time (`require_widget_header`, off until the widget sends them).
+    pub require_widget_header: bool,
+}
+
+impl Default for BotChecks {
+    fn default() -> Self {
+        Self {
+            min_fill: Duration::from_millis(1500),
+            require_widget_header: false,
+        }
+    }
 }
 
 /// How many callbacks a site takes (`[sites.NAME.limits]`).
@@ -224,6 +273,10 @@ impl Site {
             tool_name: raw.tool_name,
             interval,
             limits,
+            bot_checks: BotChecks {
+                min_fill: Duration::from_millis(raw.bot_checks.min_fill_ms),
+                require_widget_header: raw.bot_checks.require_widget_header,
+            },
             balance_warn_minutes: raw.balance_warn_minutes,
             consent,
             texts: protocol::SiteTexts {
@@ -233,15 +286,35 @@ impl Site {
         })
     }
 
+    /// What of a visitor's `current_page` staff may hear (issue 11): the
+    /// CallKeeper IVR reads `{page}` aloud, and the visitor writes it, so
+    /// only the path of a URL whose origin this site allows, decoded, in
+    /// letters, digits and `/-_.`, cut to [`MAX_IVR_PAGE_CHARS`]; `None`
+    /// for anything else.
+    pub fn page_for_ivr(&self, page: &str) -> Option<String> {
+        let url = Url::parse(page).ok()?;
+        if !self.allows_origin(&url.origin().ascii_serialization()) {
+            return None;
+        }
+        let path: String = percent_decoded(url.path())
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+            .take(MAX_IVR_PAGE_CHARS)
+            .collect();
+        Some(path)
+    }
+
     /// Whether a page of `origin` may use this site's widget.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
 
     /// Fills an IVR template ([`Site::text_to_manager`], [`Site::info_to_manager`]):
-    /// `{site}` becomes the display name, `{page}` the page the visitor ordered
-    /// from and `{office}` the office they chose; an absent value becomes nothing.
+    /// `{site}` becomes the display name, `{page}` the path of the page the
+    /// visitor ordered from ([`Site::page_for_ivr`]) and `{office}` the office
+    /// they chose (a name from this config); an absent value becomes nothing.
     pub fn ivr_text(&self, template: &str, page: Option<&str>, office: Option<&str>) -> String {
+        let page = page.and_then(|page| self.page_for_ivr(page));
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
         while let Some(start) = rest.find('{') {
@@ -252,7 +325,7 @@ impl Site {
             };
             match &after[1..end] {
                 "site" => out.push_str(&self.display_name),
-                "page" => out.push_str(page.unwrap_or_default()),
+                "page" => out.push_str(page.as_deref().unwrap_or_default()),
                 "office" => out.push_str(office.unwrap_or_default()),
                 // Validation refuses other names; keep the text if one slips in.
                 _ => out.push_str(&after[..=end]),

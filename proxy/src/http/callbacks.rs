@@ -66,6 +66,12 @@ pub(super) async fn create(
     }
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if let Err((class, error)) = check_bot_signals(site, &headers, &body) {
+        state.metrics.refused(&site.id, class);
+        tracing::info!(site = %site.id, class, "a request failed a bot check");
+        state.limits.mark_suspect(client_ip, state.clock.now_ms());
+        return Err(error);
+    }
     let typed_phone = request.phone.clone();
     let locale = visitor_locale(site, &headers);
     let ValidRequest { request, phone } =
@@ -186,6 +192,64 @@ static LOG_SALT: std::sync::LazyLock<[u8; 16]> = std::sync::LazyLock::new(|| {
     salt
 });
 
+/// The header the widget sends with every order (`X-Callback-Widget: 1`);
+/// required only where `bot_checks.require_widget_header` is on.
+pub(super) const WIDGET_HEADER: &str = "x-callback-widget";
+
+/// What the widget sends, beside the request, to tell itself from a
+/// script. Read from the same JSON body as [`CallbackRequest`], which
+/// ignores them: adding them to `protocol::CallbackRequest` would break the
+/// widget's tests that build one field by field, so they move there with
+/// the widget's rewrite.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct BotSignals {
+    /// The honeypot: a field the widget hides from people, so only a
+    /// script that fills every input fills it.
+    website: Option<String>,
+    /// Milliseconds between the dialog opening and the submit.
+    elapsed_ms: Option<u64>,
+}
+
+/// The bot checks ([`crate::config::BotChecks`]); a refusal's metrics class
+/// and answer. A visitor using the widget never meets one in practice.
+fn check_bot_signals(
+    site: &Site,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), (&'static str, ApiError)> {
+    let signals: BotSignals = serde_json::from_slice(body).unwrap_or_default();
+    let checks = &site.bot_checks;
+    if checks.require_widget_header
+        && (!headers.contains_key(WIDGET_HEADER) || signals.elapsed_ms.is_none())
+    {
+        return Err((
+            "bot_no_widget_header",
+            ApiError::Unreadable(
+                "orders are taken from the callback widget only (X-Callback-Widget and elapsed_ms missing)"
+                    .to_owned(),
+            ),
+        ));
+    }
+    if signals.website.is_some_and(|value| !value.is_empty()) {
+        return Err((
+            "bot_honeypot",
+            ApiError::invalid("website", "this field must be left empty"),
+        ));
+    }
+    let min_ms = u64::try_from(checks.min_fill.as_millis()).unwrap_or(u64::MAX);
+    if signals.elapsed_ms.is_some_and(|elapsed| elapsed < min_ms) {
+        return Err((
+            "bot_too_fast",
+            ApiError::invalid(
+                "elapsed_ms",
+                "sent too soon after the form opened; please retry",
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Counts a request refused by a limit, logs it (without the address), and
 /// makes its address a suspect. A site's ceiling is no fault of the
 /// address that met it, so that one does not make a suspect.
@@ -261,13 +325,26 @@ impl ValidRequest {
         {
             return Err(ApiError::invalid("office", "no such office"));
         }
-        if let Some(consent) = &request.consent
-            && (!consent.accepted || consent.version.len() > 64)
-        {
-            return Err(ApiError::invalid(
-                "consent",
-                "consent must be accepted, with a version of at most 64 characters",
-            ));
+        // Consent as the site asks for it, and only to its current text.
+        match (&site.consent, &request.consent) {
+            (Some(asked), Some(given)) if !given.accepted || given.version != asked.version => {
+                return Err(ApiError::invalid(
+                    "consent",
+                    format!(
+                        "consent must be accepted for the current text (version {:?}); reload the page",
+                        asked.version
+                    ),
+                ));
+            }
+            (Some(asked), None) if asked.required => {
+                return Err(ApiError::invalid(
+                    "consent",
+                    "this site takes a callback request only with the visitor's consent",
+                ));
+            }
+            // Nothing was asked: nothing is recorded.
+            (None, Some(_)) => request.consent = None,
+            _ => {}
         }
         let context = &mut request.context;
         let fields: [(&str, &mut Option<String>); 13] = [

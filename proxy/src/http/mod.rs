@@ -95,6 +95,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("last-event-id"),
+            HeaderName::from_static(callbacks::WIDGET_HEADER),
         ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(3600));

@@ -29,6 +29,7 @@ fn the_example_config_mentions_every_key() {
         "[sites.shop]\n",
         "[sites.shop.limits]\n",
         "[sites.shop.phone]\n",
+        "[sites.shop.bot_checks]\n",
     ] {
         let position = text.find(table).expect("the example has this table") + table.len();
         let mut with_unknown = text.clone();
