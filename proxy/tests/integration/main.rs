@@ -13,6 +13,7 @@ mod api;
 mod bot_checks;
 mod config_example;
 mod delivery;
+mod flood;
 mod limits;
 mod observability;
 mod phone_numbers;
