@@ -146,10 +146,33 @@ struct Balance {
     low: bool,
 }
 
+/// Why a request was refused before anything was stored, one label each
+/// (issue 11): the phone policy's refusals, by
+/// [`crate::phone_policy::PhoneRefusal::code`], the limits and the bot checks.
+pub const REFUSAL_CLASSES: [&str; 16] = [
+    "bot_no_widget_header",
+    "bot_honeypot",
+    "bot_too_fast",
+    "limit_address_burst",
+    "limit_number_cooldown",
+    "limit_number_per_day",
+    "limit_site_per_hour",
+    "limit_site_per_day",
+    "limit_address_per_day",
+    "limit_network_per_day",
+    "limit_suspect_share",
+    "phone_unparseable",
+    "phone_invalid",
+    "phone_country_not_allowed",
+    "phone_kind_not_allowed",
+    "phone_blocked",
+];
+
 /// One site's counters.
 #[derive(Debug)]
 struct SiteMetrics {
     orders: [AtomicU64; OrderOutcome::ALL.len()],
+    refusals: [AtomicU64; REFUSAL_CLASSES.len()],
     retries: AtomicU64,
     upstream_failures: AtomicU64,
     warn_below: u32,
@@ -209,6 +232,7 @@ impl Metrics {
             .map(|(id, site)| {
                 let metrics = SiteMetrics {
                     orders: Default::default(),
+                    refusals: Default::default(),
                     retries: AtomicU64::new(0),
                     upstream_failures: AtomicU64::new(0),
                     warn_below: site.balance_warn_minutes,
@@ -311,6 +335,16 @@ impl Metrics {
     pub fn order_reconciled(&self, site: &str) {
         if let Some(site) = self.sites.get(site) {
             site.orders[OrderOutcome::Reconciled.index()].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request of `site` refused for `class`, one of [`REFUSAL_CLASSES`]
+    /// (another is a bug, counted nowhere rather than under a wrong name).
+    pub fn refused(&self, site: &str, class: &str) {
+        let slot = REFUSAL_CLASSES.iter().position(|known| *known == class);
+        debug_assert!(slot.is_some(), "unknown refusal class {class}");
+        if let (Some(site), Some(slot)) = (self.sites.get(site), slot) {
+            site.refusals[slot].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -442,6 +476,24 @@ impl Metrics {
                     out,
                     "orders_total",
                     &[("site", id), ("outcome", outcome.name())],
+                    count,
+                );
+            }
+        }
+
+        header(
+            out,
+            "refusals_total",
+            "counter",
+            "Requests refused before anything was stored, per site and class (phone_blocked, phone_kind_not_allowed…).",
+        );
+        for (id, site) in &self.sites {
+            for (slot, class) in REFUSAL_CLASSES.iter().enumerate() {
+                let count = site.refusals[slot].load(Ordering::Relaxed);
+                sample(
+                    out,
+                    "refusals_total",
+                    &[("site", id), ("class", class)],
                     count,
                 );
             }

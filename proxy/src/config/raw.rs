@@ -136,6 +136,28 @@ pub(super) struct RawSite {
     pub(super) consent: Option<RawConsent>,
     #[serde(default)]
     pub(super) texts: RawTexts,
+    #[serde(default)]
+    pub(super) phone: crate::phone_policy::PhonePolicyConfig,
+    #[serde(default)]
+    pub(super) bot_checks: RawBotChecks,
+}
+
+/// `[sites.NAME.bot_checks]`; every key defaults to [`super::BotChecks::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawBotChecks {
+    pub(super) min_fill_ms: u64,
+    pub(super) require_widget_header: bool,
+}
+
+impl Default for RawBotChecks {
+    fn default() -> Self {
+        let checks = super::BotChecks::default();
+        Self {
+            min_fill_ms: u64::try_from(checks.min_fill.as_millis()).unwrap_or(u64::MAX),
+            require_widget_header: checks.require_widget_header,
+        }
+    }
 }
 
 /// `[sites.NAME.consent]`.
@@ -167,6 +189,9 @@ pub(super) struct RawLimits {
     pub(super) site_per_day: u32,
     pub(super) ip_burst: u32,
     pub(super) ip_per_minute: u32,
+    pub(super) ip_per_day: u32,
+    pub(super) network_per_day: u32,
+    pub(super) suspect_share_percent: u32,
 }
 
 impl Default for RawLimits {
@@ -179,6 +204,9 @@ impl Default for RawLimits {
             site_per_day: limits.site_per_day,
             ip_burst: limits.ip_burst,
             ip_per_minute: limits.ip_per_minute,
+            ip_per_day: limits.ip_per_day,
+            network_per_day: limits.network_per_day,
+            suspect_share_percent: limits.suspect_share_percent,
         }
     }
 }

@@ -14,6 +14,34 @@ use super::checks::{
 };
 use super::error::{ConfigError, invalid};
 use super::raw::{RawLimits, RawSite};
+use crate::phone_policy::PhonePolicy;
+
+/// The longest `{page}` read to staff.
+pub const MAX_IVR_PAGE_CHARS: usize = 64;
+
+/// `%D0%BA` as the text it encodes; a stray `%` stays as it is.
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 /// One site that embeds the widget.
 #[derive(Debug, Clone)]
@@ -42,6 +70,9 @@ pub struct Site {
     pub position: Position,
     /// Default country code pre-filled in the phone field.
     pub country_code: String,
+    /// Which numbers the site calls back (`[sites.NAME.phone]`), read in
+    /// the country of `country_code`.
+    pub phone: PhonePolicy,
     /// Offices the visitor may choose (index = CallKeeper's `manager` office index).
     pub offices: Vec<String>,
     /// The company's time zone (`utc`); absent: CallKeeper's widget setting.
@@ -60,6 +91,8 @@ pub struct Site {
     pub interval: Option<Interval>,
     /// How many callbacks this site takes, per number, address and time.
     pub limits: Limits,
+    /// What tells the widget from a script (`[sites.NAME.bot_checks]`).
+    pub bot_checks: BotChecks,
     /// The consent checkbox of the form (`[sites.NAME.consent]`).
     pub consent: Option<protocol::ConsentConfig>,
     /// The site's wording of the widget's texts (`[sites.NAME.texts]`).
@@ -67,6 +100,26 @@ pub struct Site {
     /// A warning (log and `/readyz`) when the account has fewer minutes
     /// than this left; 0 never warns.
     pub balance_warn_minutes: u32,
+}
+
+/// What tells a visitor using the widget from a script (`[sites.NAME.bot_checks]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BotChecks {
+    /// A request sent sooner than this after the dialog opened is refused
+    /// (`min_fill_ms`, 1500); typing a phone number takes longer.
+    pub min_fill: Duration,
+    /// Whether a request must carry the widget's header and the dialog's
+    /// elapsed time (`require_widget_header`, off until the widget sends them).
+    pub require_widget_header: bool,
+}
+
+impl Default for BotChecks {
+    fn default() -> Self {
+        Self {
+            min_fill: Duration::from_millis(1500),
+            require_widget_header: false,
+        }
+    }
 }
 
 /// How many callbacks a site takes (`[sites.NAME.limits]`).
@@ -84,6 +137,13 @@ pub struct Limits {
     pub ip_burst: u32,
     /// Requests per minute from one client address, after the burst (10).
     pub ip_per_minute: u32,
+    /// Orders stored per day from one address (an IPv6 /64 is one address), counted from the store (10).
+    pub ip_per_day: u32,
+    /// Orders stored per day from one IPv6 /48, counted from the store (30).
+    pub network_per_day: u32,
+    /// The share of `site_per_hour`, in percent, that addresses already
+    /// refused (by a limit, the phone policy or a bot check) may fill (20).
+    pub suspect_share_percent: u32,
 }
 
 impl Default for Limits {
@@ -95,6 +155,9 @@ impl Default for Limits {
             site_per_day: 500,
             ip_burst: 5,
             ip_per_minute: 10,
+            ip_per_day: 10,
+            network_per_day: 30,
+            suspect_share_percent: 20,
         }
     }
 }
@@ -180,6 +243,10 @@ impl Site {
         {
             return Err(invalid(key("tool_name"), "use 1 to 100 characters"));
         }
+        let phone = raw
+            .phone
+            .build(&raw.country_code)
+            .map_err(|e| invalid(key(e.key()), e.to_string()))?;
         let limits = Limits::from_raw(&raw.limits, &|name| key(&format!("limits.{name}")))?;
         let consent = raw
             .consent
@@ -200,6 +267,7 @@ impl Site {
             color,
             position,
             country_code: raw.country_code,
+            phone,
             offices: raw.offices,
             utc,
             opening_hours,
@@ -209,6 +277,10 @@ impl Site {
             tool_name: raw.tool_name,
             interval,
             limits,
+            bot_checks: BotChecks {
+                min_fill: Duration::from_millis(raw.bot_checks.min_fill_ms),
+                require_widget_header: raw.bot_checks.require_widget_header,
+            },
             balance_warn_minutes: raw.balance_warn_minutes,
             consent,
             texts: protocol::SiteTexts {
@@ -218,15 +290,35 @@ impl Site {
         })
     }
 
+    /// What of a visitor's `current_page` staff may hear (issue 11): the
+    /// CallKeeper IVR reads `{page}` aloud, and the visitor writes it, so
+    /// only the path of a URL whose origin this site allows, decoded, in
+    /// letters, digits and `/-_.`, cut to [`MAX_IVR_PAGE_CHARS`]; `None`
+    /// for anything else.
+    pub fn page_for_ivr(&self, page: &str) -> Option<String> {
+        let url = Url::parse(page).ok()?;
+        if !self.allows_origin(&url.origin().ascii_serialization()) {
+            return None;
+        }
+        let path: String = percent_decoded(url.path())
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+            .take(MAX_IVR_PAGE_CHARS)
+            .collect();
+        Some(path)
+    }
+
     /// Whether a page of `origin` may use this site's widget.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
     }
 
     /// Fills an IVR template ([`Site::text_to_manager`], [`Site::info_to_manager`]):
-    /// `{site}` becomes the display name, `{page}` the page the visitor ordered
-    /// from and `{office}` the office they chose; an absent value becomes nothing.
+    /// `{site}` becomes the display name, `{page}` the path of the page the
+    /// visitor ordered from ([`Site::page_for_ivr`]) and `{office}` the office
+    /// they chose (a name from this config); an absent value becomes nothing.
     pub fn ivr_text(&self, template: &str, page: Option<&str>, office: Option<&str>) -> String {
+        let page = page.and_then(|page| self.page_for_ivr(page));
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
         while let Some(start) = rest.find('{') {
@@ -237,7 +329,7 @@ impl Site {
             };
             match &after[1..end] {
                 "site" => out.push_str(&self.display_name),
-                "page" => out.push_str(page.unwrap_or_default()),
+                "page" => out.push_str(page.as_deref().unwrap_or_default()),
                 "office" => out.push_str(office.unwrap_or_default()),
                 // Validation refuses other names; keep the text if one slips in.
                 _ => out.push_str(&after[..=end]),
@@ -272,6 +364,9 @@ impl Limits {
             ("site_per_day", raw.site_per_day),
             ("ip_burst", raw.ip_burst),
             ("ip_per_minute", raw.ip_per_minute),
+            ("ip_per_day", raw.ip_per_day),
+            ("network_per_day", raw.network_per_day),
+            ("suspect_share_percent", raw.suspect_share_percent),
         ] {
             if value == 0 {
                 return Err(invalid(
@@ -290,6 +385,9 @@ impl Limits {
             site_per_day: raw.site_per_day,
             ip_burst: raw.ip_burst,
             ip_per_minute: raw.ip_per_minute,
+            ip_per_day: raw.ip_per_day,
+            network_per_day: raw.network_per_day,
+            suspect_share_percent: raw.suspect_share_percent.min(100),
         })
     }
 }
@@ -298,13 +396,16 @@ impl fmt::Display for Limits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "per number 1 per {} min and {}/day; per site {}/hour and {}/day; per address {} at once, {}/min",
+            "per number 1 per {} min and {}/day; per site {}/hour and {}/day; per address {} at once, {}/min, {}/day ({}/day per IPv6 /48); refused addresses {}% of the hourly ceiling",
             self.number_cooldown.as_secs() / 60,
             self.number_per_day,
             self.site_per_hour,
             self.site_per_day,
             self.ip_burst,
-            self.ip_per_minute
+            self.ip_per_minute,
+            self.ip_per_day,
+            self.network_per_day,
+            self.suspect_share_percent
         )
     }
 }

@@ -65,6 +65,9 @@ fn defaults_apply_to_every_optional_key() {
             site_per_day: 500,
             ip_burst: 5,
             ip_per_minute: 10,
+            ip_per_day: 10,
+            network_per_day: 30,
+            suspect_share_percent: 20,
         }
     );
 }
@@ -141,7 +144,21 @@ fn ivr_templates_fill_their_placeholders() {
             Some("https://shop.example/sale"),
             Some("Moscow")
         ),
-        "Shop: a call from https://shop.example/sale for Moscow."
+        "Shop: a call from /sale for Moscow."
+    );
+    // A page of another origin, or scripted text, is not read to staff.
+    let call_me = site.ivr_text("{page}", Some("https://evil.example/sale"), None);
+    assert_eq!(call_me, "");
+    let spoken = site.ivr_text(
+        "{page}",
+        Some("https://shop.example/%D0%BA%D0%B8%D1%82?say=transfer+money#now"),
+        None,
+    );
+    assert_eq!(spoken, "/кит", "the decoded path only, without the query");
+    let long = format!("https://shop.example/{}", "a, b! ".repeat(100));
+    assert_eq!(
+        site.ivr_text("{page}", Some(&long), None).chars().count(),
+        MAX_IVR_PAGE_CHARS
     );
     assert_eq!(
         site.ivr_text("From {site} {page}{office}!", None, None),

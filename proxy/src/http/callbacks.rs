@@ -1,6 +1,7 @@
 //! `POST /v1/sites/{site}/callbacks`: a visitor's request, validated
 //! ([`ValidRequest`]), limited, stored, then answered with 202.
 
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -9,17 +10,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use protocol::{CallbackAccepted, CallbackRequest, PhoneNumber, paths};
+use protocol::{CallbackAccepted, CallbackRequest, paths};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::extract::ClientAddr;
+use super::limits::{LimitHit, WINDOW_MS, judge};
 use super::sites::SLOT_STEP;
 use super::{ApiError, AppState};
 use crate::call_state::visitor_status;
 use crate::clock::unix_millis;
 use crate::config::Site;
 use crate::lead::{Lead, NewLead};
+use crate::phone_policy::{CanonicalNumber, PhoneRefusal, hash_for_logs};
 use crate::site::SiteRuntime;
 use crate::store::Inserted;
 
@@ -49,6 +52,12 @@ pub(super) async fn create(
         .ok_or(ApiError::NotFound("site"))?;
     let site = &runtime.site;
     let client_ip = state.limits.client_ip(client, &headers);
+    // The address's burst first, before anything is read: invalid and
+    // replayed requests count too.
+    if let Err(error) = state.limits.check(&site.id, client_ip) {
+        refused_by_limit(&state, site, client_ip, LimitHit::AddressBurst);
+        return Err(error);
+    }
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
@@ -58,7 +67,21 @@ pub(super) async fn create(
     }
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let ValidRequest { request, phone } = ValidRequest::new(request, site)?;
+    if let Err((class, error)) = check_bot_signals(site, &headers, &body) {
+        state.metrics.refused(&site.id, class);
+        tracing::info!(site = %site.id, class, "a request failed a bot check");
+        state.limits.mark_suspect(client_ip, state.clock.now_ms());
+        return Err(error);
+    }
+    let typed_phone = request.phone.clone();
+    let locale = visitor_locale(site, &headers);
+    let ValidRequest { request, phone } =
+        ValidRequest::new(request, site, locale).inspect_err(|error| {
+            if let ApiError::PhoneRefused { reason, .. } = error {
+                log_phone_refusal(&state, site, reason, &typed_phone);
+                state.limits.mark_suspect(client_ip, state.clock.now_ms());
+            }
+        })?;
     let idempotency_key = match headers.get(paths::IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         None => random_token(),
         Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => key.to_owned(),
@@ -85,33 +108,42 @@ pub(super) async fn create(
         }
         return Ok(accepted(lead, site));
     }
-    // Only a new request counts against the limits, and only a new one is
-    // checked against the clock (a replay may come after its time).
-    state.limits.check(&site.id, client_ip)?;
+    // Only a new request is checked against the clock (a replay may come
+    // after its time) and counted against the limits.
     let now = state.clock.now();
     if let Some(time) = request.time {
         check_requested_time(time, runtime, now)?;
     }
     let now = unix_millis(now);
-    super::limits::check_stored_limits(&state.store, site, &phone, now).await?;
 
     let new = NewLead {
         id: random_token(),
         site: site.id.clone(),
         idempotency_key,
         body_hash: body_hash.clone(),
-        phone: phone.as_str().to_owned(),
+        phone: phone.digits(),
         ip: client_ip.map(|ip| ip.to_string()),
         request,
         now,
     };
-    let lead = match state.store.insert(new).await? {
-        Inserted::New(lead) => {
+    let suspect = |ip| state.limits.is_suspect(ip, now);
+    let admitted = state
+        .store
+        .insert_within(new, now - WINDOW_MS, |recent| {
+            judge(recent, &site.limits, client_ip, &suspect, now)
+        })
+        .await?;
+    let lead = match admitted {
+        Ok(Inserted::New(lead)) => {
             state.wake.notify_one();
             lead
         }
-        Inserted::Existing(lead) if lead.body_hash == body_hash => lead,
-        Inserted::Existing(_) => return Err(ApiError::IdempotencyConflict),
+        Ok(Inserted::Existing(lead)) if lead.body_hash == body_hash => lead,
+        Ok(Inserted::Existing(_)) => return Err(ApiError::IdempotencyConflict),
+        Err((hit, retry_after)) => {
+            refused_by_limit(&state, site, client_ip, hit);
+            return Err(ApiError::RateLimited { retry_after });
+        }
     };
     Ok(accepted(lead, site))
 }
@@ -152,33 +184,168 @@ fn check_requested_time(time: i64, site: &SiteRuntime, now: SystemTime) -> Resul
     Ok(())
 }
 
+/// The salt of the phone hashes in this process's log lines: random, so a
+/// hash cannot be reversed by trying every number, and only comparable
+/// within one run.
+static LOG_SALT: std::sync::LazyLock<[u8; 16]> = std::sync::LazyLock::new(|| {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    salt
+});
+
+/// The header the widget sends with every order (`X-Callback-Widget: 1`);
+/// required only where `bot_checks.require_widget_header` is on.
+pub(super) const WIDGET_HEADER: &str = "x-callback-widget";
+
+/// What the widget sends, beside the request, to tell itself from a
+/// script. Read from the same JSON body as [`CallbackRequest`], which
+/// ignores them: adding them to `protocol::CallbackRequest` would break the
+/// widget's tests that build one field by field, so they move there with
+/// the widget's rewrite.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct BotSignals {
+    /// The honeypot: a field the widget hides from people, so only a
+    /// script that fills every input fills it.
+    website: Option<String>,
+    /// Milliseconds between the dialog opening and the submit.
+    elapsed_ms: Option<u64>,
+}
+
+/// The bot checks ([`crate::config::BotChecks`]); a refusal's metrics class
+/// and answer. A visitor using the widget never meets one in practice.
+fn check_bot_signals(
+    site: &Site,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), (&'static str, ApiError)> {
+    let signals: BotSignals = serde_json::from_slice(body).unwrap_or_default();
+    let checks = &site.bot_checks;
+    if checks.require_widget_header
+        && (!headers.contains_key(WIDGET_HEADER) || signals.elapsed_ms.is_none())
+    {
+        return Err((
+            "bot_no_widget_header",
+            ApiError::Unreadable(
+                "orders are taken from the callback widget only (X-Callback-Widget and elapsed_ms missing)"
+                    .to_owned(),
+            ),
+        ));
+    }
+    if signals.website.is_some_and(|value| !value.is_empty()) {
+        return Err((
+            "bot_honeypot",
+            ApiError::invalid("website", "this field must be left empty"),
+        ));
+    }
+    let min_ms = u64::try_from(checks.min_fill.as_millis()).unwrap_or(u64::MAX);
+    if signals.elapsed_ms.is_some_and(|elapsed| elapsed < min_ms) {
+        return Err((
+            "bot_too_fast",
+            ApiError::invalid(
+                "elapsed_ms",
+                "sent too soon after the form opened; please retry",
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts a request refused by a limit, logs it (without the address), and
+/// makes its address a suspect. A site's ceiling is no fault of the
+/// address that met it, so that one does not make a suspect.
+fn refused_by_limit(state: &AppState, site: &Site, client: Option<IpAddr>, hit: LimitHit) {
+    state.metrics.refused(&site.id, hit.class());
+    match hit {
+        LimitHit::SitePerHour | LimitHit::SitePerDay => {
+            tracing::warn!(site = %site.id, limit = hit.class(), "the site's order ceiling is reached");
+        }
+        _ => {
+            tracing::info!(site = %site.id, limit = hit.class(), "a request was refused by a limit");
+            state.limits.mark_suspect(client, state.clock.now_ms());
+        }
+    }
+}
+
+/// Counts a refused number and logs it, never in clear: a salted hash when
+/// the number was read, else nothing of it. A number refused for its country
+/// is not read again (classifying a foreign number is the slow part).
+fn log_phone_refusal(state: &AppState, site: &Site, reason: &'static str, typed: &str) {
+    state.metrics.refused(&site.id, &format!("phone_{reason}"));
+    let number = match reason {
+        "kind_not_allowed" | "blocked" => {
+            crate::phone_policy::parse(typed, site.phone.site_country()).ok()
+        }
+        _ => None,
+    };
+    let phone_hash = number.map(|number| hash_for_logs(&number, LOG_SALT.as_slice()));
+    tracing::info!(site = %site.id, reason, phone_hash = phone_hash.as_deref().unwrap_or("-"),
+        "a phone number was refused by the site's phone policy");
+}
+
+/// The visitor's language for messages: the site's fixed widget language,
+/// else the browser's first choice (`Accept-Language`), else the site's.
+fn visitor_locale<'a>(site: &'a Site, headers: &'a HeaderMap) -> &'a str {
+    if let Some(locale) = &site.widget_locale {
+        return locale.as_str();
+    }
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim_start())
+        .filter(|value| !value.is_empty() && !value.starts_with('*'))
+        .unwrap_or(site.locale.as_str())
+}
+
 /// A callback request every field of which was checked: the request trimmed
-/// to what we keep (its phone in digits), and the phone number itself.
+/// to what we keep (its phone as E.164 digits), and the phone number itself.
 #[derive(Debug)]
 pub(super) struct ValidRequest {
     pub(super) request: CallbackRequest,
-    pub(super) phone: PhoneNumber,
+    pub(super) phone: CanonicalNumber,
 }
 
 impl ValidRequest {
     /// Checks every field of `request` against the rules and `site`; the
-    /// first field at fault is the error.
-    pub(super) fn new(mut request: CallbackRequest, site: &Site) -> Result<Self, ApiError> {
-        let phone = PhoneNumber::parse(&request.phone)
-            .map_err(|e| ApiError::invalid("phone", e.to_string()))?;
-        request.phone = phone.as_str().to_owned();
+    /// first field at fault is the error, in `locale` when the visitor reads it.
+    pub(super) fn new(
+        mut request: CallbackRequest,
+        site: &Site,
+        locale: &str,
+    ) -> Result<Self, ApiError> {
+        let phone = site
+            .phone
+            .accept(&request.phone)
+            .map_err(|refusal: PhoneRefusal| ApiError::PhoneRefused {
+                reason: refusal.code(),
+                message: refusal.message(locale),
+            })?;
+        request.phone = phone.digits();
         if let Some(office) = request.office
             && office as usize >= site.offices.len().max(1)
         {
             return Err(ApiError::invalid("office", "no such office"));
         }
-        if let Some(consent) = &request.consent
-            && (!consent.accepted || consent.version.len() > 64)
-        {
-            return Err(ApiError::invalid(
-                "consent",
-                "consent must be accepted, with a version of at most 64 characters",
-            ));
+        // Consent as the site asks for it, and only to its current text.
+        match (&site.consent, &request.consent) {
+            (Some(asked), Some(given)) if !given.accepted || given.version != asked.version => {
+                return Err(ApiError::invalid(
+                    "consent",
+                    format!(
+                        "consent must be accepted for the current text (version {:?}); reload the page",
+                        asked.version
+                    ),
+                ));
+            }
+            (Some(asked), None) if asked.required => {
+                return Err(ApiError::invalid(
+                    "consent",
+                    "this site takes a callback request only with the visitor's consent",
+                ));
+            }
+            // Nothing was asked: nothing is recorded.
+            (None, Some(_)) => request.consent = None,
+            _ => {}
         }
         let context = &mut request.context;
         let fields: [(&str, &mut Option<String>); 13] = [

@@ -30,6 +30,16 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// 422 on the field `phone`: the site does not call this number back
+    /// (issue 11). The message is for the visitor, in their language; the
+    /// refusal's code is sent in the `Refusal-Reason` header.
+    #[error("{message}")]
+    PhoneRefused {
+        /// [`crate::phone_policy::PhoneRefusal::code`].
+        reason: &'static str,
+        /// [`crate::phone_policy::PhoneRefusal::message`].
+        message: String,
+    },
     /// 404: unknown site or callback.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -62,6 +72,10 @@ pub enum ApiError {
     },
 }
 
+/// The header naming why a request was refused (`kind_not_allowed`…), for
+/// the widget and for whoever reads the network tab.
+pub(super) const REFUSAL_REASON: &str = "refusal-reason";
+
 /// A wait as `Retry-After` seconds: rounded up, at least 1.
 fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs()
@@ -85,7 +99,7 @@ impl ApiError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest(_) => ErrorCode::BadRequest,
-            Self::Invalid { .. } => ErrorCode::InvalidInput,
+            Self::Invalid { .. } | Self::PhoneRefused { .. } => ErrorCode::InvalidInput,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::OriginNotAllowed => ErrorCode::OriginNotAllowed,
             Self::IdempotencyConflict => ErrorCode::IdempotencyConflict,
@@ -110,6 +124,7 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let field = match &self {
             Self::Invalid { field, .. } => Some(field.clone()),
+            Self::PhoneRefused { .. } => Some("phone".to_owned()),
             _ => None,
         };
         let body = ErrorBody {
@@ -130,6 +145,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             response.extensions_mut().insert(LoggedDetail(detail));
+        }
+        if let Self::PhoneRefused { reason, .. } = &self {
+            response
+                .headers_mut()
+                .insert(REFUSAL_REASON, HeaderValue::from_static(reason));
         }
         if let Self::RateLimited { retry_after } = &self {
             response.headers_mut().insert(

@@ -7,32 +7,52 @@
 //! [`IpLimits`] holds, per site, a burst limit per client address in memory
 //! (`limits.ip_burst` at once, then `limits.ip_per_minute`): it stops a
 //! script hammering one site from one address before anything is parsed or
-//! stored. The limits that must survive a restart (per number, per site) are
-//! counted from the store instead ([`check_stored_limits`]). This module
-//! keeps addresses in memory only as long as their limit matters, and never
-//! logs them.
+//! stored. Every GET of the API has its own per-address limit
+//! ([`limit_reads`]; looser for status polls), and the addresses refused
+//! lately are remembered as suspects. The limits that must hold exactly and
+//! survive a restart (per number, per address per day, per IPv6 /48, the
+//! suspects' share, per site) are counted from the store, in the
+//! transaction that stores the lead ([`judge`]). This module keeps
+//! addresses in memory only as long as their limit matters, and never logs
+//! them.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderName};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use protocol::PhoneNumber;
 
-use super::ApiError;
+use super::{ApiError, AppState};
 use crate::clock::millis;
-use crate::config::{Config, Limits, Site};
+use crate::config::{Config, Limits};
 use crate::lead::LeadState;
-use crate::store::Store;
+use crate::store::Recent;
 use crate::trusted_proxies::TrustedProxies;
 
 /// Every this many checks, addresses whose limit has refilled are forgotten.
 const FORGET_EVERY: u64 = 1024;
+/// How long an address refused for anything stays a suspect ([`judge`]).
+const SUSPECT_FOR_MS: i64 = HOUR;
+/// Suspects remembered at most; past it, the expired ones are forgotten.
+const MAX_SUSPECTS: usize = 100_000;
+/// Every GET of the API but the status polls, per address: the config and
+/// slots a widget reads once per page view, so a page-heavy visit stays far
+/// below it.
+const READS_PER_MINUTE: u32 = 60;
+const READS_BURST: u32 = 30;
+/// A callback's status and its stream, per address: looser, because the
+/// widget polls while a call goes on and a visitor may have several tabs.
+const POLLS_PER_MINUTE: u32 = 600;
+const POLLS_BURST: u32 = 120;
 
 /// The client's address: the connection's `peer`, unless `peer` is one of the
 /// `trusted` proxies; then the rightmost address in `header` that is not a
@@ -90,6 +110,12 @@ fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
 /// the client's address.
 pub struct IpLimits {
     per_site: HashMap<String, DefaultKeyedRateLimiter<IpAddr>>,
+    /// The GETs of the API but status polls, for every site.
+    reads: DefaultKeyedRateLimiter<IpAddr>,
+    /// Status polls and streams.
+    polls: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses (by [`limit_key`]) refused lately, and until when (Unix ms).
+    suspects: Mutex<HashMap<IpAddr, i64>>,
     trusted_proxies: TrustedProxies,
     client_ip_header: HeaderName,
     checks: AtomicU64,
@@ -103,8 +129,15 @@ impl IpLimits {
             .iter()
             .map(|(id, site)| (id.clone(), RateLimiter::keyed(quota(&site.limits))))
             .collect();
+        let per_minute = |rate: u32, burst: u32| {
+            Quota::per_minute(NonZeroU32::new(rate).expect("a constant above 0"))
+                .allow_burst(NonZeroU32::new(burst).expect("a constant above 0"))
+        };
         Self {
             per_site,
+            reads: RateLimiter::keyed(per_minute(READS_PER_MINUTE, READS_BURST)),
+            polls: RateLimiter::keyed(per_minute(POLLS_PER_MINUTE, POLLS_BURST)),
+            suspects: Mutex::default(),
             trusted_proxies: config.trusted_proxies.clone(),
             client_ip_header: HeaderName::from_bytes(config.client_ip_header.as_bytes())
                 .unwrap_or(HeaderName::from_static("x-forwarded-for")),
@@ -132,17 +165,84 @@ impl IpLimits {
         let (Some(limiter), Some(client)) = (self.per_site.get(site), client) else {
             return Ok(());
         };
-        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
-            for limiter in self.per_site.values() {
-                limiter.retain_recent();
-                limiter.shrink_to_fit();
-            }
-        }
+        self.forget_now_and_then();
+        Self::take(limiter, client)
+    }
+
+    /// Counts one GET of the API from `client`: a status poll (`poll`) or
+    /// any other read; a 429 with the wait when over the limit.
+    pub(crate) fn check_read(&self, client: Option<IpAddr>, poll: bool) -> Result<(), ApiError> {
+        let Some(client) = client else {
+            return Ok(());
+        };
+        self.forget_now_and_then();
+        Self::take(if poll { &self.polls } else { &self.reads }, client)
+    }
+
+    fn take(limiter: &DefaultKeyedRateLimiter<IpAddr>, client: IpAddr) -> Result<(), ApiError> {
         limiter
             .check_key(&limit_key(client))
             .map_err(|not_until| ApiError::RateLimited {
                 retry_after: not_until.wait_time_from(limiter.clock().now()),
             })
+    }
+
+    fn forget_now_and_then(&self) {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            for limiter in self.per_site.values().chain([&self.reads, &self.polls]) {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
+        }
+    }
+
+    /// Remembers that `client` was refused at `now`: for an hour its orders
+    /// count against the suspects' share of the site's ceiling ([`judge`]).
+    pub(crate) fn mark_suspect(&self, client: Option<IpAddr>, now: i64) {
+        let Some(client) = client else {
+            return;
+        };
+        let mut suspects = self.suspects.lock().unwrap_or_else(PoisonError::into_inner);
+        if suspects.len() >= MAX_SUSPECTS {
+            suspects.retain(|_, until| *until > now);
+        }
+        if suspects.len() < MAX_SUSPECTS {
+            suspects.insert(limit_key(client), now + SUSPECT_FOR_MS);
+        }
+    }
+
+    /// Whether `client` was refused within the last hour.
+    pub(crate) fn is_suspect(&self, client: IpAddr, now: i64) -> bool {
+        self.suspects
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&limit_key(client))
+            .is_some_and(|until| *until > now)
+    }
+}
+
+/// The per-address limit on every GET of the API, before any handler reads
+/// the request (POSTs are limited per site, first thing in their handler).
+pub(super) async fn limit_reads(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::GET {
+        return next.run(request).await;
+    }
+    let poll = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| path.as_str().starts_with("/v1/callbacks/"));
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
+    let client = state.limits.client_ip(peer, request.headers());
+    match state.limits.check_read(client, poll) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
     }
 }
 
@@ -172,42 +272,130 @@ pub(crate) fn limit_key(client: IpAddr) -> IpAddr {
     }
 }
 
-/// The limits counted from the store, so they hold across restarts and
-/// replicas: one order per number per cooldown (unless its last call failed),
-/// a few per number per day, and a ceiling per site per hour and per day.
-/// Counting and inserting are not one transaction: two replicas racing can
-/// each let one more through, which is fine for a cost cap.
-pub(super) async fn check_stored_limits(
-    store: &Store,
-    site: &Site,
-    phone: &PhoneNumber,
+/// The IPv6 /48 an address is in (a site's allocation: 65,536 /64s, so a
+/// /48 gets its own, larger, daily limit); `None` for IPv4.
+pub(crate) fn network_key(client: IpAddr) -> Option<Ipv6Addr> {
+    match client {
+        IpAddr::V4(_) => None,
+        IpAddr::V6(v6) => Some(Ipv6Addr::from_bits(v6.to_bits() & (u128::MAX << 80))),
+    }
+}
+
+/// Which limit refused a request: the class in metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// The per-address burst ([`IpLimits::check`]).
+    AddressBurst,
+    NumberCooldown,
+    NumberPerDay,
+    SitePerHour,
+    SitePerDay,
+    /// `ip_per_day`: one IPv4 address or IPv6 /64.
+    AddressPerDay,
+    /// `network_per_day`: one IPv6 /48.
+    NetworkPerDay,
+    /// Refused addresses filled their share of the hourly ceiling.
+    SuspectShare,
+}
+
+impl LimitHit {
+    /// The class in `callback_proxy_refusals_total`.
+    pub(crate) fn class(self) -> &'static str {
+        match self {
+            LimitHit::AddressBurst => "limit_address_burst",
+            LimitHit::NumberCooldown => "limit_number_cooldown",
+            LimitHit::NumberPerDay => "limit_number_per_day",
+            LimitHit::SitePerHour => "limit_site_per_hour",
+            LimitHit::SitePerDay => "limit_site_per_day",
+            LimitHit::AddressPerDay => "limit_address_per_day",
+            LimitHit::NetworkPerDay => "limit_network_per_day",
+            LimitHit::SuspectShare => "limit_suspect_share",
+        }
+    }
+}
+
+/// A refusal by a limit, and when a request would be taken.
+pub(crate) type Limited = (LimitHit, Duration);
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// How far back [`judge`] looks: the store reads this window for it.
+pub(super) const WINDOW_MS: i64 = DAY;
+
+/// The limits counted from the store, judged inside the transaction that
+/// stores the lead ([`Store::insert_within`]), so they hold exactly under
+/// concurrency, across restarts and replicas: one order per number per
+/// cooldown (unless its last call failed), a few per number per day, a few
+/// per address (IPv4, IPv6 /64) and per IPv6 /48 per day, a smaller share of
+/// the hourly ceiling for `suspect` addresses, and a ceiling per site per
+/// hour and per day.
+pub(super) fn judge(
+    recent: &Recent,
+    limits: &Limits,
+    client: Option<IpAddr>,
+    suspect: &dyn Fn(IpAddr) -> bool,
     now: i64,
-) -> Result<(), ApiError> {
-    const HOUR: i64 = 3_600_000;
-    const DAY: i64 = 24 * HOUR;
-    let limits = &site.limits;
-    let limited = |until: i64| ApiError::RateLimited {
-        retry_after: Duration::from_millis(u64::try_from(until - now).unwrap_or(0).max(1000)),
+) -> Result<(), Limited> {
+    let limited = |hit: LimitHit, until: i64| {
+        let wait = Duration::from_millis(u64::try_from(until - now).unwrap_or(0).max(1000));
+        (hit, wait)
     };
-    let history = store
-        .number_history(&site.id, phone.as_str(), now - DAY)
-        .await?;
-    if let Some((last_at, last_state)) = history.first() {
+    if let Some((last_at, last_state)) = recent.number.first() {
         let cooldown_ends = last_at + millis(limits.number_cooldown);
         let may_retry = matches!(last_state, LeadState::Failed | LeadState::Halted);
         if now < cooldown_ends && !may_retry {
-            return Err(limited(cooldown_ends));
+            return Err(limited(LimitHit::NumberCooldown, cooldown_ends));
         }
     }
-    if history.len() >= limits.number_per_day as usize {
-        let oldest = history.last().map_or(now, |(at, _)| *at);
-        return Err(limited(oldest + DAY));
+    if recent.number.len() >= limits.number_per_day as usize {
+        let oldest = recent.number.last().map_or(now, |(at, _)| *at);
+        return Err(limited(LimitHit::NumberPerDay, oldest + DAY));
     }
-    for (window, ceiling) in [(HOUR, limits.site_per_hour), (DAY, limits.site_per_day)] {
-        let (count, oldest) = store.site_count_since(&site.id, now - window).await?;
-        if count >= i64::from(ceiling) {
-            tracing::warn!(site = %site.id, count, "the site's order ceiling is reached");
-            return Err(limited(oldest.unwrap_or(now) + window));
+    // Newest first: the count's oldest is the last one matching.
+    let count = |window: i64, matches: &dyn Fn(IpAddr) -> bool| {
+        let within: Vec<i64> = recent
+            .site
+            .iter()
+            .filter(|(at, ip)| *at >= now - window && ip.is_some_and(matches))
+            .map(|(at, _)| *at)
+            .collect();
+        (within.len(), within.last().copied().unwrap_or(now))
+    };
+    if let Some(client) = client {
+        let address = limit_key(client);
+        let (n, oldest) = count(DAY, &|ip| limit_key(ip) == address);
+        if n >= limits.ip_per_day as usize {
+            return Err(limited(LimitHit::AddressPerDay, oldest + DAY));
+        }
+        if let Some(network) = network_key(client) {
+            let (n, oldest) = count(DAY, &|ip| network_key(ip) == Some(network));
+            if n >= limits.network_per_day as usize {
+                return Err(limited(LimitHit::NetworkPerDay, oldest + DAY));
+            }
+        }
+        if suspect(client) {
+            let share = (u64::from(limits.site_per_hour) * u64::from(limits.suspect_share_percent))
+                .div_ceil(100)
+                .max(1);
+            let (n, oldest) = count(HOUR, &|ip| suspect(ip));
+            if n as u64 >= share {
+                return Err(limited(LimitHit::SuspectShare, oldest + HOUR));
+            }
+        }
+    }
+    for (hit, window, ceiling) in [
+        (LimitHit::SitePerHour, HOUR, limits.site_per_hour),
+        (LimitHit::SitePerDay, DAY, limits.site_per_day),
+    ] {
+        let within: Vec<i64> = recent
+            .site
+            .iter()
+            .map(|(at, _)| *at)
+            .filter(|at| *at >= now - window)
+            .collect();
+        if within.len() >= ceiling as usize {
+            return Err(limited(hit, within.last().copied().unwrap_or(now) + window));
         }
     }
     Ok(())

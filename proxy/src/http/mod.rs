@@ -107,6 +107,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("last-event-id"),
+            HeaderName::from_static(callbacks::WIDGET_HEADER),
         ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(3600));
@@ -118,6 +119,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/callbacks/{id}", get(status::status))
         .route("/v1/callbacks/{id}/events", get(status::status_stream))
         .route("/v1/openapi.json", get(openapi::document))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_reads,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             callbacks::MAX_BODY_BYTES,
         ))

@@ -239,7 +239,8 @@ impl Pipeline {
             .await?
             .into_iter()
             .filter(|call| {
-                call.client_digits() == lead.phone && dated(call).is_some_and(|at| at >= since)
+                crate::phone_policy::same_number(&lead.phone, &call.client_digits())
+                    && dated(call).is_some_and(|at| at >= since)
             })
             .collect();
         calls.sort_by_key(|call| std::cmp::Reverse(dated(call)));

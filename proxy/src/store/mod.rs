@@ -46,6 +46,18 @@ pub enum Inserted {
     Existing(Lead),
 }
 
+/// What the limits count, read in the transaction that then stores the
+/// lead ([`Store::insert_within`]).
+#[derive(Debug, Default)]
+pub struct Recent {
+    /// The new lead's number on its site since the window's start: when,
+    /// and the state that lead is in now, newest first.
+    pub number: Vec<(i64, LeadState)>,
+    /// Every lead of the site since the window's start: when, and from
+    /// which address (`None` when unknown or erased), newest first.
+    pub site: Vec<(i64, Option<std::net::IpAddr>)>,
+}
+
 /// The engines the store runs on.
 #[derive(Debug, Clone)]
 enum Engine {
@@ -70,6 +82,28 @@ impl Store {
     pub async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.insert(lead).await,
+        }
+    }
+
+    /// Stores `lead` only if `admit` lets it, judging what was stored
+    /// since `since` ([`Recent`]), counting and inserting in one transaction
+    /// so that requests in flight together cannot all pass one count
+    /// (issue 11). A lead its idempotency key already made is returned as
+    /// [`Inserted::Existing`] without judging.
+    ///
+    /// SQLite: `BEGIN IMMEDIATE` takes the database's write lock before the
+    /// first count, so every writer (every process on the file) waits its
+    /// turn. PostgreSQL (several replicas) will do the same with
+    /// `pg_advisory_xact_lock` on the site's id at the start of the
+    /// transaction: only leads of one site serialize.
+    pub async fn insert_within<E>(
+        &self,
+        lead: NewLead,
+        since: i64,
+        admit: impl FnOnce(&Recent) -> Result<(), E>,
+    ) -> Result<Result<Inserted, E>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.insert_within(lead, since, admit).await,
         }
     }
 

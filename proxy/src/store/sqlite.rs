@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, SqlitePool};
 
-use super::{Inserted, StoreError};
+use super::{Inserted, Recent, StoreError};
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
 /// The lead store on one SQLite file.
@@ -148,6 +148,77 @@ impl Sqlite {
         } else {
             Inserted::Existing(stored)
         })
+    }
+
+    pub(super) async fn insert_within<E>(
+        &self,
+        lead: NewLead,
+        since: i64,
+        admit: impl FnOnce(&Recent) -> Result<(), E>,
+    ) -> Result<Result<Inserted, E>, StoreError> {
+        let request = to_json(&lead.request)?;
+        let by_key =
+            format!("SELECT {COLUMNS} FROM leads WHERE site = $1 AND idempotency_key = $2");
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(row) = sqlx::query_as::<_, LeadRow>(&by_key)
+            .bind(&lead.site)
+            .bind(&lead.idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            tx.commit().await?;
+            return Ok(Ok(Inserted::Existing(Lead::try_from(row)?)));
+        }
+        let number: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
+        )
+        .bind(&lead.site)
+        .bind(&lead.phone)
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await?;
+        let site: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT created_at, ip FROM leads WHERE site = $1 AND created_at >= $2 ORDER BY created_at DESC",
+        )
+        .bind(&lead.site)
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await?;
+        let recent = Recent {
+            number: number
+                .into_iter()
+                .map(|(at, state)| Ok((at, state.parse()?)))
+                .collect::<Result<_, StoreError>>()?,
+            site: site
+                .into_iter()
+                .map(|(at, ip)| (at, ip.and_then(|ip| ip.parse().ok())))
+                .collect(),
+        };
+        if let Err(refusal) = admit(&recent) {
+            tx.rollback().await?;
+            return Ok(Err(refusal));
+        }
+        sqlx::query(
+            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)",
+        )
+        .bind(&lead.id)
+        .bind(&lead.site)
+        .bind(&lead.idempotency_key)
+        .bind(&lead.body_hash)
+        .bind(&lead.phone)
+        .bind(&lead.ip)
+        .bind(&request)
+        .bind(lead.now)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query_as::<_, LeadRow>(&by_key)
+            .bind(&lead.site)
+            .bind(&lead.idempotency_key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(Inserted::New(Lead::try_from(row)?)))
     }
 
     pub(super) async fn by_idempotency_key(

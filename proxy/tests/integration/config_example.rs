@@ -24,7 +24,14 @@ fn the_example_config_is_valid() {
 #[test]
 fn the_example_config_mentions_every_key() {
     let text = example();
-    for table in ["", "[server]\n", "[sites.shop]\n", "[sites.shop.limits]\n"] {
+    for table in [
+        "",
+        "[server]\n",
+        "[sites.shop]\n",
+        "[sites.shop.limits]\n",
+        "[sites.shop.phone]\n",
+        "[sites.shop.bot_checks]\n",
+    ] {
         let position = text.find(table).expect("the example has this table") + table.len();
         let mut with_unknown = text.clone();
         with_unknown.insert_str(position, "not_a_key = 1\n");
@@ -51,5 +58,31 @@ fn the_example_config_mentions_every_key() {
                 "config.example.toml does not document {key} (in {table:?})"
             );
         }
+    }
+}
+
+/// Every key of the example's `[sites.shop.phone]` table is in the README's
+/// table of them, so the policy an operator reads about is the one they set.
+#[test]
+fn the_readme_documents_every_phone_policy_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("readable");
+    let text = example();
+    let table = text
+        .split("[sites.shop.phone]\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("the example has a phone table");
+    let keys: Vec<&str> = table
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once(" =").map(|(key, _)| key.trim()))
+        .collect();
+    assert_eq!(keys.len(), 4, "the phone table's keys: {keys:?}");
+    for key in keys {
+        assert!(
+            readme.contains(&format!("| `{key}` |")),
+            "README.md does not document sites.NAME.phone.{key}"
+        );
     }
 }

@@ -10,10 +10,13 @@
 //! Every file drives the proxy through [`support::TestProxy`].
 
 mod api;
+mod bot_checks;
 mod config_example;
 mod delivery;
+mod flood;
 mod limits;
 mod observability;
+mod phone_numbers;
 mod serving;
 mod status_flow;
 mod streams;

@@ -200,7 +200,7 @@ async fn status_streams_are_capped_per_address() {
     let demo = spawn(
         1.0,
         200,
-        "limits = { ip_burst = 100, ip_per_minute = 1000 }",
+        "limits = { ip_burst = 100, ip_per_minute = 1000, ip_per_day = 100 }",
     )
     .await;
     let mut urls = Vec::new();

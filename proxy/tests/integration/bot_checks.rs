@@ -1,0 +1,115 @@
+//! Bot friction and consent on the create endpoint (issue 11): what a
+//! script gets refused for, and that the widget as it is today still orders.
+
+use serde_json::{Value, json};
+
+use crate::support::{ORIGIN, Stub, TestProxy};
+
+/// Posts `body` from the shop's page, with the widget's header when
+/// `widget_header`; the status and the error's field.
+async fn post(proxy: &TestProxy, body: &Value, widget_header: bool) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/v1/sites/shop/callbacks", proxy.url))
+        .header("Origin", ORIGIN)
+        .json(body);
+    if widget_header {
+        request = request.header("X-Callback-Widget", "1");
+    }
+    let response = request.send().await.expect("the proxy answers");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["error"]["field"].clone())
+}
+
+/// The count of `class` refusals of the shop in `/metrics`.
+async fn refusals(proxy: &TestProxy, class: &str) -> u64 {
+    let (_, text) = proxy.admin_get("/metrics").await;
+    let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(series.as_str()))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
+const ROOMY: &str = "limits = { ip_burst = 50, ip_per_minute = 100, ip_per_day = 50 }";
+
+#[tokio::test]
+async fn a_filled_honeypot_or_a_form_sent_too_fast_is_refused() {
+    let stub = Stub::default();
+    let proxy = TestProxy::against(&stub, ROOMY).await;
+    let (status, field) = post(
+        &proxy,
+        &json!({"phone": "+79995000001", "website": "http://spam.example", "elapsed_ms": 9000}),
+        false,
+    )
+    .await;
+    assert_eq!((status, field.as_str()), (422, Some("website")));
+    let (status, field) = post(
+        &proxy,
+        &json!({"phone": "+79995000002", "website": "", "elapsed_ms": 300}),
+        false,
+    )
+    .await;
+    assert_eq!((status, field.as_str()), (422, Some("elapsed_ms")));
+    assert_eq!(refusals(&proxy, "bot_honeypot").await, 1);
+    assert_eq!(refusals(&proxy, "bot_too_fast").await, 1);
+    // A person: an empty honeypot, a few seconds to type.
+    let (status, _) = post(
+        &proxy,
+        &json!({"phone": "+79995000003", "website": "", "elapsed_ms": 4200}),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202);
+    // Today's widget sends neither, and still orders.
+    let (status, _) = post(&proxy, &json!({"phone": "+79995000004"}), false).await;
+    assert_eq!(status, 202);
+    assert!(stub.placed().iter().all(|call| call.phone != "79995000001"));
+    proxy.stop();
+}
+
+#[tokio::test]
+async fn where_the_widget_header_is_required_a_script_without_it_is_refused() {
+    let stub = Stub::default();
+    let proxy = TestProxy::against(
+        &stub,
+        &format!("{ROOMY}\nbot_checks = {{ require_widget_header = true }}"),
+    )
+    .await;
+    let order = json!({"phone": "+79995000011", "elapsed_ms": 5000});
+    assert_eq!(post(&proxy, &order, false).await.0, 400);
+    assert_eq!(
+        post(&proxy, &json!({"phone": "+79995000011"}), true)
+            .await
+            .0,
+        400,
+        "the elapsed time is required too"
+    );
+    assert_eq!(post(&proxy, &order, true).await.0, 202);
+    assert_eq!(refusals(&proxy, "bot_no_widget_header").await, 2);
+    proxy.stop();
+}
+
+#[tokio::test]
+async fn a_site_that_requires_consent_takes_only_its_current_version() {
+    let stub = Stub::default();
+    let proxy = TestProxy::against(
+        &stub,
+        &format!("{ROOMY}\n[sites.shop.consent]\nversion = \"2024-05\"\n"),
+    )
+    .await;
+    let without = json!({"phone": "+79995000021"});
+    assert_eq!(post(&proxy, &without, false).await, (422, json!("consent")));
+    let old = json!({"phone": "+79995000021", "consent": {"accepted": true, "version": "2019-01"}});
+    assert_eq!(post(&proxy, &old, false).await, (422, json!("consent")));
+    let declined =
+        json!({"phone": "+79995000021", "consent": {"accepted": false, "version": "2024-05"}});
+    assert_eq!(
+        post(&proxy, &declined, false).await,
+        (422, json!("consent"))
+    );
+    let given =
+        json!({"phone": "+79995000021", "consent": {"accepted": true, "version": "2024-05"}});
+    assert_eq!(post(&proxy, &given, false).await.0, 202);
+    proxy.stop();
+}
