@@ -2,14 +2,16 @@
 //!
 //! Budget (brotli): the loader at most 2 KB; everything transferred before the
 //! widget is interactive (loader, glue, wasm; the styles are inside the wasm)
-//! at most 60 KB. `cargo xtask test` fails above it.
+//! at most 80 KB. `cargo xtask test` fails above it. The goal is 64 KB: the
+//! report says how far from it the build is, without failing.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 const LOADER_BUDGET: usize = 2 * 1024;
-const TOTAL_BUDGET: usize = 60 * 1024;
+const TOTAL_BUDGET: usize = 80 * 1024;
+const TOTAL_GOAL: usize = 64 * 1024;
 
 /// Prints each file raw, gzip and brotli; returns whether the budget holds.
 pub(crate) fn report(dist: &Path) -> Result<bool> {
@@ -62,6 +64,15 @@ pub(crate) fn report(dist: &Path) -> Result<bool> {
         verdict(loader_ok),
         total[2],
         verdict(total_ok)
+    );
+    println!(
+        "goal (brotli): total {} / {TOTAL_GOAL} bytes {}",
+        total[2],
+        if total[2] <= TOTAL_GOAL {
+            "met"
+        } else {
+            "not met yet"
+        }
     );
     Ok(loader_ok && total_ok)
 }

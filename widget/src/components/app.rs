@@ -1,0 +1,154 @@
+//! The whole widget: the launcher and the dialog in one fixed box, wired to
+//! the [`Controller`].
+
+use leptos::prelude::*;
+use protocol::TextKey;
+use send_wrapper::SendWrapper;
+
+use super::{
+    CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
+};
+use crate::controller::Controller;
+use crate::i18n::number;
+use crate::js;
+
+/// The widget's box (`.cbw`, `left` when it sits on the left, `ready` once
+/// the site's config is read: the stylesheet hides it until then). Every
+/// signal the parts get is a view of the controller's one state signal.
+///
+/// The box hears the visitor's actions on any part (a trusted event allows
+/// storage under strict privacy) and the keyboard (Escape, the Tab trap).
+/// When the widget's reactive owner goes, its waits end ([`on_cleanup`]).
+#[component]
+pub fn App(
+    /// The widget's state and actions.
+    controller: Controller,
+) -> impl IntoView {
+    let state = controller.state();
+    let refs = controller.refs();
+    let alive = SendWrapper::new(controller.services().alive.clone());
+    on_cleanup(move || alive.end());
+
+    let texts = Signal::derive(move || state.read().texts.clone());
+    let text = move |key: TextKey| move || texts.read().get(key).to_owned();
+    let class = move || {
+        let s = state.read();
+        [
+            "cbw",
+            if s.left { " left" } else { "" },
+            if s.ready { " ready" } else { "" },
+        ]
+        .concat()
+    };
+    let data_state = Signal::derive(move || {
+        state
+            .read()
+            .status
+            .as_ref()
+            .map_or_else(|| "form".to_owned(), |s| js::wire_name(&s.state))
+    });
+    let message = Signal::derive(move || {
+        let s = state.read();
+        match s.message {
+            Some(TextKey::RateLimited) => {
+                s.texts.fill(TextKey::RateLimited, &number(s.wait_minutes))
+            }
+            Some(key) => s.texts.get(key).to_owned(),
+            None => String::new(),
+        }
+    });
+
+    let c = controller.clone();
+    let heard = move |event: web_sys::Event| c.interacted(&event);
+    let (on_click, on_input, on_change) = (heard.clone(), heard.clone(), heard.clone());
+    let c = controller.clone();
+    let on_key = move |event: web_sys::KeyboardEvent| {
+        c.interacted(&event);
+        c.on_key(&event);
+    };
+    let c = SendWrapper::new(controller.clone());
+    let on_submit = move |event: web_sys::SubmitEvent| {
+        event.prevent_default();
+        c.interacted(&event);
+        c.submit();
+    };
+    // The dialog's children are a `Send` closure (Leptos's `Children`);
+    // the widget runs on the page's one thread, so the wrapper never fires.
+    let c = SendWrapper::new(controller);
+    let (c1, c2, c3, c4, c5, c6, c7) = (
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c,
+    );
+
+    view! {
+        <div
+            class=class
+            on:click=move |e| on_click(e.into())
+            on:input=move |e| on_input(e.into())
+            on:change=move |e| on_change(e.into())
+            on:keydown=on_key
+        >
+            <Launcher
+                open=Signal::derive(move || state.read().open)
+                texts=texts
+                button=refs.launcher
+                on_toggle=move || c1.toggle()
+            />
+            <Dialog
+                texts=texts
+                data_state=data_state
+                later=Signal::derive(move || state.read().wants_later())
+                open_now=Signal::derive(move || state.read().site.open_now)
+                dialog=refs.dialog
+                on_close=move || c2.set_open(false)
+            >
+                <CallStatusView
+                    texts=texts
+                    status=Signal::derive(move || state.read().status.clone())
+                    for_later=Signal::derive(move || state.read().for_later)
+                    eta_until=Signal::derive(move || state.read().eta_until)
+                    paragraph=refs.status
+                    on_back=move |later| c3.back_to_form(later)
+                />
+                <form novalidate on:submit=on_submit>
+                    <PhoneField
+                        texts=texts
+                        value=Signal::derive(move || state.read().phone.clone())
+                        error=Signal::derive(move || state.read().phone_error)
+                        input=refs.phone
+                        on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
+                    />
+                    <OfficeField
+                        texts=texts
+                        offices=Signal::derive(move || state.read().site.offices.clone())
+                        select=refs.office
+                    />
+                    <WhenToCall
+                        texts=texts
+                        later=Signal::derive(move || state.read().wants_later())
+                        slots=Signal::derive(move || state.read().slots.clone())
+                        error=Signal::derive(move || state.read().slot_error)
+                        select=refs.slot
+                        on_choose=move |later| c5.choose_later(later)
+                        on_pick=move || c6.slot_chosen()
+                    />
+                    <ConsentField
+                        texts=texts
+                        consent=Signal::derive(move || state.read().site.consent.clone())
+                        error=Signal::derive(move || state.read().consent_error)
+                        input=refs.consent
+                        on_tick=move |ticked| c7.consent_ticked(ticked)
+                    />
+                    <button class="primary" type="submit">{text(TextKey::Submit)}</button>
+                    <Message id="cbw-message" text=message />
+                </form>
+            </Dialog>
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,37 @@
+//! The office to call from, when the site has several.
+
+use leptos::html;
+use leptos::prelude::*;
+use protocol::TextKey;
+
+use crate::i18n::{Texts, number};
+
+/// A list of the site's offices (value: the index), hidden unless there
+/// are at least two to choose from.
+#[component]
+pub fn OfficeField(
+    /// The texts in use.
+    #[prop(into)]
+    texts: Signal<Texts>,
+    /// The offices' names, in the site's order.
+    #[prop(into)]
+    offices: Signal<Vec<String>>,
+    /// Read when the form is sent.
+    select: NodeRef<html::Select>,
+) -> impl IntoView {
+    view! {
+        <div hidden=move || offices.read().len() < 2>
+            <label for="cbw-office">{move || texts.read().get(TextKey::Office).to_owned()}</label>
+            <select id="cbw-office" name="office" node_ref=select>
+                {move || {
+                    offices
+                        .get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, name)| view! { <option value=number(index as u32)>{name}</option> })
+                        .collect_view()
+                }}
+            </select>
+        </div>
+    }
+}
