@@ -24,6 +24,7 @@
 //! visitor used the widget.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 
 use protocol::{Utm, VisitContext};
 use wasm_bindgen::{JsCast, JsValue};
@@ -212,8 +213,18 @@ impl Visit {
             ga_client_id: read_cookie(&cookies, "_ga").and_then(|v| ga_client_id(&v)),
             roistat_visit: read_cookie(&cookies, "roistat_visit"),
             calltouch_session: self.calltouch_session.borrow().clone(),
-            extra: self.site_values().into_iter().collect(),
+            extra: self.extra(),
         }
+    }
+
+    /// The site's values as the request's `context.extra`, inserted one by
+    /// one (`collect()` would bring in a sort).
+    fn extra(&self) -> BTreeMap<String, String> {
+        let mut extra = BTreeMap::new();
+        for (key, value) in self.extra.borrow().iter() {
+            extra.insert(key.clone(), value.clone());
+        }
+        extra
     }
 
     /// What the site passed with `set()`, other than `calltouch_session`, in

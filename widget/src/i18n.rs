@@ -126,20 +126,18 @@ impl Texts {
 
     /// The text of `key` with its placeholder (`{n}`, `{time}`) filled in.
     pub fn fill(&self, key: TextKey, value: &str) -> String {
-        let text = self.get(key);
-        match text
-            .split_once('{')
-            .and_then(|(before, rest)| rest.split_once('}').map(|(_, after)| (before, after)))
-        {
-            Some((before, after)) => {
-                let mut out = String::with_capacity(text.len() + value.len());
-                out.push_str(before);
-                out.push_str(value);
-                out.push_str(after);
-                out
-            }
-            None => text.to_owned(),
-        }
+        fill(self.get(key), value)
+    }
+}
+
+/// `text` with its placeholder (`{n}`, `{time}`) replaced by `value`.
+pub fn fill(text: &str, value: &str) -> String {
+    match text
+        .split_once('{')
+        .and_then(|(before, rest)| rest.split_once('}').map(|(_, after)| (before, after)))
+    {
+        Some((before, after)) => [before, value, after].concat(),
+        None => text.to_owned(),
     }
 }
 

@@ -96,8 +96,10 @@ async fn tick() {
         .expect("resolved");
 }
 
-fn english() -> Signal<Texts> {
-    Signal::stored(Texts::new(Locale::En, None, None))
+/// The English texts, as the `words` prop.
+fn english() -> impl Fn(TextKey) -> String + Copy + Send + Sync + 'static {
+    let texts = StoredValue::new(Texts::new(Locale::En, None, None));
+    move |key| texts.with_value(|t| t.get(key).to_owned())
 }
 
 fn fire(element: &web_sys::Element, kind: &str) {
@@ -118,8 +120,8 @@ async fn the_launcher_says_whether_the_dialog_is_open_and_reports_its_clicks() {
     let w = mount_alone(move || {
         view! {
             <Launcher
-                open=open
-                texts=english()
+                open=move || open.get()
+                words=english()
                 button=NodeRef::new()
                 on_toggle=move || heard.borrow_mut().push(())
             />
@@ -148,10 +150,10 @@ async fn the_dialog_is_a_labelled_modal_with_its_switches_and_a_named_close_butt
     let w = mount_alone(move || {
         view! {
             <Dialog
-                texts=english()
-                data_state=state
-                later=later
-                open_now=Signal::stored(false)
+                words=english()
+                data_state=move || state.get()
+                later=move || later.get()
+                open_now=|| false
                 dialog=NodeRef::new()
                 on_close=move || heard.borrow_mut().push(())
             >
@@ -191,9 +193,9 @@ async fn the_phone_field_is_a_described_tel_field_that_reports_typing_and_leavin
     let w = mount_alone(move || {
         view! {
             <PhoneField
-                texts=english()
-                value=Signal::stored("+7 ".to_owned())
-                error=error
+                words=english()
+                value=|| "+7 ".to_owned()
+                error=move || error.get()
                 input=NodeRef::new()
                 on_change=move |typed, leaving| heard.borrow_mut().push((typed, leaving))
             />
@@ -235,7 +237,7 @@ async fn the_phone_field_is_a_described_tel_field_that_reports_typing_and_leavin
 async fn the_office_field_lists_the_offices_by_index_only_when_there_is_a_choice() {
     let offices = RwSignal::new(vec!["Minsk".to_owned()]);
     let w = mount_alone(move || {
-        view! { <OfficeField texts=english() offices=offices select=NodeRef::new() /> }
+        view! { <OfficeField words=english() offices=move || offices.get() select=NodeRef::new() /> }
     });
     let field = "div:has(> #cbw-office)";
     assert!(
@@ -263,10 +265,11 @@ async fn when_to_call_offers_now_or_a_time_in_the_visitors_words_and_reports_cho
     let w = mount_alone(move || {
         view! {
             <WhenToCall
-                texts=english()
-                later=later
-                slots=slots
-                error=error
+                words=english()
+                locale=|| Locale::En
+                later=move || later.get()
+                slots=move || slots.get()
+                error=move || error.get()
                 select=NodeRef::new()
                 on_choose=move |later| heard.borrow_mut().push(later)
                 on_pick=move || picked.borrow_mut().push(())
@@ -322,9 +325,9 @@ async fn the_consent_box_shows_only_when_asked_with_its_link_and_reports_ticks()
     let w = mount_alone(move || {
         view! {
             <ConsentField
-                texts=english()
-                consent=consent
-                error=error
+                words=english()
+                consent=move || consent.get()
+                error=move || error.get()
                 input=NodeRef::new()
                 on_tick=move |ticked| heard.borrow_mut().push(ticked)
             />
@@ -388,10 +391,11 @@ async fn the_status_says_the_state_counts_the_estimate_down_and_offers_ways_back
     let w = mount_alone(move || {
         view! {
             <CallStatusView
-                texts=english()
-                status=status
-                for_later=Signal::stored(false)
-                eta_until=eta_until
+                words=english()
+                locale=|| Locale::En
+                status=move || status.get()
+                for_later=|| false
+                eta_until=move || eta_until.get()
                 paragraph=NodeRef::new()
                 on_back=move |later| heard.borrow_mut().push(later)
             />
@@ -436,7 +440,7 @@ async fn the_status_says_the_state_counts_the_estimate_down_and_offers_ways_back
 #[wasm_bindgen_test]
 async fn a_message_is_a_polite_live_region_that_follows_its_text() {
     let text = RwSignal::new(String::new());
-    let w = mount_alone(move || view! { <Message id="cbw-message" text=text /> });
+    let w = mount_alone(move || view! { <Message id="cbw-message" text=move || text.get() /> });
     assert_eq!(
         w.attr("#cbw-message", "aria-live").as_deref(),
         Some("polite")

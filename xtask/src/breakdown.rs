@@ -109,6 +109,11 @@ fn family(name: &str) -> &'static str {
         .strip_prefix("core::ptr::drop_in_place<")
         .unwrap_or(name);
     let name = name.trim_start_matches(['<', '&', '(', '[', '*', ' ']);
+    // `<T as tachys::…>::f`: a blanket impl; the trait's crate wrote it.
+    let name = match name.split_once(" as ") {
+        Some((param, rest)) if param.len() <= 2 => rest,
+        _ => name,
+    };
     let name = name
         .strip_prefix("mut ")
         .or_else(|| name.strip_prefix("dyn "))

@@ -9,12 +9,12 @@ use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
 };
 use crate::controller::Controller;
-use crate::i18n::number;
+use crate::i18n::{fill, number};
 use crate::js;
 
 /// The widget's box (`.cbw`, `left` when it sits on the left, `ready` once
 /// the site's config is read: the stylesheet hides it until then). Every
-/// signal the parts get is a view of the controller's one state signal.
+/// reactive value the parts get reads the controller's one state signal.
 ///
 /// The box hears the visitor's actions on any part (a trusted event allows
 /// storage under strict privacy) and the keyboard (Escape, the Tab trap).
@@ -29,8 +29,8 @@ pub fn App(
     let alive = SendWrapper::new(controller.services().alive.clone());
     on_cleanup(move || alive.end());
 
-    let texts = Signal::derive(move || state.read().texts.clone());
-    let text = move |key: TextKey| move || texts.read().get(key).to_owned();
+    let words = move |key: TextKey| state.read().texts.get(key).to_owned();
+    let locale = move || state.read().texts.locale;
     let class = move || {
         let s = state.read();
         [
@@ -40,41 +40,49 @@ pub fn App(
         ]
         .concat()
     };
-    let data_state = Signal::derive(move || {
+    let data_state = move || {
         state
             .read()
             .status
             .as_ref()
             .map_or_else(|| "form".to_owned(), |s| js::wire_name(&s.state))
-    });
-    let message = Signal::derive(move || {
+    };
+    let message = move || {
         let s = state.read();
         match s.message {
             Some(TextKey::RateLimited) => {
-                s.texts.fill(TextKey::RateLimited, &number(s.wait_minutes))
+                fill(s.texts.get(TextKey::RateLimited), &number(s.wait_minutes))
             }
             Some(key) => s.texts.get(key).to_owned(),
             None => String::new(),
         }
-    });
+    };
+    let wants_later = move || state.read().wants_later();
 
-    let c = controller.clone();
-    let heard = move |event: web_sys::Event| c.interacted(&event);
-    let (on_click, on_input, on_change) = (heard.clone(), heard.clone(), heard.clone());
-    let c = controller.clone();
-    let on_key = move |event: web_sys::KeyboardEvent| {
-        c.interacted(&event);
-        c.on_key(&event);
-    };
-    let c = SendWrapper::new(controller.clone());
-    let on_submit = move |event: web_sys::SubmitEvent| {
-        event.prevent_default();
-        c.interacted(&event);
-        c.submit();
-    };
-    // The dialog's children are a `Send` closure (Leptos's `Children`);
-    // the widget runs on the page's one thread, so the wrapper never fires.
+    // Event handlers hold the controller; those inside the dialog are part
+    // of its children, a `Send` closure (Leptos's `Children`). The widget
+    // runs on the page's one thread, so the wrapper never fires.
     let c = SendWrapper::new(controller);
+    let heard = {
+        let c = c.clone();
+        move |event: web_sys::Event| c.interacted(&event)
+    };
+    let (on_click, on_input, on_change) = (heard.clone(), heard.clone(), heard);
+    let on_key = {
+        let c = c.clone();
+        move |event: web_sys::KeyboardEvent| {
+            c.interacted(&event);
+            c.on_key(&event);
+        }
+    };
+    let on_submit = {
+        let c = c.clone();
+        move |event: web_sys::SubmitEvent| {
+            event.prevent_default();
+            c.interacted(&event);
+            c.submit();
+        }
+    };
     let (c1, c2, c3, c4, c5, c6, c7) = (
         c.clone(),
         c.clone(),
@@ -94,57 +102,61 @@ pub fn App(
             on:keydown=on_key
         >
             <Launcher
-                open=Signal::derive(move || state.read().open)
-                texts=texts
+                open=move || state.read().open
+                words=words
                 button=refs.launcher
                 on_toggle=move || c1.toggle()
             />
             <Dialog
-                texts=texts
+                words=words
                 data_state=data_state
-                later=Signal::derive(move || state.read().wants_later())
-                open_now=Signal::derive(move || state.read().site.open_now)
+                later=wants_later
+                open_now=move || state.read().site.open_now
                 dialog=refs.dialog
                 on_close=move || c2.set_open(false)
             >
                 <CallStatusView
-                    texts=texts
-                    status=Signal::derive(move || state.read().status.clone())
-                    for_later=Signal::derive(move || state.read().for_later)
-                    eta_until=Signal::derive(move || state.read().eta_until)
+                    words=words
+                    locale=locale
+                    status=move || state.read().status.clone()
+                    for_later=move || state.read().for_later
+                    eta_until=move || state.read().eta_until
                     paragraph=refs.status
                     on_back=move |later| c3.back_to_form(later)
                 />
                 <form novalidate on:submit=on_submit>
                     <PhoneField
-                        texts=texts
-                        value=Signal::derive(move || state.read().phone.clone())
-                        error=Signal::derive(move || state.read().phone_error)
+                        words=words
+                        value=move || state.read().phone.clone()
+                        error=move || state.read().phone_error
                         input=refs.phone
                         on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
                     />
                     <OfficeField
-                        texts=texts
-                        offices=Signal::derive(move || state.read().site.offices.clone())
+                        words=words
+                        offices=move || state.read().site.offices.clone()
                         select=refs.office
                     />
                     <WhenToCall
-                        texts=texts
-                        later=Signal::derive(move || state.read().wants_later())
-                        slots=Signal::derive(move || state.read().slots.clone())
-                        error=Signal::derive(move || state.read().slot_error)
+                        words=words
+                        locale=locale
+                        later=wants_later
+                        slots=move || state.read().slots.clone()
+                        error=move || state.read().slot_error
                         select=refs.slot
                         on_choose=move |later| c5.choose_later(later)
                         on_pick=move || c6.slot_chosen()
                     />
                     <ConsentField
-                        texts=texts
-                        consent=Signal::derive(move || state.read().site.consent.clone())
-                        error=Signal::derive(move || state.read().consent_error)
+                        words=words
+                        consent=move || state.read().site.consent.clone()
+                        error=move || state.read().consent_error
                         input=refs.consent
                         on_tick=move |ticked| c7.consent_ticked(ticked)
                     />
-                    <button class="primary" type="submit">{text(TextKey::Submit)}</button>
+                    <button class="primary" type="submit">
+                        {move || words(TextKey::Submit)}
+                    </button>
                     <Message id="cbw-message" text=message />
                 </form>
             </Dialog>

@@ -8,7 +8,8 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::{CallState, CallStatus, FailureReason, TextKey};
 
-use crate::i18n::{Texts, format_time, number};
+use super::{Reactive, Words};
+use crate::i18n::{Locale, fill, format_time, number};
 
 /// The status (`role=status`, announced; focus goes to it when the form
 /// is gone), the estimate (not a live region: it changes every second) and
@@ -20,26 +21,23 @@ use crate::i18n::{Texts, format_time, number};
 /// estimate ends or the component goes.
 #[component]
 pub fn CallStatusView(
-    /// The texts in use (and their language, for times).
-    #[prop(into)]
-    texts: Signal<Texts>,
+    /// The texts in use.
+    words: impl Words,
+    /// Their language, for times.
+    locale: impl Reactive<Locale>,
     /// The latest status; `None` while the form shows.
-    #[prop(into)]
-    status: Signal<Option<CallStatus>>,
+    status: impl Reactive<Option<CallStatus>>,
     /// Whether the call is for a time the visitor chose.
-    #[prop(into)]
-    for_later: Signal<bool>,
+    for_later: impl Reactive<bool>,
     /// When the estimate runs out (ms since the epoch; 0: no estimate).
-    #[prop(into)]
-    eta_until: Signal<f64>,
+    eta_until: impl Reactive<f64>,
     /// Focus goes here once the request is accepted.
     paragraph: NodeRef<html::P>,
     /// "Try again" (`false`) or "pick a time" (`true`) was clicked.
     on_back: impl Fn(bool) + Clone + 'static,
 ) -> impl IntoView {
     let clock = RwSignal::new(0u32);
-    let counting =
-        move || eta_until.get() > 0.0 && status.read().as_ref().is_some_and(|s| !s.is_final);
+    let counting = move || eta_until() > 0.0 && status().is_some_and(|s| !s.is_final);
     let interval = RwSignal::new(None::<IntervalHandle>);
     Effect::new(move |_| {
         let running = interval.get_untracked();
@@ -63,22 +61,19 @@ pub fn CallStatusView(
         if !counting() {
             return String::new();
         }
-        let left = ((eta_until.get() - js_sys::Date::now()) / 1000.0).ceil();
-        let texts = texts.read();
+        let left = ((eta_until() - js_sys::Date::now()) / 1000.0).ceil();
         if left >= 1.0 {
-            texts.fill(TextKey::Eta, &number(left as u32))
+            fill(&words(TextKey::Eta), &number(left as u32))
         } else {
-            texts.get(TextKey::EtaSoon).to_owned()
+            words(TextKey::EtaSoon)
         }
     };
     let said = move || {
-        status
-            .read()
-            .as_ref()
-            .map(|s| status_text(s, &texts.read(), for_later.get()))
+        status()
+            .map(|s| status_text(&s, words, locale(), for_later()))
             .unwrap_or_default()
     };
-    let text = move |key: TextKey| move || texts.read().get(key).to_owned();
+    let text = move |key: TextKey| move || words(key);
     let on_pick = on_back.clone();
     view! {
         <p class="status" role="status" tabindex="-1" node_ref=paragraph>{said}</p>
@@ -95,9 +90,14 @@ pub fn CallStatusView(
 }
 
 /// What the visitor reads about the call: the state (or why it failed) in
-/// plain words, and when a scheduled call comes (`for_later`: the visitor
-/// chose the time).
-pub fn status_text(status: &CallStatus, texts: &Texts, for_later: bool) -> String {
+/// plain words (`words`), and when a scheduled call comes, in `locale`
+/// (`for_later`: the visitor chose the time).
+pub fn status_text(
+    status: &CallStatus,
+    words: impl Fn(TextKey) -> String,
+    locale: Locale,
+    for_later: bool,
+) -> String {
     let reason = status.reason.map(|reason| match reason {
         FailureReason::Busy => TextKey::Busy,
         FailureReason::NoAnswer => TextKey::NoAnswer,
@@ -117,19 +117,22 @@ pub fn status_text(status: &CallStatus, texts: &Texts, for_later: bool) -> Strin
         CallState::Scheduled => {
             let time = status
                 .at
-                .map(|at| format_time(at, texts.locale))
+                .map(|at| format_time(at, locale))
                 .unwrap_or_default();
             return match reason {
                 // A failed attempt that CallKeeper will repeat.
-                Some(reason) => {
-                    [texts.get(reason), ". ", &texts.fill(TextKey::Retry, &time)].concat()
-                }
+                Some(reason) => [
+                    words(reason).as_str(),
+                    ". ",
+                    &fill(&words(TextKey::Retry), &time),
+                ]
+                .concat(),
                 // The call the visitor chose the time of…
-                None if for_later => texts.fill(TextKey::Scheduled, &time),
+                None if for_later => fill(&words(TextKey::Scheduled), &time),
                 // …or, for a call ordered for now, CallKeeper's next attempt.
-                None => texts.fill(TextKey::Retry, &time),
+                None => fill(&words(TextKey::Retry), &time),
             };
         }
     };
-    texts.get(key).to_owned()
+    words(key)
 }

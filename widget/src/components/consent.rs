@@ -4,38 +4,34 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::{ConsentConfig, TextKey};
 
-use super::{Message, bool_text};
-use crate::i18n::Texts;
+use super::{Message, Reactive, Words, bool_text};
 
 /// A checkbox with its label and a link to the full text, hidden when the
 /// site asks for no consent; `required` when the form cannot go without it.
 #[component]
 pub fn ConsentField(
     /// The texts in use.
-    #[prop(into)]
-    texts: Signal<Texts>,
+    words: impl Words,
     /// The site's consent settings; `None`: no box.
-    #[prop(into)]
-    consent: Signal<Option<ConsentConfig>>,
+    consent: impl Reactive<Option<ConsentConfig>>,
     /// Whether the form was sent without the required tick.
-    #[prop(into)]
-    error: Signal<bool>,
+    error: impl Reactive<bool>,
     /// Focus goes here when the tick is missing.
     input: NodeRef<html::Input>,
     /// The visitor ticked (`true`) or unticked the box.
     on_tick: impl Fn(bool) + 'static,
 ) -> impl IntoView {
-    let text = move |key: TextKey| move || texts.read().get(key).to_owned();
-    let link = move || consent.read().as_ref().and_then(|c| c.link.clone());
+    let text = move |key: TextKey| move || words(key);
+    let link = move || consent().and_then(|c| c.link);
     view! {
-        <div class="consent" hidden=move || consent.read().is_none()>
+        <div class="consent" hidden=move || consent().is_none()>
             <input
                 type="checkbox"
                 id="cbw-consent"
                 name="consent"
                 aria-describedby="cbw-consent-msg"
-                required=move || consent.read().as_ref().is_some_and(|c| c.required)
-                aria-invalid=move || bool_text(error.get())
+                required=move || consent().is_some_and(|c| c.required)
+                aria-invalid=move || bool_text(error())
                 node_ref=input
                 on:change=move |event| on_tick(event_target_checked(&event))
             />
@@ -46,9 +42,7 @@ pub fn ConsentField(
             <Message
                 id="cbw-consent-msg"
                 class="msg"
-                text=Signal::derive(move || {
-                    if error.get() { texts.read().get(TextKey::ConsentRequired).to_owned() } else { String::new() }
-                })
+                text=move || if error() { words(TextKey::ConsentRequired) } else { String::new() }
             />
         </div>
     }

@@ -4,24 +4,20 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use crate::i18n::Texts;
+use super::{Reactive, Words};
 
 /// `role=dialog`, modal, labelled by its title. Which of its parts show is
 /// the stylesheet's business, from the three `data-*` switches.
 #[component]
 pub fn Dialog(
     /// The texts in use (its title and the close button's name).
-    #[prop(into)]
-    texts: Signal<Texts>,
+    words: impl Words,
     /// `form`, or the call's state (`queued`, `failed`, …).
-    #[prop(into)]
-    data_state: Signal<String>,
+    data_state: impl Reactive<String>,
     /// Whether the form offers a time (`later`) or a call now (`now`).
-    #[prop(into)]
-    later: Signal<bool>,
+    later: impl Reactive<bool>,
     /// Whether the company takes calls now.
-    #[prop(into)]
-    open_now: Signal<bool>,
+    open_now: impl Reactive<bool>,
     /// For the Tab trap, which looks for what can take focus inside.
     dialog: NodeRef<html::Div>,
     /// The close button was clicked.
@@ -29,7 +25,6 @@ pub fn Dialog(
     /// The status and the form.
     children: Children,
 ) -> impl IntoView {
-    let text = move |key: TextKey| move || texts.read().get(key).to_owned();
     view! {
         <div
             class="dialog"
@@ -39,16 +34,16 @@ pub fn Dialog(
             aria-labelledby="cbw-title"
             tabindex="-1"
             data-state=data_state
-            data-when=move || if later.get() { "later" } else { "now" }
-            data-open=move || if open_now.get() { "1" } else { "0" }
+            data-when=move || if later() { "later" } else { "now" }
+            data-open=move || if open_now() { "1" } else { "0" }
             node_ref=dialog
         >
-            <h2 id="cbw-title">{text(TextKey::Title)}</h2>
+            <h2 id="cbw-title">{move || words(TextKey::Title)}</h2>
             <button
                 class="close"
                 type="button"
                 data-act="close"
-                aria-label=text(TextKey::Close)
+                aria-label=move || words(TextKey::Close)
                 on:click=move |_| on_close()
             >
                 "×"

@@ -4,19 +4,16 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::bool_text;
-use crate::i18n::Texts;
+use super::{Reactive, Words, bool_text};
 
 /// The launcher: `aria-expanded` says whether the dialog is open, its
 /// accessible name is the text `open`.
 #[component]
 pub fn Launcher(
     /// Whether the dialog is open.
-    #[prop(into)]
-    open: Signal<bool>,
+    open: impl Reactive<bool>,
     /// The texts in use.
-    #[prop(into)]
-    texts: Signal<Texts>,
+    words: impl Words,
     /// Focus returns here when the dialog closes.
     button: NodeRef<html::Button>,
     /// Clicked: open or close.
@@ -29,8 +26,8 @@ pub fn Launcher(
             data-act="toggle"
             aria-haspopup="dialog"
             aria-controls="cbw-dialog"
-            aria-expanded=move || bool_text(open.get())
-            aria-label=move || texts.read().get(TextKey::Open).to_owned()
+            aria-expanded=move || bool_text(open())
+            aria-label=move || words(TextKey::Open)
             node_ref=button
             on:click=move |_| on_toggle()
         >

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use super::Reactive;
+
 /// `<p id aria-live=polite>` with the message, or empty (then the
 /// stylesheet takes it out of the layout).
 #[component]
@@ -14,8 +16,7 @@ pub fn Message(
     #[prop(optional)]
     class: &'static str,
     /// The message; empty when there is none.
-    #[prop(into)]
-    text: Signal<String>,
+    text: impl Reactive<String>,
 ) -> impl IntoView {
     view! { <p class=class id=id aria-live="polite">{text}</p> }
 }

@@ -4,28 +4,26 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use crate::i18n::{Texts, number};
+use super::{Reactive, Words};
+use crate::i18n::number;
 
 /// A list of the site's offices (value: the index), hidden unless there
 /// are at least two to choose from.
 #[component]
 pub fn OfficeField(
     /// The texts in use.
-    #[prop(into)]
-    texts: Signal<Texts>,
+    words: impl Words,
     /// The offices' names, in the site's order.
-    #[prop(into)]
-    offices: Signal<Vec<String>>,
+    offices: impl Reactive<Vec<String>>,
     /// Read when the form is sent.
     select: NodeRef<html::Select>,
 ) -> impl IntoView {
     view! {
-        <div hidden=move || offices.read().len() < 2>
-            <label for="cbw-office">{move || texts.read().get(TextKey::Office).to_owned()}</label>
+        <div hidden=move || offices().len() < 2>
+            <label for="cbw-office">{move || words(TextKey::Office)}</label>
             <select id="cbw-office" name="office" node_ref=select>
                 {move || {
-                    offices
-                        .get()
+                    offices()
                         .into_iter()
                         .enumerate()
                         .map(|(index, name)| view! { <option value=number(index as u32)>{name}</option> })

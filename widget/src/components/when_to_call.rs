@@ -4,26 +4,24 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::Message;
-use crate::i18n::{Texts, format_time, number};
+use super::{Message, Reactive, Words};
+use crate::i18n::{Locale, format_time, number};
 
 /// "Now" or "at a time I choose", and the list of times. The stylesheet
 /// shows the list when the dialog's `data-when` is `later`, and only the
 /// list (with why) when the company is closed (`data-open="0"`).
 #[component]
 pub fn WhenToCall(
-    /// The texts in use (and their language, for the times).
-    #[prop(into)]
-    texts: Signal<Texts>,
+    /// The texts in use.
+    words: impl Words,
+    /// Their language, for the times.
+    locale: impl Reactive<Locale>,
     /// Whether a time is to be picked (chosen, or the company is closed).
-    #[prop(into)]
-    later: Signal<bool>,
+    later: impl Reactive<bool>,
     /// The coming slots' starts (Unix seconds).
-    #[prop(into)]
-    slots: Signal<Vec<i64>>,
+    slots: impl Reactive<Vec<i64>>,
     /// What is wrong with the times (none free, not loaded, taken).
-    #[prop(into)]
-    error: Signal<Option<TextKey>>,
+    error: impl Reactive<Option<TextKey>>,
     /// Read when the form is sent; focus goes here when a time is missing.
     select: NodeRef<html::Select>,
     /// The visitor chose now (`false`) or later (`true`).
@@ -31,7 +29,7 @@ pub fn WhenToCall(
     /// The visitor picked a time.
     on_pick: impl Fn() + 'static,
 ) -> impl IntoView {
-    let text = move |key: TextKey| move || texts.read().get(key).to_owned();
+    let text = move |key: TextKey| move || words(key);
     let choice = move |value: &'static str, key: TextKey| {
         let on_choose = on_choose.clone();
         let is_later = value == "later";
@@ -41,7 +39,7 @@ pub fn WhenToCall(
                     type="radio"
                     name="when"
                     value=value
-                    prop:checked=move || later.get() == is_later
+                    prop:checked=move || later() == is_later
                     on:change=move |_| on_choose(is_later)
                 />
                 <span>{text(key)}</span>
@@ -54,9 +52,8 @@ pub fn WhenToCall(
             .get_untracked()
             .map(|s| s.value())
             .unwrap_or_default();
-        let locale = texts.read().locale;
-        slots
-            .get()
+        let locale = locale();
+        slots()
             .into_iter()
             .map(|start| {
                 let value = number(start as u32);
@@ -85,7 +82,7 @@ pub fn WhenToCall(
                 <Message
                     id="cbw-slot-msg"
                     class="msg"
-                    text=Signal::derive(move || error.get().map(|key| texts.read().get(key).to_owned()).unwrap_or_default())
+                    text=move || error().map(words).unwrap_or_default()
                 />
             </div>
         </fieldset>
