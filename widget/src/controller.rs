@@ -1,6 +1,6 @@
-//! The widget's behaviour: its [`State`] (one Leptos signal, the widget's
-//! store), what the visitor's actions, the proxy's answers and the page's
-//! API do to it, and where keyboard focus goes.
+//! The widget's behaviour: what the visitor's actions, the proxy's answers
+//! and the page's API do to its [`State`] (one Leptos signal, the widget's
+//! store; `state.rs`), and where keyboard focus goes.
 //!
 //! The components (`components/`) read the state through signals and call
 //! the [`Controller`] from their event handlers; they never change the state
@@ -14,8 +14,7 @@ use std::rc::Rc;
 use leptos::html;
 use leptos::prelude::*;
 use protocol::{
-    CallState, CallStatus, CallbackRequest, Consent, ErrorCode, FailureReason, PhoneError,
-    PhoneNumber, SiteConfig, TextKey,
+    CallState, CallStatus, CallbackRequest, Consent, ErrorCode, FailureReason, SiteConfig, TextKey,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -25,8 +24,11 @@ use crate::alive::Alive;
 use crate::analytics::{Analytics, WidgetEvent};
 use crate::api::{ApiClient, ApiFailure};
 use crate::capture::{self, Visit};
-use crate::i18n::{Locale, Texts};
+use crate::i18n::Locale;
 use crate::js;
+pub use crate::phone::phone_error;
+pub use crate::state::State;
+use crate::state::non_empty;
 use crate::watch::StatusWatch;
 
 /// Longest pause between retries of a request the proxy did not receive.
@@ -35,88 +37,6 @@ const MAX_RETRY_DELAY_MS: i32 = 30_000;
 const MAX_ONLINE_TRIES: u32 = 5;
 /// Slots older than this are fetched again when they are needed.
 const SLOTS_FRESH_MS: f64 = 60_000.0;
-
-/// What the widget knows and shows. It outlives a change of language, so
-/// neither a typed number nor a call's status is lost when the site calls
-/// `setLocale`.
-#[derive(Debug, Clone, Default)]
-pub struct State {
-    /// Whether the dialog is open.
-    pub open: bool,
-    /// Whether the site's config has been read (the widget shows from then on).
-    pub ready: bool,
-    /// Whether the launcher sits on the left.
-    pub left: bool,
-    /// The language the page chose (`data-locale`, `setLocale`).
-    pub chosen_locale: Option<String>,
-    /// The texts in use, in their language.
-    pub texts: Texts,
-    /// The site's config (`open_now` is true until it says otherwise).
-    pub site: SiteConfig,
-    /// The accent colour and the side the page chose, which win over the site's.
-    pub embed_color: Option<String>,
-    /// See `embed_color`.
-    pub embed_position: Option<String>,
-    /// The number as typed.
-    pub phone: String,
-    /// Whether the consent box is ticked.
-    pub consent_ticked: bool,
-    /// The coming slots' starts (Unix seconds).
-    pub slots: Vec<i64>,
-    /// When the slots were fetched (ms since the epoch; 0: never).
-    pub slots_at: f64,
-    /// The visitor chose "at a time I choose".
-    pub later: bool,
-    /// What is wrong with the typed number, shown under it.
-    pub phone_error: Option<TextKey>,
-    /// What is wrong with the chosen time, shown under the list.
-    pub slot_error: Option<TextKey>,
-    /// The consent box must be ticked.
-    pub consent_error: bool,
-    /// The message under the submit button: sending, offline, too many requests.
-    pub message: Option<TextKey>,
-    /// Minutes to wait, for [`TextKey::RateLimited`].
-    pub wait_minutes: u32,
-    /// Whether a request is on its way.
-    pub sending: bool,
-    /// Whether the call on its way or followed is for a chosen time (its
-    /// estimate, made for a call now, is then not shown).
-    pub for_later: bool,
-    /// The callback's latest status, once the proxy accepted it.
-    pub status: Option<CallStatus>,
-    /// When the estimate runs out (ms since the epoch; 0: no estimate).
-    pub eta_until: f64,
-}
-
-impl State {
-    /// The state before the site's config is known: open for calls.
-    pub fn initial() -> Self {
-        let mut state = Self::default();
-        state.site.open_now = true;
-        state
-    }
-
-    /// Whether the form offers a time: chosen, or the company is closed.
-    pub fn wants_later(&self) -> bool {
-        self.later || !self.site.open_now
-    }
-
-    /// Chooses the language again and rebuilds the texts.
-    fn localize(&mut self) {
-        let site = &self.site;
-        let locale = Locale::choose(self.chosen_locale.as_deref(), non_empty(&site.locale));
-        let texts = match locale {
-            Locale::Ru => &site.texts.ru,
-            Locale::En => &site.texts.en,
-        };
-        self.texts = Texts::new(locale, Some(texts), non_empty(&site.title));
-    }
-}
-
-/// A config's setting: an empty string is none.
-fn non_empty(text: &str) -> Option<&str> {
-    Some(text).filter(|t| !t.is_empty())
-}
 
 /// What the widget works with besides its state.
 #[derive(Debug)]
@@ -378,11 +298,9 @@ impl Controller {
     /// too few only once the visitor has left the field or tried to send,
     /// and from then on the message follows every keystroke until the
     /// number is right.
-    pub fn phone_typed(&self, typed: Option<String>, leaving: bool) {
+    pub fn phone_typed(&self, typed: String, leaving: bool) {
         self.update(|state| {
-            if let Some(typed) = typed {
-                state.phone = typed;
-            }
+            state.phone = typed;
             let error = phone_error(&state.phone, non_empty(&state.site.country_code)).err();
             let certain = matches!(
                 error,
@@ -815,47 +733,6 @@ pub(crate) fn focus_soon(element: Option<HtmlElement>) {
             wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
         let _ = element.focus();
     });
-}
-
-/// The typed number, or the text that says what is wrong with it. Only the
-/// pre-filled country code counts as nothing typed.
-pub fn phone_error(typed: &str, country_code: Option<&str>) -> Result<PhoneNumber, TextKey> {
-    let typed = own_number(typed, country_code);
-    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
-    if country_code.is_some_and(|code| digits == code) {
-        return Err(TextKey::PhoneEmpty);
-    }
-    PhoneNumber::parse(typed).map_err(|error| match error {
-        PhoneError::Empty => TextKey::PhoneEmpty,
-        PhoneError::InvalidCharacter(_) => TextKey::PhoneInvalidChar,
-        PhoneError::Extension => TextKey::PhoneExtension,
-        PhoneError::TooShort(_) => TextKey::PhoneShort,
-        PhoneError::TooLong(_) => TextKey::PhoneLong,
-    })
-}
-
-/// What the visitor meant, when they typed or pasted a whole number after
-/// the pre-filled `+7 `: `+7 +7 999…`, `+7 8 (999)…` or `+7 7999…` is the
-/// number after the prefix. A number that only continues the prefix is
-/// left as it is.
-fn own_number<'a>(typed: &'a str, country_code: Option<&str>) -> &'a str {
-    let Some(rest) = country_code.and_then(|code| {
-        typed
-            .trim_start()
-            .strip_prefix('+')?
-            .strip_prefix(code)
-            .map(|rest| (code, rest.trim_start()))
-    }) else {
-        return typed;
-    };
-    let (code, rest) = rest;
-    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-    let whole = digits.len() > 10 && (digits.starts_with(code) || digits.starts_with('8'));
-    if rest.starts_with('+') || whole {
-        rest
-    } else {
-        typed
-    }
 }
 
 /// A fresh idempotency key for one callback request (retries reuse it):

@@ -9,8 +9,8 @@
 //!
 //! - `components`: the view, Leptos components (CSR) mounted with
 //!   `mount_to` into the shadow root;
-//! - `controller`: the state (one signal) and what changes it (the visitor,
-//!   the proxy, the page), and focus;
+//! - `state`, `controller`: the state (one signal) and what changes it (the
+//!   visitor, the proxy, the page), and focus; `phone`: the typed number;
 //! - `i18n`: the texts in Russian and English, and the site's own;
 //! - `api`, `watch`: the proxy's API and the live status, over gloo-net,
 //!   with `protocol`'s types through serde-wasm-bindgen (`js`);
@@ -29,6 +29,8 @@ pub mod components;
 pub mod controller;
 pub mod i18n;
 pub mod js;
+mod phone;
+pub mod state;
 mod style;
 mod watch;
 
@@ -103,8 +105,9 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     let document = root
         .owner_document()
         .ok_or_else(|| JsValue::from_str("no document"))?;
-    // `mount_to` takes an element: a plain one, which the stylesheet ignores.
+    // `mount_to` takes an element: one without a box of its own.
     let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
+    container.set_class_name("mount");
     root.append_child(&container)?;
 
     let strict = js::string(&options, "privacy").as_deref() == Some("strict");

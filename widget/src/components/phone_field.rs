@@ -18,10 +18,12 @@ pub fn PhoneField(
     error: impl Reactive<Option<TextKey>>,
     /// Focus goes here when the dialog opens or the number is wrong.
     input: NodeRef<html::Input>,
-    /// The visitor typed (`Some(value)`, `false`) or left the field (`None`, `true`).
-    on_change: impl Fn(Option<String>, bool) + Clone + 'static,
+    /// The field's value changed (`false`: typing) or the visitor left it
+    /// (`true`). The value is read from the field each time: a script (a
+    /// password manager, WebDriver's clear) may change it without `input`.
+    on_change: impl Fn(String, bool) + Clone + 'static,
 ) -> impl IntoView {
-    let on_leave = on_change.clone();
+    let (on_leave, on_set) = (on_change.clone(), on_change.clone());
     view! {
         <label for="cbw-phone">{move || words(TextKey::Phone)}</label>
         <input
@@ -34,8 +36,9 @@ pub fn PhoneField(
             aria-invalid=move || bool_text(error().is_some())
             prop:value=value
             node_ref=input
-            on:input=move |event| on_change(Some(event_target_value(&event)), false)
-            on:focusout=move |_| on_leave(None, true)
+            on:input=move |event| on_change(event_target_value(&event), false)
+            on:change=move |event| on_set(event_target_value(&event), false)
+            on:focusout=move |event| on_leave(event_target_value(&event), true)
         />
         <Message
             id="cbw-phone-msg"
