@@ -3,10 +3,14 @@
 //! ChromeDriver), no script of the widget's files runs 50 ms or more in one
 //! go (Chrome's long-animation-frame attribution) and nothing shifts.
 //!
-//! The timings (compiling and instantiating the wasm, `mount`, the launcher
-//! after the load event) are printed, throttled and not, for the README:
-//! they are not asserted, as this machine's speed is not the visitor's.
-//! (`embedding.rs` asserts the launcher within 1 s of load, unthrottled.)
+//! The timings (compiling and instantiating the wasm, `mount` — a
+//! `performance.measure` around it, `callback-widget:mount` — and the
+//! launcher after the load event) are printed, cold, warm and throttled, for
+//! the README; they are not asserted. NOTE: Chrome does not attribute the
+//! promise job in which the loader calls `mount` to a script of the widget,
+//! so the attribution above does not see `mount` itself; its measure, printed
+//! here, is the figure to watch (README, "Loading"). (`embedding.rs` asserts
+//! the launcher within 1 s of load, unthrottled.)
 
 use e2e::{Browser, SHADOW, start_demo};
 use serde_json::{Value, json};
@@ -29,6 +33,7 @@ async fn load_at(browser: &Browser, page: &str, rate: u32) -> anyhow::Result<Val
              return {{
                rate: {rate},
                widgetLongScripts: p.widgetLongScripts,
+               longFrames: p.longFrames,
                longTasks: p.longTasks,
                layoutShift: p.layoutShift,
                instantiate: Math.round(p.instantiate || -1),
@@ -49,11 +54,14 @@ async fn with_the_cpu_throttled_four_times_no_widget_script_runs_50_ms_and_nothi
     let browser = Browser::start().await?;
     let page = e2e::host_page(&demo);
 
+    // A first load is cold (nothing cached or compiled yet); the next ones
+    // are as a visitor's second page.
+    let cold = load_at(&browser, &page, 1).await?;
     let unthrottled = load_at(&browser, &page, 1).await?;
     let throttled = load_at(&browser, &page, 4).await?;
     browser.screenshot("throttled-launcher").await?;
 
-    for report in [&unthrottled, &throttled] {
+    for report in [&cold, &unthrottled, &throttled] {
         assert_eq!(
             report["widgetLongScripts"],
             Value::Array(vec![]),

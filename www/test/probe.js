@@ -33,9 +33,15 @@
   // A script is the widget's when its file is the loader (PROXY/widget.js)
   // or one of its files (PROXY/widget/…).
   probe.widgetLongScripts = [];
+  probe.longFrames = [];
   try {
     new PerformanceObserver(function (list) {
       list.getEntries().forEach(function (frame) {
+        if (frame.duration > 50) {
+          probe.longFrames.push([Math.round(frame.duration), (frame.scripts || []).map(function (s) {
+            return [s.invoker, Math.round(s.duration), s.sourceURL.slice(-40)];
+          })]);
+        }
         (frame.scripts || []).forEach(function (s) {
           if (/\/widget(\.js|\/)/.test(s.sourceURL) && s.duration > 50) {
             probe.widgetLongScripts.push([s.invoker, Math.round(s.duration), s.sourceURL]);
