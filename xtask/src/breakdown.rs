@@ -69,7 +69,7 @@ pub(crate) fn report(wasm: &Path) -> Result<()> {
         *families.entry(family(&name_of(*index))).or_default() += size;
     }
     let mut largest = bodies.clone();
-    largest.sort_by(|a, b| b.1.cmp(&a.1));
+    largest.sort_by_key(|item| std::cmp::Reverse(item.1));
 
     println!(
         "\nwasm breakdown (before compression): code {code} bytes in {} functions, data {data} bytes",
@@ -77,7 +77,7 @@ pub(crate) fn report(wasm: &Path) -> Result<()> {
     );
     println!("{:>7} {:>6}  family", "bytes", "share");
     let mut by_size: Vec<_> = families.into_iter().collect();
-    by_size.sort_by(|a, b| b.1.cmp(&a.1));
+    by_size.sort_by_key(|item| std::cmp::Reverse(item.1));
     for (family, size) in by_size {
         println!("{size:>7} {:>5.1}%  {family}", percent(size, code));
     }

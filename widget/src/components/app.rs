@@ -97,8 +97,8 @@ pub fn App(
         <div
             class=class
             on:click=move |e| on_click(e.into())
-            on:input=move |e| on_input(e.into())
-            on:change=move |e| on_change(e.into())
+            on:input=on_input
+            on:change=on_change
             on:keydown=on_key
         >
             <Launcher
