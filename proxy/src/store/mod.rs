@@ -52,6 +52,11 @@ enum Engine {
     Sqlite(sqlite::Sqlite),
 }
 
+/// One sender's claim on a lead (the `sent_at` its claim wrote): the token
+/// every write of that sender is fenced with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendClaim(pub(crate) i64);
+
 /// The lead store.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -190,19 +195,52 @@ impl Store {
 
     /// Claims a lead for one orderCall: marks it sending (and in doubt) only
     /// if it is still waiting, so that of several workers or replicas that
-    /// picked it, exactly one sends it. Returns whether this caller won.
+    /// picked it, exactly one sends it. Returns this caller's claim, or
+    /// `None` when another holds the lead.
     ///
     /// The claim is a lease until `lease_until`: a lead whose sender died (or
     /// whose outcome could not be written) is claimable again after it, and,
     /// being still marked in doubt, is reconciled before it is sent again.
+    /// Every later write of the sender goes through
+    /// [`Store::transition_claimed`] or [`Store::renew_claim`] with the claim,
+    /// so a sender whose lease ran out (and whose lead another claimed)
+    /// writes nothing: a fence, not just a lease.
     pub async fn claim_for_sending(
         &self,
         id: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<SendClaim>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.claim_for_sending(id, now, lease_until).await,
+        }
+    }
+
+    /// Extends `claim`'s lease to `lease_until`; `false` when the claim is no
+    /// longer this sender's (it must then not send).
+    pub async fn renew_claim(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.renew_claim(id, claim, lease_until).await,
+        }
+    }
+
+    /// Applies a sender's outcome only while the lead is still `sending`
+    /// under `claim`; `false` when it was refused (another sender holds the
+    /// lead now, or it moved on).
+    pub async fn transition_claimed(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        change: &Transition,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.transition_claimed(id, claim, change, now).await,
         }
     }
 

@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, SqlitePool};
 
-use super::{Inserted, StoreError};
+use super::{Inserted, SendClaim, StoreError};
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
 /// The lead store on one SQLite file.
@@ -207,6 +207,31 @@ impl Sqlite {
         change: &Transition,
         now: i64,
     ) -> Result<Option<Lead>, StoreError> {
+        self.transition_guarded(id, from, None, change, now).await?;
+        self.get(id).await
+    }
+
+    /// Writes `change` only while the lead is `sending` under `claim`.
+    pub(super) async fn transition_claimed(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        change: &Transition,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.transition_guarded(id, &[LeadState::Sending], Some(claim), change, now)
+            .await
+    }
+
+    /// The one conditional UPDATE behind both: whether the row was written.
+    async fn transition_guarded(
+        &self,
+        id: &str,
+        from: &[LeadState],
+        claim: Option<SendClaim>,
+        change: &Transition,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let state = change.state.map(LeadState::as_str);
         let code = change.status.map(|s| i64::from(s.0));
         let code2 = change.status.map(|s| i64::from(s.1));
@@ -265,8 +290,11 @@ impl Sqlite {
             query.push(" AND state");
             push_states(&mut query, from);
         }
-        query.build().execute(&self.pool).await?;
-        self.get(id).await
+        if let Some(claim) = claim {
+            query.push(" AND sent_at = ").push_bind(claim.0);
+        }
+        let result = query.build().execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
     }
 
     pub(super) async fn number_history(
@@ -379,13 +407,34 @@ impl Sqlite {
         id: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE leads SET state = 'sending', sent_at = $2, in_doubt = 1, next_attempt_at = $3, updated_at = $2
-             WHERE id = $1 AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))",
+    ) -> Result<Option<SendClaim>, StoreError> {
+        // sent_at is the claim's token: it moves forward with every claim,
+        // even two within one millisecond (or under a frozen test clock).
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE leads SET state = 'sending', sent_at = MAX($2, COALESCE(sent_at, 0) + 1),
+                    in_doubt = 1, next_attempt_at = $3, updated_at = $2
+             WHERE id = $1 AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))
+             RETURNING sent_at",
         )
         .bind(id)
         .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(claimed.map(SendClaim))
+    }
+
+    pub(super) async fn renew_claim(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET next_attempt_at = $3 WHERE id = $1 AND state = 'sending' AND sent_at = $2",
+        )
+        .bind(id)
+        .bind(claim.0)
         .bind(lease_until)
         .execute(&self.pool)
         .await?;

@@ -12,6 +12,7 @@
 mod api;
 mod config_example;
 mod delivery;
+mod exactly_once;
 mod limits;
 mod observability;
 mod serving;
