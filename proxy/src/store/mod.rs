@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The store's file could not be created.
+    #[error("cannot create the store's file: {0}")]
+    Create(#[source] std::io::Error),
 }
 
 impl From<UnknownLeadState> for StoreError {
@@ -50,6 +53,16 @@ pub enum Inserted {
 #[derive(Debug, Clone)]
 enum Engine {
     Sqlite(sqlite::Sqlite),
+}
+
+/// What [`Store::resend_halted`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resent {
+    /// Leads put back in line.
+    pub queued: u64,
+    /// Halted leads CallKeeper already has a call for (left halted, unless
+    /// forced; then also counted in `queued`).
+    pub already_ordered: u64,
 }
 
 /// One sender's claim on a lead (the `sent_at` its claim wrote): the token
@@ -169,15 +182,18 @@ impl Store {
     }
 
     /// Puts halted leads back in line (after an operator fixed the cause):
-    /// `id` one lead, or every halted lead when `None`. Returns how many.
+    /// `id` one lead, or every halted lead when `None`. A lead CallKeeper
+    /// already has a call id for is left halted unless `force`: ordering it
+    /// again would call the visitor twice.
     pub async fn resend_halted(
         &self,
         id: Option<&str>,
         now: i64,
         deadline_at: i64,
-    ) -> Result<u64, StoreError> {
+        force: bool,
+    ) -> Result<Resent, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => db.resend_halted(id, now, deadline_at).await,
+            Engine::Sqlite(db) => db.resend_halted(id, now, deadline_at, force).await,
         }
     }
 

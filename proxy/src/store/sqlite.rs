@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, SqlitePool};
 
-use super::{Inserted, SendClaim, StoreError};
+use super::{Inserted, Resent, SendClaim, StoreError};
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
 /// The lead store on one SQLite file.
@@ -107,6 +107,7 @@ fn push_states(query: &mut QueryBuilder<'_, Engine>, states: &[LeadState]) {
 
 impl Sqlite {
     pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -355,18 +356,32 @@ impl Sqlite {
         id: Option<&str>,
         now: i64,
         deadline_at: i64,
-    ) -> Result<u64, StoreError> {
+        force: bool,
+    ) -> Result<Resent, StoreError> {
         let result = sqlx::query(
             "UPDATE leads SET state = 'queued', reason = NULL, next_attempt_at = $1, deadline_at = $2,
                     version = version + 1, updated_at = $1
-             WHERE state = 'halted' AND ($3 IS NULL OR id = $3) AND erased_at IS NULL",
+             WHERE state = 'halted' AND ($3 IS NULL OR id = $3) AND erased_at IS NULL
+               AND ($4 OR upstream_id IS NULL)",
         )
         .bind(now)
         .bind(deadline_at)
         .bind(id)
+        .bind(force)
         .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected())
+        let (with_upstream_id,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM leads
+             WHERE state = 'halted' AND ($1 IS NULL OR id = $1) AND erased_at IS NULL
+               AND upstream_id IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Resent {
+            queued: result.rows_affected(),
+            already_ordered: u64::try_from(with_upstream_id).unwrap_or(0),
+        })
     }
 
     pub(super) async fn erase_personal_data(
@@ -382,9 +397,17 @@ impl Sqlite {
         .await?;
         let mut erased = 0;
         for (id, request) in rows {
-            let request = to_json(&without_personal_data(from_json(&request)?))?;
+            // One unreadable row must not keep every other lead's data.
+            let request = match from_json(&request).and_then(|r| to_json(&without_personal_data(r)))
+            {
+                Ok(request) => request,
+                Err(error) => {
+                    tracing::error!(lead = %id, %error, "cannot erase this lead's personal data (unreadable row); skipped, the other leads are erased");
+                    continue;
+                }
+            };
             erased += sqlx::query(
-                "UPDATE leads SET phone = '', ip = NULL, request = $2, erased_at = $3,
+                "UPDATE leads SET phone = '', ip = NULL, body_hash = '', request = $2, erased_at = $3,
                         state = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN state ELSE 'halted' END,
                         reason = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN reason
                                       ELSE 'not final when its retention period ended' END,
@@ -491,4 +514,20 @@ impl Sqlite {
 
 fn clamp_u16(value: i64) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
+}
+
+/// Creates the store's file readable by its owner only (0600) when it does
+/// not exist yet: it holds visitors' phone numbers. SQLite gives its WAL and
+/// shared-memory files the database file's mode. An existing file keeps the
+/// mode its operator gave it.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Create(error)),
+    }
 }

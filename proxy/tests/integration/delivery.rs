@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proxy::clock::FixedClock;
+use sqlx::Connection as _;
 
 use crate::support::{KEY, Reply, Stub, TestProxy, Visitor, config_toml, eventually, free_addr};
 
@@ -108,8 +109,10 @@ async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
 
     stub.set_default(Reply::Accept);
     for id in &ids {
+        // "received" while a sender holds it (reconciling, then ordering).
         eventually("the lead is ordered once CallKeeper is back", || async {
-            proxy.status(id).await["state"] != "queued"
+            !["queued", "received"]
+                .contains(&proxy.status(id).await["state"].as_str().unwrap_or(""))
         })
         .await;
     }
@@ -315,14 +318,15 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
         let mut request: protocol::CallbackRequest =
             serde_json::from_value(serde_json::json!({"phone": "79991234567", "email": "v@example.com",
                 "consent": {"accepted": true, "version": "2026-01"},
-                "context": {"user_agent": "UA", "current_page": "https://shop.example/", "ga_client_id": "1.2"}}))
+                "context": {"user_agent": "UA", "current_page": "https://shop.example/?email=v@example.com#top",
+                    "referrer": "https://search.example/?q=79991234567", "ga_client_id": "1.2"}}))
             .expect("request");
         request.name = Some("Visitor".to_owned());
         NewLead {
             id: id.to_owned(),
             site: "shop".to_owned(),
             idempotency_key: id.to_owned(),
-            body_hash: String::new(),
+            body_hash: "a-hash-of-the-body-with-the-number".to_owned(),
             phone: "79991234567".to_owned(),
             ip: Some("192.0.2.7".to_owned()),
             request,
@@ -332,10 +336,20 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
     for (id, at) in [
         ("old-final", 1_000),
         ("old-open", 1_000),
+        ("old-unreadable", 1_000),
         ("new-final", 9_000),
     ] {
         store.insert(lead(id, at)).await.expect("insert");
     }
+    // One row the job cannot read must not stop it for the others.
+    let url = format!("sqlite://{}", dir.path().join("leads.db").display());
+    let mut raw = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the store");
+    sqlx::query("UPDATE leads SET request = 'not json' WHERE id = 'old-unreadable'")
+        .execute(&mut raw)
+        .await
+        .expect("break one row");
     let done = Transition {
         state: Some(LeadState::Succeeded),
         next_attempt_at: i64::MAX,
@@ -352,7 +366,10 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
         .erase_personal_data(5_000, 10_000)
         .await
         .expect("erase");
-    assert_eq!(erased, 2);
+    assert_eq!(
+        erased, 2,
+        "the two readable old leads; the broken one is skipped"
+    );
     let old = store.get("old-final").await.expect("read").expect("kept");
     assert_eq!((old.phone.as_str(), old.ip.as_deref()), ("", None));
     assert_eq!(old.request.context.user_agent, None);
@@ -361,8 +378,17 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
     assert_eq!(
         old.request.context.current_page.as_deref(),
         Some("https://shop.example/"),
-        "business data kept"
+        "the page is kept, its query string and fragment are not"
     );
+    assert_eq!(
+        old.request.context.referrer.as_deref(),
+        Some("https://search.example/")
+    );
+    let (hash,): (String,) = sqlx::query_as("SELECT body_hash FROM leads WHERE id = 'old-final'")
+        .fetch_one(&mut raw)
+        .await
+        .expect("read");
+    assert_eq!(hash, "", "the body's hash could give the number back");
     assert_eq!(
         old.consent(),
         Some(("2026-01", 1_000)),
@@ -595,4 +621,80 @@ async fn a_repeat_callkeeper_merged_follows_the_earlier_call_instead_of_failing(
     );
     assert_eq!(stub.placed().len(), 2, "both orders reached CallKeeper");
     proxy.stop();
+}
+
+#[tokio::test]
+async fn resend_leaves_a_lead_callkeeper_already_has_unless_forced() {
+    use proxy::lead::{LeadState, NewLead, Transition};
+    use proxy::store::Store;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("leads.db"))
+        .await
+        .expect("store");
+    for (id, upstream) in [("with-call", Some("1001")), ("never-sent", None)] {
+        store
+            .insert(NewLead {
+                id: id.to_owned(),
+                site: "shop".to_owned(),
+                idempotency_key: id.to_owned(),
+                body_hash: String::new(),
+                phone: "79991234567".to_owned(),
+                ip: None,
+                request: serde_json::from_value(serde_json::json!({"phone": "79991234567"}))
+                    .expect("request"),
+                now: 1_000,
+            })
+            .await
+            .expect("insert");
+        let halted = Transition {
+            upstream_id: upstream.map(str::to_owned),
+            ..Transition::halted("the key was refused")
+        };
+        store.transition(id, &halted, 2_000).await.expect("halt");
+    }
+    let clock = FixedClock::at_unix(10);
+    let deadline = Duration::from_secs(3600);
+    let resent = proxy::operator::resend(&store, None, deadline, false, &clock)
+        .await
+        .expect("resend");
+    assert_eq!((resent.queued, resent.already_ordered), (1, 1));
+    let state = |id: &'static str| {
+        let store = store.clone();
+        async move { store.get(id).await.expect("read").expect("stored").state }
+    };
+    assert_eq!(state("never-sent").await, LeadState::Queued);
+    assert_eq!(
+        state("with-call").await,
+        LeadState::Halted,
+        "CallKeeper has a call for it: ordering again could call the visitor twice"
+    );
+    let forced = proxy::operator::resend(&store, Some("with-call"), deadline, true, &clock)
+        .await
+        .expect("resend");
+    assert_eq!(forced.queued, 1);
+    assert_eq!(state("with-call").await, LeadState::Queued);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_store_and_exports_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = dir.path().join("leads.db");
+    let store = proxy::store::Store::open(&database).await.expect("store");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&database), 0o600, "the store holds phone numbers");
+    drop(store);
+    let export = dir.path().join("leads.csv");
+    std::fs::write(&export, "old").expect("an older, readable export");
+    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    drop(proxy::operator::create_private_file(&export).expect("created"));
+    assert_eq!(mode(&export), 0o600, "an export holds full numbers");
+    assert_eq!(std::fs::read(&export).expect("read").len(), 0, "truncated");
 }
