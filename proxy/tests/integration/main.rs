@@ -10,6 +10,7 @@
 //! Every file drives the proxy through [`support::TestProxy`].
 
 mod api;
+mod attacks;
 mod config_example;
 mod delivery;
 mod exactly_once;
