@@ -698,3 +698,116 @@ async fn the_store_and_exports_are_readable_by_their_owner_only() {
     assert_eq!(mode(&export), 0o600, "an export holds full numbers");
     assert_eq!(std::fs::read(&export).expect("read").len(), 0, "truncated");
 }
+
+#[tokio::test]
+async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once() {
+    use proxy::lead::LeadState;
+    let stub = Stub::default();
+    stub.set_default(Reply::Accept);
+    let upstream = stub.serve().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = free_addr();
+    let config = dir.path().join("proxy.toml");
+    std::fs::write(
+        &config,
+        config_toml(
+            addr,
+            &upstream,
+            &dir.path().join("leads.db"),
+            "limits = { ip_burst = 10000, ip_per_minute = 100000, site_per_hour = 100000, site_per_day = 100000 }",
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("proxy.log");
+    let url = format!("http://{addr}");
+    let first = ProxyProcess::start(&config, &log, url.clone()).await;
+
+    // Four visitors order at once, 100 each, until the proxy dies under them.
+    let mut load = tokio::task::JoinSet::new();
+    for visitor in 0..4 {
+        let url = url.clone();
+        load.spawn(async move {
+            let client = reqwest::Client::new();
+            let mut accepted = Vec::new();
+            for n in 0..100 {
+                let phone = format!("+7999006{visitor}{n:03}");
+                let answer = client
+                    .post(format!("{url}/v1/sites/shop/callbacks"))
+                    .header("Origin", crate::support::ORIGIN)
+                    .header("Idempotency-Key", format!("load-{visitor}-{n}"))
+                    .json(&serde_json::json!({"phone": phone}))
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await;
+                let Ok(answer) = answer else { break };
+                if answer.status() == 202 {
+                    let body: serde_json::Value = answer.json().await.unwrap_or_default();
+                    if let Some(id) = body["id"].as_str() {
+                        accepted.push(id.to_owned());
+                    }
+                }
+            }
+            accepted
+        });
+    }
+    eventually("orders flow to CallKeeper", || async {
+        stub.placed().len() >= 40
+    })
+    .await;
+    first.kill();
+    let mut accepted = Vec::new();
+    while let Some(part) = load.join_next().await {
+        accepted.extend(part.expect("a visitor task"));
+    }
+
+    let second = ProxyProcess::start(&config, &log, url).await;
+    let store = proxy::store::Store::open(&dir.path().join("leads.db"))
+        .await
+        .expect("the store");
+    let mut lost = 0;
+    for id in &accepted {
+        if store.get(id).await.expect("read").is_none() {
+            lost += 1;
+        }
+    }
+    eventually("every stored lead is sent after the restart", || async {
+        store
+            .list(None, 10_000)
+            .await
+            .expect("list")
+            .iter()
+            .all(|lead| {
+                !matches!(
+                    lead.state,
+                    LeadState::Received | LeadState::Queued | LeadState::Sending
+                )
+            })
+    })
+    .await;
+    let stored = store.list(None, 10_000).await.expect("list");
+    let placed = stub.placed();
+    let times_ordered = |phone: &str| placed.iter().filter(|call| call.phone == phone).count();
+    let twice = stored
+        .iter()
+        .filter(|l| times_ordered(&l.phone) > 1)
+        .count();
+    let never = stored
+        .iter()
+        .filter(|l| times_ordered(&l.phone) == 0)
+        .count();
+    println!(
+        "SIGKILL under load: {} answered 202, {} stored, {lost} of the 202s lost, \
+         {twice} ordered twice, {never} never ordered, {} calls placed",
+        accepted.len(),
+        stored.len(),
+        placed.len()
+    );
+    assert!(
+        !accepted.is_empty() && accepted.len() < 400,
+        "killed mid-load"
+    );
+    assert_eq!(lost, 0, "every 202 is stored");
+    assert_eq!(twice, 0, "no lead ordered twice");
+    assert_eq!(never, 0, "every stored lead ordered");
+    second.kill();
+}
