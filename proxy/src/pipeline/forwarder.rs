@@ -93,7 +93,7 @@ impl Pipeline {
         let lease_until = self.clock.now_ms() + millis(SEND_LEASE);
         let claim = match self
             .store
-            .claim_for_sending(&lead.id, self.clock.now_ms(), lease_until)
+            .claim_for_sending(&lead.id, self.clock.now_ms(), lease_until, lead.sent_at)
             .await
         {
             Ok(Some(claim)) => {

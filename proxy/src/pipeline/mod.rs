@@ -28,7 +28,10 @@
 //! forward with every claim) that every later write of its sender must
 //! match (`Store::transition_claimed`, `Store::renew_claim`): a sender whose
 //! lease ran out and whose lead another claimed writes nothing and, failing
-//! to renew, never starts its orderCall.
+//! to renew, never starts its orderCall. A claim also requires the lead's
+//! `sent_at` as the sender read it, so a sender holding a copy read before
+//! another's send (which does not say the lead is now in doubt) cannot claim
+//! it and order it again unreconciled.
 //!
 //! The remaining window: a call CallKeeper placed but does not yet list in
 //! `getCallsInfo` when we look, or a second lead for the same number ordered

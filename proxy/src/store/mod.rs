@@ -70,6 +70,13 @@ pub struct Resent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendClaim(pub(crate) i64);
 
+impl SendClaim {
+    /// The `sent_at` the claim wrote.
+    pub fn token(self) -> i64 {
+        self.0
+    }
+}
+
 /// The lead store.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -221,14 +228,22 @@ impl Store {
     /// [`Store::transition_claimed`] or [`Store::renew_claim`] with the claim,
     /// so a sender whose lease ran out (and whose lead another claimed)
     /// writes nothing: a fence, not just a lease.
+    ///
+    /// `seen_sent_at` is the lead's `sent_at` as the caller read it: the
+    /// claim fails if another sender claimed it since, so a sender acting on
+    /// a stale copy (one that does not know the lead is in doubt) never wins.
     pub async fn claim_for_sending(
         &self,
         id: &str,
         now: i64,
         lease_until: i64,
+        seen_sent_at: Option<i64>,
     ) -> Result<Option<SendClaim>, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => db.claim_for_sending(id, now, lease_until).await,
+            Engine::Sqlite(db) => {
+                db.claim_for_sending(id, now, lease_until, seen_sent_at)
+                    .await
+            }
         }
     }
 

@@ -430,18 +430,23 @@ impl Sqlite {
         id: &str,
         now: i64,
         lease_until: i64,
+        seen_sent_at: Option<i64>,
     ) -> Result<Option<SendClaim>, StoreError> {
         // sent_at is the claim's token: it moves forward with every claim,
         // even two within one millisecond (or under a frozen test clock).
+        // `sent_at IS $4`: only a sender that saw the lead as it still is
+        // may claim it (its in-doubt flag decides whether to reconcile).
         let claimed: Option<i64> = sqlx::query_scalar(
             "UPDATE leads SET state = 'sending', sent_at = MAX($2, COALESCE(sent_at, 0) + 1),
                     in_doubt = 1, next_attempt_at = $3, updated_at = $2
-             WHERE id = $1 AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))
+             WHERE id = $1 AND sent_at IS $4
+               AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))
              RETURNING sent_at",
         )
         .bind(id)
         .bind(now)
         .bind(lease_until)
+        .bind(seen_sent_at)
         .fetch_optional(&self.pool)
         .await?;
         Ok(claimed.map(SendClaim))

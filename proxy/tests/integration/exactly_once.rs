@@ -93,13 +93,13 @@ async fn a_stale_senders_writes_are_refused_by_the_claim() {
     store.insert(new_lead("fenced")).await.expect("insert");
 
     let stale = store
-        .claim_for_sending("fenced", 1_000, 2_000)
+        .claim_for_sending("fenced", 1_000, 2_000, None)
         .await
         .expect("claim")
         .expect("the first sender claims");
     assert!(
         store
-            .claim_for_sending("fenced", 1_999, 3_000)
+            .claim_for_sending("fenced", 1_999, 3_000, Some(stale.token()))
             .await
             .expect("claim")
             .is_none(),
@@ -107,18 +107,26 @@ async fn a_stale_senders_writes_are_refused_by_the_claim() {
     );
     // The lease ran out (the first sender froze): another sender claims.
     let current = store
-        .claim_for_sending("fenced", 2_000, 2_000)
+        .claim_for_sending("fenced", 2_000, 2_000, Some(stale.token()))
         .await
         .expect("claim")
         .expect("claimable after the lease");
     assert_ne!(stale, current);
     // Even within the same millisecond a new claim is a new token.
     let newest = store
-        .claim_for_sending("fenced", 2_000, 5_000)
+        .claim_for_sending("fenced", 2_000, 5_000, Some(current.token()))
         .await
         .expect("claim")
         .expect("the lease ended at 2 000");
     assert_ne!(current, newest);
+    assert!(
+        store
+            .claim_for_sending("fenced", 9_000, 9_500, Some(current.token()))
+            .await
+            .expect("claim")
+            .is_none(),
+        "a sender holding an outdated copy of the lead cannot claim it"
+    );
 
     let ordered = |upstream: &str| Transition {
         state: Some(LeadState::Ordered),

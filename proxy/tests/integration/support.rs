@@ -45,6 +45,13 @@ pub enum Reply {
     /// Takes the order, then reports the call as 815/0: a repeat of an
     /// earlier order for the same number within the hour.
     Duplicate,
+    /// Takes the order (the call is placed) and answers 200 with a body
+    /// that is not JSON.
+    Garbled,
+    /// Takes the order and breaks the connection in the middle of the answer.
+    ResetMidAnswer,
+    /// Answers 307 to another host (the key must not follow).
+    RedirectElsewhere,
     /// Answers success after this many milliseconds; the call is placed
     /// (and listed by getCallsInfo) only when the answer goes out.
     SlowAccept(u64),
@@ -181,6 +188,29 @@ async fn order_call(
             axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
                 .into_response()
         }
+        Reply::Garbled => {
+            place(&stub);
+            (StatusCode::OK, "[{\"id\": 1001, \"status\": ").into_response()
+        }
+        Reply::ResetMidAnswer => {
+            place(&stub);
+            let parts: Vec<Result<&'static str, std::io::Error>> = vec![
+                Ok("[{\"id\":\""),
+                Err(std::io::Error::other("the connection breaks")),
+            ];
+            Response::builder()
+                .header("content-type", "application/json")
+                .header("content-length", "200")
+                .body(axum::body::Body::from_stream(futures_util::stream::iter(
+                    parts,
+                )))
+                .expect("a response")
+        }
+        Reply::RedirectElsewhere => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", "http://127.0.0.1:9/orderCall")],
+        )
+            .into_response(),
         Reply::SlowAccept(ms) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             let id = place(&stub);
