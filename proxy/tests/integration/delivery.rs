@@ -1,6 +1,6 @@
 //! The order pipeline against a scripted CallKeeper: upstream failures by
-//! class, downtime, a SIGKILL with a send in doubt, limits across restarts
-//! and retention.
+//! class, downtime, a SIGKILL with a send in doubt and one under a load of
+//! orders (the binary), limits across restarts and retention.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -624,82 +624,6 @@ async fn a_repeat_callkeeper_merged_follows_the_earlier_call_instead_of_failing(
 }
 
 #[tokio::test]
-async fn resend_leaves_a_lead_callkeeper_already_has_unless_forced() {
-    use proxy::lead::{LeadState, NewLead, Transition};
-    use proxy::store::Store;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("leads.db"))
-        .await
-        .expect("store");
-    for (id, upstream) in [("with-call", Some("1001")), ("never-sent", None)] {
-        store
-            .insert(NewLead {
-                id: id.to_owned(),
-                site: "shop".to_owned(),
-                idempotency_key: id.to_owned(),
-                body_hash: String::new(),
-                phone: "79991234567".to_owned(),
-                ip: None,
-                request: serde_json::from_value(serde_json::json!({"phone": "79991234567"}))
-                    .expect("request"),
-                now: 1_000,
-            })
-            .await
-            .expect("insert");
-        let halted = Transition {
-            upstream_id: upstream.map(str::to_owned),
-            ..Transition::halted("the key was refused")
-        };
-        store.transition(id, &halted, 2_000).await.expect("halt");
-    }
-    let clock = FixedClock::at_unix(10);
-    let deadline = Duration::from_secs(3600);
-    let resent = proxy::operator::resend(&store, None, deadline, false, &clock)
-        .await
-        .expect("resend");
-    assert_eq!((resent.queued, resent.already_ordered), (1, 1));
-    let state = |id: &'static str| {
-        let store = store.clone();
-        async move { store.get(id).await.expect("read").expect("stored").state }
-    };
-    assert_eq!(state("never-sent").await, LeadState::Queued);
-    assert_eq!(
-        state("with-call").await,
-        LeadState::Halted,
-        "CallKeeper has a call for it: ordering again could call the visitor twice"
-    );
-    let forced = proxy::operator::resend(&store, Some("with-call"), deadline, true, &clock)
-        .await
-        .expect("resend");
-    assert_eq!(forced.queued, 1);
-    assert_eq!(state("with-call").await, LeadState::Queued);
-}
-
-#[cfg(unix)]
-#[tokio::test]
-async fn the_store_and_exports_are_readable_by_their_owner_only() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database = dir.path().join("leads.db");
-    let store = proxy::store::Store::open(&database).await.expect("store");
-    let mode = |path: &std::path::Path| {
-        std::fs::metadata(path)
-            .expect("exists")
-            .permissions()
-            .mode()
-            & 0o777
-    };
-    assert_eq!(mode(&database), 0o600, "the store holds phone numbers");
-    drop(store);
-    let export = dir.path().join("leads.csv");
-    std::fs::write(&export, "old").expect("an older, readable export");
-    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    drop(proxy::operator::create_private_file(&export).expect("created"));
-    assert_eq!(mode(&export), 0o600, "an export holds full numbers");
-    assert_eq!(std::fs::read(&export).expect("read").len(), 0, "truncated");
-}
-
-#[tokio::test]
 async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once() {
     use proxy::lead::LeadState;
     let stub = Stub::default();
@@ -810,70 +734,4 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
     assert_eq!(twice, 0, "no lead ordered twice");
     assert_eq!(never, 0, "every stored lead ordered");
     second.kill();
-}
-
-#[tokio::test]
-async fn answers_lost_in_transit_are_reconciled_and_a_redirect_is_never_followed() {
-    let stub = Stub::default();
-    stub.set_rule("71", Reply::Garbled);
-    stub.set_rule("72", Reply::ResetMidAnswer);
-    stub.set_rule("73", Reply::RedirectElsewhere);
-    let proxy = TestProxy::against(&stub, "").await;
-    let mut ids = Vec::new();
-    for (i, phone) in ["+79990000071", "+79990000072", "+79990000073"]
-        .iter()
-        .enumerate()
-    {
-        let (code, body, _) = proxy.order(phone, &format!("transit{i}")).await;
-        assert_eq!(code, 202, "{body}");
-        ids.push(body["id"].as_str().expect("id").to_owned());
-    }
-    // The redirect is a configuration fault: halted, the visitor told.
-    eventually("the redirected order is final", || async {
-        proxy.status(&ids[2]).await["final"] == true
-    })
-    .await;
-    assert_eq!(proxy.status(&ids[2]).await["reason"], "not_ordered");
-    // A garbled or broken answer may hide a placed call: in doubt, queued.
-    let store = proxy::store::Store::open(&proxy.database)
-        .await
-        .expect("the store");
-    for id in &ids[..2] {
-        eventually("the lost answer leaves the lead in doubt", || async {
-            let lead = store.get(id).await.expect("read").expect("stored");
-            lead.state == proxy::lead::LeadState::Queued && lead.in_doubt
-        })
-        .await;
-    }
-    // CallKeeper answers again: the calls it did place are found, not ordered again.
-    stub.set_rule("71", Reply::Accept);
-    stub.set_rule("72", Reply::Accept);
-    for id in &ids[..2] {
-        eventually("the lead follows its call", || async {
-            store
-                .get(id)
-                .await
-                .expect("read")
-                .expect("stored")
-                .upstream_id
-                .is_some()
-        })
-        .await;
-    }
-    let placed = stub.placed();
-    for phone in ["79990000071", "79990000072"] {
-        assert_eq!(
-            placed.iter().filter(|c| c.phone == phone).count(),
-            1,
-            "{phone}: the call placed before the answer was lost, and no other \
-             (orderCall for: {:?}, getCallsInfo: {})",
-            stub.order_attempts(),
-            stub.calls_info_requests()
-        );
-    }
-    assert!(
-        !placed.iter().any(|c| c.phone == "79990000073"),
-        "the redirect placed nothing"
-    );
-    proxy.stop();
 }

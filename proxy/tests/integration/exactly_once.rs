@@ -1,6 +1,7 @@
-//! Exactly-once sends under slow upstreams: the send lease covers one
-//! in-doubt send (a reconciliation and an orderCall, each as slow as the
-//! client allows), and every write of a sender is fenced by its claim.
+//! Exactly-once sends under slow upstreams and lost answers: the send lease
+//! covers one in-doubt send (a reconciliation and an orderCall, each as slow
+//! as the client allows), every write of a sender is fenced by its claim,
+//! and an answer lost in transit is reconciled, not ordered again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,4 +180,70 @@ async fn a_stale_senders_writes_are_refused_by_the_claim() {
             .expect("write"),
         "once the outcome is written the claim is spent"
     );
+}
+
+#[tokio::test]
+async fn answers_lost_in_transit_are_reconciled_and_a_redirect_is_never_followed() {
+    let stub = Stub::default();
+    stub.set_rule("71", Reply::Garbled);
+    stub.set_rule("72", Reply::ResetMidAnswer);
+    stub.set_rule("73", Reply::RedirectElsewhere);
+    let proxy = TestProxy::against(&stub, "").await;
+    let mut ids = Vec::new();
+    for (i, phone) in ["+79990000071", "+79990000072", "+79990000073"]
+        .iter()
+        .enumerate()
+    {
+        let (code, body, _) = proxy.order(phone, &format!("transit{i}")).await;
+        assert_eq!(code, 202, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    // The redirect is a configuration fault: halted, the visitor told.
+    eventually("the redirected order is final", || async {
+        proxy.status(&ids[2]).await["final"] == true
+    })
+    .await;
+    assert_eq!(proxy.status(&ids[2]).await["reason"], "not_ordered");
+    // A garbled or broken answer may hide a placed call: in doubt, queued.
+    let store = proxy::store::Store::open(&proxy.database)
+        .await
+        .expect("the store");
+    for id in &ids[..2] {
+        eventually("the lost answer leaves the lead in doubt", || async {
+            let lead = store.get(id).await.expect("read").expect("stored");
+            lead.state == proxy::lead::LeadState::Queued && lead.in_doubt
+        })
+        .await;
+    }
+    // CallKeeper answers again: the calls it did place are found, not ordered again.
+    stub.set_rule("71", Reply::Accept);
+    stub.set_rule("72", Reply::Accept);
+    for id in &ids[..2] {
+        eventually("the lead follows its call", || async {
+            store
+                .get(id)
+                .await
+                .expect("read")
+                .expect("stored")
+                .upstream_id
+                .is_some()
+        })
+        .await;
+    }
+    let placed = stub.placed();
+    for phone in ["79990000071", "79990000072"] {
+        assert_eq!(
+            placed.iter().filter(|c| c.phone == phone).count(),
+            1,
+            "{phone}: the call placed before the answer was lost, and no other \
+             (orderCall for: {:?}, getCallsInfo: {})",
+            stub.order_attempts(),
+            stub.calls_info_requests()
+        );
+    }
+    assert!(
+        !placed.iter().any(|c| c.phone == "79990000073"),
+        "the redirect placed nothing"
+    );
+    proxy.stop();
 }

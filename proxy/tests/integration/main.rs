@@ -16,6 +16,7 @@ mod delivery;
 mod exactly_once;
 mod limits;
 mod observability;
+mod operators;
 mod serving;
 mod status_flow;
 mod streams;
