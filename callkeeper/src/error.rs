@@ -116,6 +116,11 @@ pub enum Error {
     /// No answer: refused connection, DNS failure, timeout, broken body.
     #[error("could not reach CallKeeper: {0}")]
     Transport(#[source] reqwest::Error),
+    /// No answer within the caller's own deadline (which a caller sets
+    /// around a request when it must know the longest one can take; the
+    /// request may have arrived).
+    #[error("CallKeeper did not answer in time")]
+    Timeout,
     /// A 5xx answer that is not a documented failure.
     #[error("CallKeeper's server failed with status {status}")]
     Server {
@@ -151,7 +156,7 @@ impl Error {
     /// How to react to this error.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Transport(_) | Self::Server { .. } | Self::Malformed { .. } => {
+            Self::Transport(_) | Self::Timeout | Self::Server { .. } | Self::Malformed { .. } => {
                 ErrorClass::Retryable
             }
             Self::InvalidPhone { .. } => ErrorClass::InvalidPhone,
@@ -189,7 +194,7 @@ impl Error {
     pub fn is_in_doubt(&self) -> bool {
         match self {
             Self::Transport(err) => !err.is_connect() && !err.is_builder(),
-            Self::Server { .. } | Self::Malformed { .. } => true,
+            Self::Timeout | Self::Server { .. } | Self::Malformed { .. } => true,
             Self::OtherFail { status, .. } => *status >= 500,
             _ => false,
         }

@@ -137,6 +137,17 @@ impl Lead {
 /// needs (pages, UTM tags, the consent given) stays. The retention job keeps
 /// this and nothing more of an old lead.
 pub fn without_personal_data(mut request: CallbackRequest) -> CallbackRequest {
+    // A page's query string can carry anything (an e-mail, a click id);
+    // the page itself is business data and stays.
+    for url in [
+        &mut request.context.current_page,
+        &mut request.context.referrer,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        url.truncate(url.find(['?', '#']).unwrap_or(url.len()));
+    }
     request.phone.clear();
     request.name = None;
     request.email = None;

@@ -105,6 +105,10 @@ enum LeadsAction {
         /// Every halted lead.
         #[arg(long)]
         all_halted: bool,
+        /// Also resend leads CallKeeper already has a call id for (the
+        /// visitor may be called twice).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -213,24 +217,37 @@ async fn leads(config: &Config, action: LeadsAction) -> anyhow::Result<()> {
             let state = parse_state(state)?;
             let count = match output {
                 Some(path) => {
-                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let mut file = std::io::BufWriter::new(operator::create_private_file(&path)?);
                     operator::export_csv(&store, state, &mut file).await?
                 }
                 None => operator::export_csv(&store, state, &mut std::io::stdout().lock()).await?,
             };
             eprintln!("exported {count} lead(s)");
         }
-        LeadsAction::Resend { id, all_halted: _ } => {
-            let count = operator::resend(
+        LeadsAction::Resend {
+            id,
+            all_halted: _,
+            force,
+        } => {
+            let resent = operator::resend(
                 &store,
                 id.as_deref(),
                 config.upstream_deadline,
+                force,
                 &SystemClock,
             )
             .await?;
             println!(
-                "{count} halted lead(s) queued again; the running proxy sends them within a second"
+                "{} halted lead(s) queued again; the running proxy sends them within a second",
+                resent.queued
             );
+            if resent.already_ordered > 0 && !force {
+                eprintln!(
+                    "{} halted lead(s) not resent: CallKeeper already has a call for them, so \
+                     the visitor may have been called; check in CallKeeper, then resend with --force",
+                    resent.already_ordered
+                );
+            }
         }
     }
     Ok(())

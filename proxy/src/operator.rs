@@ -58,16 +58,33 @@ pub async fn export_csv(
     Ok(leads.len())
 }
 
-/// Puts halted leads back in line: one by id, or all of them.
+/// Puts halted leads back in line: one by id, or all of them. A lead that
+/// CallKeeper already has a call id for stays halted unless `force` (its
+/// visitor may have been called already; see [`Store::resend_halted`]).
 pub async fn resend(
     store: &Store,
     id: Option<&str>,
     deadline: std::time::Duration,
+    force: bool,
     clock: &dyn Clock,
-) -> Result<u64, OperatorError> {
+) -> Result<crate::store::Resent, OperatorError> {
     let now = clock.now_ms();
     let deadline_at = now.saturating_add(millis(deadline));
-    Ok(store.resend_halted(id, now, deadline_at).await?)
+    Ok(store.resend_halted(id, now, deadline_at, force).await?)
+}
+
+/// Creates (or truncates) `path` for an export, readable by its owner only
+/// (0600): an export holds full phone numbers.
+pub fn create_private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An existing file keeps its mode on open: narrow it too.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// An operator command failed.

@@ -14,10 +14,28 @@ use crate::clock::millis;
 use crate::lead::{Lead, LeadState, Transition};
 use crate::metrics::UpstreamMethod;
 use crate::site::SiteRuntime;
+use crate::store::SendClaim;
 
-/// How long a claim to send a lead holds: longer than one orderCall can take
-/// (the client's request timeout), so only a dead sender's claim runs out.
-const SEND_LEASE: Duration = Duration::from_secs(45);
+/// The longest a reconciliation (getCallsInfo) may take here: the client's
+/// request timeout, enforced again around the call so the lease below holds
+/// whatever the client does.
+const RECONCILE_DEADLINE: Duration =
+    callkeeper::REQUEST_TIMEOUT.saturating_add(Duration::from_secs(2));
+/// The longest one orderCall may take here, enforced the same way.
+const ORDER_DEADLINE: Duration = callkeeper::REQUEST_TIMEOUT.saturating_add(Duration::from_secs(2));
+/// Time left in a lease after the slowest upstream answer, to write the outcome.
+const WRITE_MARGIN: Duration = Duration::from_secs(15);
+/// A claim's first lease: one in-doubt send's reconciliation and its
+/// orderCall, each at its deadline, and the write. Renewed to
+/// [`ORDER_LEASE`] right before the orderCall, so a sender whose lease ran
+/// out never starts an orderCall, and one that started finishes within its
+/// lease. Only a dead (or frozen) sender's claim runs out, and its writes are
+/// then refused by the claim's fence.
+const SEND_LEASE: Duration = RECONCILE_DEADLINE
+    .saturating_add(ORDER_DEADLINE)
+    .saturating_add(WRITE_MARGIN);
+/// The lease from the start of an orderCall.
+const ORDER_LEASE: Duration = ORDER_DEADLINE.saturating_add(WRITE_MARGIN);
 /// How far before the send we look for an in-doubt order in CallKeeper's
 /// records (clocks differ; CallKeeper stamps the call when it takes it).
 pub(super) const RECONCILE_SLACK_MS: i64 = 60_000;
@@ -73,24 +91,32 @@ impl Pipeline {
         // Claim first: of several workers or replicas that picked the lead,
         // one goes on, and it holds the lead while it reconciles and sends.
         let lease_until = self.clock.now_ms() + millis(SEND_LEASE);
-        match self
+        let claim = match self
             .store
-            .claim_for_sending(&lead.id, self.clock.now_ms(), lease_until)
+            .claim_for_sending(&lead.id, self.clock.now_ms(), lease_until, lead.sent_at)
             .await
         {
-            Ok(true) => self.changes.publish(&lead.id),
-            Ok(false) => return,
+            Ok(Some(claim)) => {
+                self.changes.publish(&lead.id);
+                claim
+            }
+            Ok(None) => return,
             Err(error) => {
                 tracing::error!(lead = %lead.id, %error, "cannot claim the lead for sending");
                 return;
             }
-        }
+        };
         if lead.in_doubt {
-            match self.reconcile(&lead, client).await {
+            let reconciled =
+                tokio::time::timeout(RECONCILE_DEADLINE, self.reconcile(&lead, client))
+                    .await
+                    .unwrap_or(Err(callkeeper::Error::Timeout));
+            match reconciled {
                 Ok(Some(id)) => {
                     self.metrics.order_reconciled(&lead.site);
                     tracing::info!(lead = %lead.id, "an interrupted order had reached CallKeeper; following it");
-                    self.apply_sent(&lead.id, self.ordered(&lead, id)).await;
+                    self.apply_sent(&lead.id, claim, self.ordered(&lead, id))
+                        .await;
                     return;
                 }
                 Ok(None) => {}
@@ -98,6 +124,7 @@ impl Pipeline {
                     tracing::error!(lead = %lead.id, %error, "cannot reconcile an interrupted order: CallKeeper refuses the account");
                     self.apply_sent(
                         &lead.id,
+                        claim,
                         Transition {
                             count_attempt: true,
                             in_doubt: Some(true),
@@ -114,17 +141,35 @@ impl Pipeline {
                         count_attempt: true,
                         ..self.retry_or_halt(&lead, delay, true)
                     };
-                    self.apply_sent(&lead.id, change).await;
+                    self.apply_sent(&lead.id, claim, change).await;
                     return;
                 }
             }
         }
+        // Renew the lease for the orderCall: if another sender took the
+        // lead meanwhile (this one was too slow), do not send.
+        let lease_until = self.clock.now_ms() + millis(ORDER_LEASE);
+        match self.store.renew_claim(&lead.id, claim, lease_until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(lead = %lead.id, "the send lease ran out before orderCall; another sender has the lead");
+                return;
+            }
+            Err(error) => {
+                // Unknown whether the claim still holds: do not send; the
+                // lease runs out and the lead is reconciled and sent then.
+                tracing::error!(lead = %lead.id, %error, "cannot renew the send lease; not sending now");
+                return;
+            }
+        }
         let order = order_for(&lead, site, phone);
-        let change = match self
-            .metrics
-            .order_call(&lead, client.order_call(&order))
-            .await
-        {
+        let answer = tokio::time::timeout(
+            ORDER_DEADLINE,
+            self.metrics.order_call(&lead, client.order_call(&order)),
+        )
+        .await
+        .unwrap_or(Err(callkeeper::Error::Timeout));
+        let change = match answer {
             Ok(ordered) => {
                 tracing::info!(lead = %lead.id, site = %lead.site, "CallKeeper accepted the order");
                 Transition {
@@ -155,12 +200,27 @@ impl Pipeline {
                 }
             },
         };
-        self.apply_sent(&lead.id, change).await;
+        self.apply_sent(&lead.id, claim, change).await;
     }
 
-    /// Records the outcome of a send, only while this worker still holds the lead.
-    async fn apply_sent(&self, id: &str, change: Transition) {
-        self.apply_from(id, &[LeadState::Sending], change).await;
+    /// Records the outcome of a send, only while this sender's claim holds:
+    /// a sender whose lease ran out and whose lead another sender claimed
+    /// writes nothing (the other's outcome stands).
+    async fn apply_sent(&self, id: &str, claim: SendClaim, change: Transition) {
+        let state = change.state;
+        match self
+            .store
+            .transition_claimed(id, claim, &change, self.clock.now_ms())
+            .await
+        {
+            Ok(true) => {
+                self.metrics.transition(state);
+                self.changes.publish(id);
+            }
+            Ok(false) => tracing::warn!(lead = %id,
+                "a send's outcome came after its lease ran out and another sender took the lead; it was not written"),
+            Err(error) => tracing::error!(lead = %id, %error, "cannot record the lead's new state"),
+        }
     }
 
     /// The transition to "ordered" (or "scheduled") with CallKeeper's id.

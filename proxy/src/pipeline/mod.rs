@@ -18,6 +18,21 @@
 //! call up with `getCallsInfo` (the visitor's number, from a minute before the
 //! send began): a call found there is adopted instead of ordered twice.
 //!
+//! # One sender at a time: a lease, and a fence
+//! A sender claims a lead before anything else (`Store::claim_for_sending`);
+//! the claim is a lease long enough for one in-doubt send at its slowest (a
+//! reconciliation and an orderCall, each bounded by the client's timeout,
+//! enforced again here), renewed right before the orderCall. So while a
+//! sender lives, no other can take the lead; only a dead or frozen sender's
+//! lease runs out. And each claim writes a new token (`sent_at`, which moves
+//! forward with every claim) that every later write of its sender must
+//! match (`Store::transition_claimed`, `Store::renew_claim`): a sender whose
+//! lease ran out and whose lead another claimed writes nothing and, failing
+//! to renew, never starts its orderCall. A claim also requires the lead's
+//! `sent_at` as the sender read it, so a sender holding a copy read before
+//! another's send (which does not say the lead is now in doubt) cannot claim
+//! it and order it again unreconciled.
+//!
 //! The remaining window: a call CallKeeper placed but does not yet list in
 //! `getCallsInfo` when we look, or a second lead for the same number ordered
 //! by other means in that minute, can still lead to a duplicate; CallKeeper

@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The store's file could not be created.
+    #[error("cannot create the store's file: {0}")]
+    Create(#[source] std::io::Error),
 }
 
 impl From<UnknownLeadState> for StoreError {
@@ -62,6 +65,28 @@ pub struct Recent {
 #[derive(Debug, Clone)]
 enum Engine {
     Sqlite(sqlite::Sqlite),
+}
+
+/// What [`Store::resend_halted`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resent {
+    /// Leads put back in line.
+    pub queued: u64,
+    /// Halted leads CallKeeper already has a call for (left halted, unless
+    /// forced; then also counted in `queued`).
+    pub already_ordered: u64,
+}
+
+/// One sender's claim on a lead (the `sent_at` its claim wrote): the token
+/// every write of that sender is fenced with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendClaim(pub(crate) i64);
+
+impl SendClaim {
+    /// The `sent_at` the claim wrote.
+    pub fn token(self) -> i64 {
+        self.0
+    }
 }
 
 /// The lead store.
@@ -198,15 +223,18 @@ impl Store {
     }
 
     /// Puts halted leads back in line (after an operator fixed the cause):
-    /// `id` one lead, or every halted lead when `None`. Returns how many.
+    /// `id` one lead, or every halted lead when `None`. A lead CallKeeper
+    /// already has a call id for is left halted unless `force`: ordering it
+    /// again would call the visitor twice.
     pub async fn resend_halted(
         &self,
         id: Option<&str>,
         now: i64,
         deadline_at: i64,
-    ) -> Result<u64, StoreError> {
+        force: bool,
+    ) -> Result<Resent, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => db.resend_halted(id, now, deadline_at).await,
+            Engine::Sqlite(db) => db.resend_halted(id, now, deadline_at, force).await,
         }
     }
 
@@ -224,19 +252,60 @@ impl Store {
 
     /// Claims a lead for one orderCall: marks it sending (and in doubt) only
     /// if it is still waiting, so that of several workers or replicas that
-    /// picked it, exactly one sends it. Returns whether this caller won.
+    /// picked it, exactly one sends it. Returns this caller's claim, or
+    /// `None` when another holds the lead.
     ///
     /// The claim is a lease until `lease_until`: a lead whose sender died (or
     /// whose outcome could not be written) is claimable again after it, and,
     /// being still marked in doubt, is reconciled before it is sent again.
+    /// Every later write of the sender goes through
+    /// [`Store::transition_claimed`] or [`Store::renew_claim`] with the claim,
+    /// so a sender whose lease ran out (and whose lead another claimed)
+    /// writes nothing: a fence, not just a lease.
+    ///
+    /// `seen_sent_at` is the lead's `sent_at` as the caller read it: the
+    /// claim fails if another sender claimed it since, so a sender acting on
+    /// a stale copy (one that does not know the lead is in doubt) never wins.
     pub async fn claim_for_sending(
         &self,
         id: &str,
         now: i64,
         lease_until: i64,
+        seen_sent_at: Option<i64>,
+    ) -> Result<Option<SendClaim>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => {
+                db.claim_for_sending(id, now, lease_until, seen_sent_at)
+                    .await
+            }
+        }
+    }
+
+    /// Extends `claim`'s lease to `lease_until`; `false` when the claim is no
+    /// longer this sender's (it must then not send).
+    pub async fn renew_claim(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        lease_until: i64,
     ) -> Result<bool, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => db.claim_for_sending(id, now, lease_until).await,
+            Engine::Sqlite(db) => db.renew_claim(id, claim, lease_until).await,
+        }
+    }
+
+    /// Applies a sender's outcome only while the lead is still `sending`
+    /// under `claim`; `false` when it was refused (another sender holds the
+    /// lead now, or it moved on).
+    pub async fn transition_claimed(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        change: &Transition,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.transition_claimed(id, claim, change, now).await,
         }
     }
 

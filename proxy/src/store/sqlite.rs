@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, SqlitePool};
 
-use super::{Inserted, Recent, StoreError};
+use super::{Inserted, Recent, Resent, SendClaim, StoreError};
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
 /// The lead store on one SQLite file.
@@ -107,6 +107,7 @@ fn push_states(query: &mut QueryBuilder<'_, Engine>, states: &[LeadState]) {
 
 impl Sqlite {
     pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -278,6 +279,31 @@ impl Sqlite {
         change: &Transition,
         now: i64,
     ) -> Result<Option<Lead>, StoreError> {
+        self.transition_guarded(id, from, None, change, now).await?;
+        self.get(id).await
+    }
+
+    /// Writes `change` only while the lead is `sending` under `claim`.
+    pub(super) async fn transition_claimed(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        change: &Transition,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.transition_guarded(id, &[LeadState::Sending], Some(claim), change, now)
+            .await
+    }
+
+    /// The one conditional UPDATE behind both: whether the row was written.
+    async fn transition_guarded(
+        &self,
+        id: &str,
+        from: &[LeadState],
+        claim: Option<SendClaim>,
+        change: &Transition,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let state = change.state.map(LeadState::as_str);
         let code = change.status.map(|s| i64::from(s.0));
         let code2 = change.status.map(|s| i64::from(s.1));
@@ -336,8 +362,11 @@ impl Sqlite {
             query.push(" AND state");
             push_states(&mut query, from);
         }
-        query.build().execute(&self.pool).await?;
-        self.get(id).await
+        if let Some(claim) = claim {
+            query.push(" AND sent_at = ").push_bind(claim.0);
+        }
+        let result = query.build().execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
     }
 
     pub(super) async fn number_history(
@@ -398,18 +427,32 @@ impl Sqlite {
         id: Option<&str>,
         now: i64,
         deadline_at: i64,
-    ) -> Result<u64, StoreError> {
+        force: bool,
+    ) -> Result<Resent, StoreError> {
         let result = sqlx::query(
             "UPDATE leads SET state = 'queued', reason = NULL, next_attempt_at = $1, deadline_at = $2,
                     version = version + 1, updated_at = $1
-             WHERE state = 'halted' AND ($3 IS NULL OR id = $3) AND erased_at IS NULL",
+             WHERE state = 'halted' AND ($3 IS NULL OR id = $3) AND erased_at IS NULL
+               AND ($4 OR upstream_id IS NULL)",
         )
         .bind(now)
         .bind(deadline_at)
         .bind(id)
+        .bind(force)
         .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected())
+        let (with_upstream_id,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM leads
+             WHERE state = 'halted' AND ($1 IS NULL OR id = $1) AND erased_at IS NULL
+               AND upstream_id IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Resent {
+            queued: result.rows_affected(),
+            already_ordered: u64::try_from(with_upstream_id).unwrap_or(0),
+        })
     }
 
     pub(super) async fn erase_personal_data(
@@ -425,9 +468,17 @@ impl Sqlite {
         .await?;
         let mut erased = 0;
         for (id, request) in rows {
-            let request = to_json(&without_personal_data(from_json(&request)?))?;
+            // One unreadable row must not keep every other lead's data.
+            let request = match from_json(&request).and_then(|r| to_json(&without_personal_data(r)))
+            {
+                Ok(request) => request,
+                Err(error) => {
+                    tracing::error!(lead = %id, %error, "cannot erase this lead's personal data (unreadable row); skipped, the other leads are erased");
+                    continue;
+                }
+            };
             erased += sqlx::query(
-                "UPDATE leads SET phone = '', ip = NULL, request = $2, erased_at = $3,
+                "UPDATE leads SET phone = '', ip = NULL, body_hash = '', request = $2, erased_at = $3,
                         state = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN state ELSE 'halted' END,
                         reason = CASE WHEN state IN ('succeeded', 'failed', 'halted') THEN reason
                                       ELSE 'not final when its retention period ended' END,
@@ -450,13 +501,39 @@ impl Sqlite {
         id: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE leads SET state = 'sending', sent_at = $2, in_doubt = 1, next_attempt_at = $3, updated_at = $2
-             WHERE id = $1 AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))",
+        seen_sent_at: Option<i64>,
+    ) -> Result<Option<SendClaim>, StoreError> {
+        // sent_at is the claim's token: it moves forward with every claim,
+        // even two within one millisecond (or under a frozen test clock).
+        // `sent_at IS $4`: only a sender that saw the lead as it still is
+        // may claim it (its in-doubt flag decides whether to reconcile).
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE leads SET state = 'sending', sent_at = MAX($2, COALESCE(sent_at, 0) + 1),
+                    in_doubt = 1, next_attempt_at = $3, updated_at = $2
+             WHERE id = $1 AND sent_at IS $4
+               AND (state IN ('received', 'queued') OR (state = 'sending' AND next_attempt_at <= $2))
+             RETURNING sent_at",
         )
         .bind(id)
         .bind(now)
+        .bind(lease_until)
+        .bind(seen_sent_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(claimed.map(SendClaim))
+    }
+
+    pub(super) async fn renew_claim(
+        &self,
+        id: &str,
+        claim: SendClaim,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE leads SET next_attempt_at = $3 WHERE id = $1 AND state = 'sending' AND sent_at = $2",
+        )
+        .bind(id)
+        .bind(claim.0)
         .bind(lease_until)
         .execute(&self.pool)
         .await?;
@@ -513,4 +590,20 @@ impl Sqlite {
 
 fn clamp_u16(value: i64) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
+}
+
+/// Creates the store's file readable by its owner only (0600) when it does
+/// not exist yet: it holds visitors' phone numbers. SQLite gives its WAL and
+/// shared-memory files the database file's mode. An existing file keeps the
+/// mode its operator gave it.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Create(error)),
+    }
 }

@@ -344,3 +344,31 @@ async fn a_site_whose_time_zone_is_unknown_still_takes_calls_for_now() {
     let (code, body, _) = proxy.order("+79990000091", "mars").await;
     assert_eq!(code, 202, "{body}");
 }
+
+#[tokio::test]
+async fn the_demo_page_serves_its_own_test_files_and_no_other_path() {
+    let demo = spawn_demo().await;
+    let page = demo.demo_parts().page_url.trim_end_matches('/').to_owned();
+    let get = |path: &str| {
+        let url = format!("{page}{path}");
+        async move {
+            let response = reqwest::get(url).await.expect("an answer");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, css) = get("/test/host.css").await;
+    assert_eq!(status, 200, "its own file");
+    assert!(!css.is_empty());
+    for path in [
+        "/test/%2Fetc%2Fpasswd",
+        "/test/..%2FCargo.toml",
+        "/test/%2E%2E%2F%2E%2E%2FCargo.toml",
+        "/test/host.css.bak",
+    ] {
+        let (status, body) = get(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!body.contains("root:"), "{path} leaked a file");
+    }
+    demo.stop();
+}

@@ -10,12 +10,15 @@
 //! Every file drives the proxy through [`support::TestProxy`].
 
 mod api;
+mod attacks;
 mod bot_checks;
 mod config_example;
 mod delivery;
+mod exactly_once;
 mod flood;
 mod limits;
 mod observability;
+mod operators;
 mod phone_numbers;
 mod serving;
 mod status_flow;

@@ -45,6 +45,16 @@ pub enum Reply {
     /// Takes the order, then reports the call as 815/0: a repeat of an
     /// earlier order for the same number within the hour.
     Duplicate,
+    /// Takes the order (the call is placed) and answers 200 with a body
+    /// that is not JSON.
+    Garbled,
+    /// Takes the order and breaks the connection in the middle of the answer.
+    ResetMidAnswer,
+    /// Answers 307 to another host (the key must not follow).
+    RedirectElsewhere,
+    /// Answers success after this many milliseconds; the call is placed
+    /// (and listed by getCallsInfo) only when the answer goes out.
+    SlowAccept(u64),
 }
 
 /// A call the stub placed.
@@ -67,6 +77,7 @@ struct StubState {
     placed: Vec<Placed>,
     order_attempts: Vec<String>,
     calls_info_requests: usize,
+    calls_info_delay: Duration,
     next_id: u64,
 }
 
@@ -94,6 +105,10 @@ impl Stub {
     /// How many getCallsInfo requests came.
     pub fn calls_info_requests(&self) -> usize {
         self.lock().calls_info_requests
+    }
+    /// getCallsInfo answers only after `delay`.
+    pub fn set_calls_info_delay(&self, delay: Duration) {
+        self.lock().calls_info_delay = delay;
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, StubState> {
         self.0
@@ -173,6 +188,35 @@ async fn order_call(
             axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
                 .into_response()
         }
+        Reply::Garbled => {
+            place(&stub);
+            (StatusCode::OK, "[{\"id\": 1001, \"status\": ").into_response()
+        }
+        Reply::ResetMidAnswer => {
+            place(&stub);
+            let parts: Vec<Result<&'static str, std::io::Error>> = vec![
+                Ok("[{\"id\":\""),
+                Err(std::io::Error::other("the connection breaks")),
+            ];
+            Response::builder()
+                .header("content-type", "application/json")
+                .header("content-length", "200")
+                .body(axum::body::Body::from_stream(futures_util::stream::iter(
+                    parts,
+                )))
+                .expect("a response")
+        }
+        Reply::RedirectElsewhere => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", "http://127.0.0.1:9/orderCall")],
+        )
+            .into_response(),
+        Reply::SlowAccept(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let id = place(&stub);
+            axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
+                .into_response()
+        }
         Reply::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "<html>503 Service Unavailable</html>",
@@ -217,7 +261,12 @@ async fn get_calls_info(
     State(stub): State<Stub>,
     Form(_params): Form<HashMap<String, String>>,
 ) -> Response {
-    stub.lock().calls_info_requests += 1;
+    let delay = {
+        let mut state = stub.lock();
+        state.calls_info_requests += 1;
+        state.calls_info_delay
+    };
+    tokio::time::sleep(delay).await;
     let records: Vec<Value> = stub.placed().iter().map(record).collect();
     axum::Json(Value::Array(records)).into_response()
 }
