@@ -317,6 +317,34 @@ const DAY: i64 = 24 * HOUR;
 /// How far back [`judge`] looks: the store reads this window for it.
 pub(super) const WINDOW_MS: i64 = DAY;
 
+/// The share of a ceiling at which the proxy raises an alert (a warning
+/// line in the log), once, as the lead that reaches it is stored.
+const ALERT_PERCENT: u64 = 80;
+
+/// Whether storing one more lead brings the site to [`ALERT_PERCENT`] of its
+/// hourly or daily ceiling: which ceiling, the count then, and the ceiling.
+pub(super) fn alert_after_insert(
+    recent: &Recent,
+    limits: &Limits,
+    now: i64,
+) -> Option<(&'static str, usize, u32)> {
+    [
+        ("site_per_hour", HOUR, limits.site_per_hour),
+        ("site_per_day", DAY, limits.site_per_day),
+    ]
+    .into_iter()
+    .find_map(|(name, window, ceiling)| {
+        let threshold = (u64::from(ceiling) * ALERT_PERCENT).div_ceil(100).max(1);
+        let after = recent
+            .site
+            .iter()
+            .filter(|(at, _)| *at >= now - window)
+            .count()
+            + 1;
+        (after as u64 == threshold).then_some((name, after, ceiling))
+    })
+}
+
 /// The limits counted from the store, judged inside the transaction that
 /// stores the lead ([`Store::insert_within`]), so they hold exactly under
 /// concurrency, across restarts and replicas: one order per number per
@@ -561,5 +589,56 @@ mod tests {
         assert!(limits.check("shop", Some(ip("2001:db8:0:1::1"))).is_ok());
         assert!(limits.check("shop", Some(ip("2001:db8:0:1::2"))).is_err());
         assert!(limits.check("shop", Some(ip("2001:db8:0:2::1"))).is_ok());
+    }
+
+    fn recent_at(times: &[i64], address: &str) -> Recent {
+        Recent {
+            number: Vec::new(),
+            site: times.iter().map(|at| (*at, Some(ip(address)))).collect(),
+        }
+    }
+
+    #[test]
+    fn the_alert_fires_once_as_the_lead_reaching_80_percent_is_stored() {
+        let limits = Limits {
+            site_per_hour: 10,
+            ..Limits::default()
+        };
+        let now = 10 * HOUR;
+        let seven: Vec<i64> = (0..7).map(|n| now - n * 1000).collect();
+        assert_eq!(
+            alert_after_insert(&recent_at(&seven, "203.0.113.1"), &limits, now),
+            Some(("site_per_hour", 8, 10))
+        );
+        let eight: Vec<i64> = (0..8).map(|n| now - n * 1000).collect();
+        assert_eq!(
+            alert_after_insert(&recent_at(&eight, "203.0.113.1"), &limits, now),
+            None
+        );
+        assert_eq!(
+            alert_after_insert(&recent_at(&seven[..6], "203.0.113.1"), &limits, now),
+            None
+        );
+    }
+
+    #[test]
+    fn judge_counts_the_window_and_says_when_to_retry() {
+        let limits = Limits {
+            site_per_hour: 3,
+            ip_per_day: 100,
+            ..Limits::default()
+        };
+        let now = 10 * HOUR;
+        let recent = recent_at(&[now - 1000, now - 2000, now - HOUR + 5000], "203.0.113.1");
+        let (hit, wait) = judge(&recent, &limits, Some(ip("198.51.100.1")), &|_| false, now)
+            .expect_err("three in the hour");
+        assert_eq!(hit, LimitHit::SitePerHour);
+        assert_eq!(
+            wait,
+            Duration::from_secs(5),
+            "when the oldest leaves the hour"
+        );
+        let older = recent_at(&[now - 1000, now - 2000, now - HOUR - 1], "203.0.113.1");
+        assert!(judge(&older, &limits, Some(ip("198.51.100.1")), &|_| false, now).is_ok());
     }
 }

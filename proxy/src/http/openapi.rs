@@ -55,6 +55,8 @@ struct ApiDoc;
     responses(
         (status = 200, description = "What the widget needs to render", body = SiteConfig),
         (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[expect(
@@ -73,6 +75,8 @@ fn site_config() {}
     responses(
         (status = 200, description = "Whether the company is open now, and the coming 30-minute slots", body = Slots),
         (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[expect(
@@ -121,6 +125,8 @@ fn create() {}
     responses(
         (status = 200, description = "The call's status now", body = CallStatus),
         (status = 404, description = "No such callback (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "The store cannot be read right now (`unavailable`)", body = ErrorBody),
     )
 )]
