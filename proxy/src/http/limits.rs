@@ -43,15 +43,6 @@ const FORGET_EVERY: u64 = 1024;
 const SUSPECT_FOR_MS: i64 = HOUR;
 /// Suspects remembered at most; past it, the expired ones are forgotten.
 const MAX_SUSPECTS: usize = 100_000;
-/// Every GET of the API but the status polls, per address: the config and
-/// slots a widget reads once per page view, so a page-heavy visit stays far
-/// below it.
-const READS_PER_MINUTE: u32 = 60;
-const READS_BURST: u32 = 30;
-/// A callback's status and its stream, per address: looser, because the
-/// widget polls while a call goes on and a visitor may have several tabs.
-const POLLS_PER_MINUTE: u32 = 600;
-const POLLS_BURST: u32 = 120;
 
 /// The client's address: the connection's `peer`, unless `peer` is one of the
 /// `trusted` proxies; then the rightmost address in `header` that is not a
@@ -123,14 +114,18 @@ impl IpLimits {
             .iter()
             .map(|(id, site)| (id.clone(), RateLimiter::keyed(quota(&site.limits))))
             .collect();
-        let per_minute = |rate: u32, burst: u32| {
-            Quota::per_minute(NonZeroU32::new(rate).expect("a constant above 0"))
-                .allow_burst(NonZeroU32::new(burst).expect("a constant above 0"))
+        // Every GET of the API but the status polls: the config and slots a
+        // widget reads once per page view. Status polls are looser: the
+        // widget polls while a call goes on, maybe in several tabs.
+        let per_minute = |rate: u32, burst_share: u32| {
+            let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(rate.get() / burst_share).unwrap_or(NonZeroU32::MIN);
+            Quota::per_minute(rate).allow_burst(burst)
         };
         Self {
             per_site,
-            reads: RateLimiter::keyed(per_minute(READS_PER_MINUTE, READS_BURST)),
-            polls: RateLimiter::keyed(per_minute(POLLS_PER_MINUTE, POLLS_BURST)),
+            reads: RateLimiter::keyed(per_minute(config.reads_per_minute, 2)),
+            polls: RateLimiter::keyed(per_minute(config.status_polls_per_minute, 5)),
             suspects: Mutex::default(),
             trusted_proxies: config.trusted_proxies.clone(),
             client_ip_header: HeaderName::from_bytes(config.client_ip_header.as_bytes())
