@@ -31,6 +31,8 @@ pub const DEMO_SITE: &str = "demo";
 pub struct DemoOptions {
     /// The proxy's API and widget files.
     pub api: SocketAddr,
+    /// The proxy's admin listener (`/metrics`, `/readyz`); port 0 picks a free one.
+    pub admin: SocketAddr,
     /// The demo host page (reached as `localhost`).
     pub page: SocketAddr,
     /// The sandbox CallKeeper.
@@ -52,6 +54,7 @@ impl DemoOptions {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         Self {
             api: any,
+            admin: any,
             page: any,
             sandbox: any,
             assets: dir.join("dist"),
@@ -67,6 +70,8 @@ impl DemoOptions {
 pub struct Demo {
     /// The proxy's base URL, e.g. `http://127.0.0.1:8080`.
     pub api_url: String,
+    /// The proxy's admin listener, e.g. `http://127.0.0.1:40123`.
+    pub admin_url: String,
     /// The demo page's URL, e.g. `http://localhost:8081/`.
     pub page_url: String,
     /// The sandbox's base URL.
@@ -185,10 +190,11 @@ pub async fn start_with(
     // The demo's configuration is written as a site owner would write it,
     // so it goes through the same parsing and validation as production.
     let config_text = format!(
-        "listen = \"{listen}\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
+        "listen = \"{listen}\"\nadmin_listen = \"{admin}\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
          [sites.{DEMO_SITE}]\nallowed_origins = [\"{page_origin}\"]\nupstream = \"{sandbox_url}\"\n\
          unique = \"{unique}\"\napi_key_env = \"DEMO_KEY\"\nwhash = \"{whash}\"\ndisplay_name = \"demo.localhost\"\n{site_extra}\n",
         listen = api_listener.local_addr()?,
+        admin = options.admin,
         database = options.database.display().to_string(),
         assets = options.assets.display().to_string(),
         poll = options.poll_interval.as_millis(),
@@ -198,9 +204,11 @@ pub async fn start_with(
     let config = Config::parse(&config_text, |_| Some(sandbox::DEMO_API_KEY.to_owned()))
         .context("the demo's configuration")?;
     let application = Application::build_with_clock(config, api_listener, clock).await?;
+    let admin_url = format!("http://{}", application.admin_addr()?);
     let proxy = tokio::spawn(application.run_until_stopped(shutdown.clone()));
     Ok(Demo {
         api_url,
+        admin_url,
         page_url: format!("{page_origin}/"),
         sandbox_url,
         sandbox,

@@ -11,9 +11,11 @@
 //! - [`pipeline`]: the forwarder, the tracker and the retention job.
 //! - [`call_state`]: CallKeeper's status codes in the visitor's words.
 //! - [`changes`]: which lead changed, for the live status streams.
+//! - [`trusted_proxies`]: whose forwarding header is believed.
 //! - [`clock`]: the one "now" everything above reads.
 //! - [`hours`]: opening hours and callback slots in the site's zone.
-//! - [`metrics`] and [`monitor`]: what `/metrics` and `/readyz` report, and the balance monitor.
+//! - [`metrics`], [`monitor`] and [`heartbeat`]: what `/metrics` and `/readyz` report (on the
+//!   admin listener), the balance monitor and the store's heartbeat.
 //! - [`operator`]: the `proxy leads …` commands.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
@@ -22,6 +24,7 @@ pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod heartbeat;
 pub mod hours;
 pub mod http;
 pub mod lead;
@@ -33,6 +36,7 @@ pub mod pipeline;
 pub mod serve;
 pub mod site;
 pub mod store;
+pub mod trusted_proxies;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,11 +55,12 @@ use crate::store::Store;
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    admin_listener: TcpListener,
     state: AppState,
     pipeline: Pipeline,
     monitor: monitor::Monitor,
     serve_limits: serve::ServeLimits,
-    trusted_proxies: Vec<std::net::IpAddr>,
+    trusted_proxies: trusted_proxies::TrustedProxies,
 }
 
 impl Application {
@@ -71,6 +76,14 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn clock::Clock>,
     ) -> anyhow::Result<Self> {
+        let admin_listener = TcpListener::bind(config.admin_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "binding the admin listener on {} (admin_listen; is the port in use?)",
+                    config.admin_listen
+                )
+            })?;
         let store = Store::open(&config.database)
             .await
             .with_context(|| format!("opening the lead store {}", config.database.display()))?;
@@ -102,8 +115,10 @@ impl Application {
                 config.max_streams_per_ip,
             )),
             status_ttl: config.status_ttl,
+            stream_lifetime: config.stream_lifetime,
             clock,
             shutdown: CancellationToken::new(),
+            heartbeat: Arc::new(heartbeat::StoreHeartbeat::default()),
             store,
             sites,
             changes,
@@ -113,10 +128,11 @@ impl Application {
         };
         Ok(Self {
             listener,
+            admin_listener,
             state,
             pipeline,
             monitor,
-            serve_limits: serve::ServeLimits::default(),
+            serve_limits: config.server,
             trusted_proxies: config.trusted_proxies,
         })
     }
@@ -126,11 +142,29 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The address the admin listener (`/readyz`, `/metrics`) listens on.
+    pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
+        self.admin_listener.local_addr()
+    }
+
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
     /// Leads not yet sent stay in the store and are sent by the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = tokio::spawn(self.pipeline.run(shutdown.clone()));
         let monitor = tokio::spawn(self.monitor.run(shutdown.clone()));
+        let heartbeat = tokio::spawn(self.state.heartbeat.clone().run(
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            shutdown.clone(),
+        ));
+        // Loopback by default, for monitors: the usual limits, nobody exempt.
+        let admin = tokio::spawn(serve::serve(
+            self.admin_listener,
+            http::admin_app(self.state.clone()),
+            serve::ServeLimits::default(),
+            Arc::new(|_| false),
+            shutdown.clone(),
+        ));
         // Open status streams end when shutdown begins, or they would hold it up.
         let streams_end = self.state.shutdown.clone();
         let stop = shutdown.clone();
@@ -139,11 +173,13 @@ impl Application {
             streams_end.cancel();
         });
         let trusted = self.trusted_proxies;
-        let exempt = Arc::new(move |ip: std::net::IpAddr| trusted.contains(&ip));
+        let exempt = Arc::new(move |ip: std::net::IpAddr| trusted.contains(ip));
         let app = http::app(self.state);
         serve::serve(self.listener, app, self.serve_limits, exempt, shutdown).await?;
         workers.await.context("the workers panicked")?;
         monitor.await.context("the balance monitor panicked")?;
+        heartbeat.await.context("the store heartbeat panicked")?;
+        admin.await.context("the admin listener panicked")??;
         Ok(())
     }
 }

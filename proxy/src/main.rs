@@ -50,6 +50,9 @@ enum Command {
         /// The proxy's API and widget files.
         #[arg(long, default_value = "127.0.0.1:8080")]
         api: SocketAddr,
+        /// The proxy's admin listener (/metrics, /readyz); port 0: a free one, printed.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        admin: SocketAddr,
         /// The demo host page, opened as http://localhost:PORT/.
         #[arg(long, default_value = "127.0.0.1:8081")]
         page: SocketAddr,
@@ -144,12 +147,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let app = Application::build(config, listener).await?;
-            tracing::info!(addr = %app.local_addr()?, "proxy listening");
+            tracing::info!(addr = %app.local_addr()?, admin = %app.admin_addr()?, "proxy listening");
             cancel_on_signal(shutdown.clone());
             app.run_until_stopped(shutdown).await
         }
         Command::Demo {
             api,
+            admin,
             page,
             sandbox,
             assets,
@@ -158,6 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let demo = demo::start(DemoOptions {
                 api,
+                admin,
                 page,
                 sandbox,
                 assets,
@@ -169,6 +174,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("\nDemo running.");
             println!("  Open the demo page:   {}", demo.page_url);
             println!("  Proxy API:            {}", demo.api_url);
+            println!(
+                "  Admin (metrics):      {}/metrics, {}/readyz",
+                demo.admin_url, demo.admin_url
+            );
             println!("  Sandbox CallKeeper:   {}", demo.sandbox_url);
             println!(
                 "  Phone numbers ending in 00 end busy, 01 unanswered; see README for the rest."

@@ -179,9 +179,11 @@ fn refuse(socket: tokio::net::TcpStream) {
     });
 }
 
+/// A 503 in the API's error shape (`protocol::ErrorBody`), so the widget
+/// and the OpenAPI document need no second one.
 fn overloaded() -> Response<Body> {
     let mut response = Response::new(Body::from(
-        r#"{"error":"unavailable","message":"The server is busy. Try again in a few seconds."}"#,
+        r#"{"error":{"code":"unavailable","message":"The server is busy. Try again in a few seconds."}}"#,
     ));
     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     let headers = response.headers_mut();
@@ -196,7 +198,7 @@ fn overloaded() -> Response<Body> {
 fn timed_out() -> Response<Body> {
     let mut response = overloaded();
     *response.body_mut() = Body::from(
-        r#"{"error":"unavailable","message":"The server took too long. Try again in a few seconds."}"#,
+        r#"{"error":{"code":"unavailable","message":"The server took too long. Try again in a few seconds."}}"#,
     );
     response
 }

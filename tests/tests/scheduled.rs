@@ -13,10 +13,10 @@ use proxy::clock::FixedClock;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_scheduled_for_a_slot_while_the_company_is_closed() -> anyhow::Result<()> {
     // The proxy's clock is pinned to now: the slots are then in CallKeeper's
-    // future, so its sandbox schedules the call rather than dialling. (A
-    // clock ahead of the real time would stamp the lead in the future, and
-    // the forwarder, on the real time, would not send it until then.) The
-    // company, in UTC+3, opens for an hour starting two hours from now.
+    // future, so its sandbox schedules the call rather than dialling. (The
+    // pinned clock drives the proxy's workers too; pinned to the present, the
+    // lead is sent at once.) The company, in UTC+3, opens for an hour
+    // starting two hours from now.
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let opens = (now / 3_600 + 3 + 2) % 24;
     let store = tempfile::tempdir()?;

@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 
 const CSS: &str = r#"
 :host{all:initial!important;display:contents!important}
+.mount{display:contents}
 .cbw{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;flex-direction:column-reverse;align-items:flex-end;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433;text-align:left;direction:ltr;--accent:#0b6bcb;--on-accent:#fff}
 .cbw.left{right:auto;left:20px;align-items:flex-start}
 .cbw:not(.ready),.launcher[aria-expanded=false]+.dialog,[hidden],[data-state=form] :is(.status,.eta),.dialog:not([data-state=failed]) .again,.dialog:not([data-state=form]) form,[data-when=now] .pick,[data-open="1"] .closed,[data-open="0"] .choice,p:empty:not([aria-live]){display:none!important}
@@ -64,7 +65,7 @@ pub(crate) fn adopt(root: &web_sys::ShadowRoot) -> Result<web_sys::CssStyleSheet
 /// with white text on it when that contrasts at least 4.5:1, black otherwise.
 pub(crate) fn apply(sheet: &web_sys::CssStyleSheet, accent: Option<&str>) -> Result<(), JsValue> {
     let mut css = CSS.to_owned();
-    if let Some(colour) = accent.filter(|c| is_hex_colour(c)) {
+    if let Some(colour) = accent.filter(|c| protocol::HexColour::parse(c).is_ok()) {
         css.push_str(".cbw{--accent:");
         css.push_str(colour);
         if !white_text_contrasts(colour) {
@@ -73,13 +74,6 @@ pub(crate) fn apply(sheet: &web_sys::CssStyleSheet, accent: Option<&str>) -> Res
         css.push('}');
     }
     sheet.replace_sync(&css)
-}
-
-/// `#rrggbb`.
-pub(crate) fn is_hex_colour(colour: &str) -> bool {
-    colour
-        .strip_prefix('#')
-        .is_some_and(|hex| hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Whether white text on `colour` (`#rrggbb`) has WCAG's 4.5:1: its relative

@@ -61,6 +61,19 @@ pub(crate) fn contract(root: &Path, seconds: u64) -> Result<()> {
         .context("starting the proxy")?;
     let _proxy = KillOnDrop(child);
     wait_until_listening(api)?;
+    // Half the cases use the demo site and the demo page's origin, so that
+    // requests get past "no such site" and "origin not allowed" into
+    // validation, limits and the store; the other half stay random.
+    std::fs::write(
+        work.join("schemathesis.toml"),
+        format!(
+            "[dictionaries.site]\nvalues = [\"demo\"]\n\
+             [dictionaries.origin]\nvalues = [\"http://localhost:{page}\"]\n\
+             [parameters]\n\
+             \"path.site\" = {{ dictionary = \"site\", probability = 0.5 }}\n\
+             \"header.Origin\" = {{ dictionary = \"origin\", probability = 0.5 }}\n"
+        ),
+    )?;
 
     step(&format!(
         "Fuzzing the widget API for {seconds} s (schemathesis {SCHEMATHESIS_VERSION}, checks: {CHECKS})"

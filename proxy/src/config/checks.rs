@@ -60,14 +60,20 @@ pub(super) fn check_origins(
 pub(super) fn credentials(
     raw: &RawSite,
     key: &impl Fn(&str) -> String,
+    allow_readable_key_file: bool,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Credentials, ConfigError> {
     let (secret, secret_key) = match (&raw.api_key_env, &raw.api_key_file) {
             (Some(var), None) => (env(var).ok_or_else(|| {
                 invalid(key("api_key_env"), format!("the environment variable {var} is not set; export the CallKeeper Profile key in it"))
             })?, "api_key_env"),
-            (None, Some(file)) => (std::fs::read_to_string(file)
-                .map_err(|e| invalid(key("api_key_file"), format!("cannot read {}: {e}", file.display())))?, "api_key_file"),
+            (None, Some(file)) => {
+                if !allow_readable_key_file {
+                    check_key_file_private(file).map_err(|message| invalid(key("api_key_file"), message))?;
+                }
+                (std::fs::read_to_string(file)
+                .map_err(|e| invalid(key("api_key_file"), format!("cannot read {}: {e}", file.display())))?, "api_key_file")
+            }
             _ => {
                 return Err(invalid(
                     key("api_key_env"),
@@ -101,6 +107,32 @@ pub(super) fn credentials(
         key: api_key,
         widget,
     })
+}
+
+/// The key file must be readable by its owner only: a key others can read
+/// is a key others can spend. `allow_readable_key_file = true` (or
+/// `PROXY_ALLOW_READABLE_KEY_FILE=true`) skips this, e.g. for a file a
+/// secrets manager mounts with its own access control.
+pub(super) fn check_key_file_private(file: &std::path::Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} can be read by others (mode {:o}): run chmod 600 on it, or set \
+                 allow_readable_key_file = true if its access is controlled otherwise",
+                file.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 /// The longest consent version (the proxy refuses longer ones in requests).

@@ -30,7 +30,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,6 +45,9 @@ pub use site::{BotChecks, Limits, MAX_IVR_PAGE_CHARS, Site};
 use error::{invalid, name_the_key};
 use raw::RawConfig;
 
+use crate::serve::ServeLimits;
+use crate::trusted_proxies::TrustedProxies;
+
 /// The prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "PROXY_";
 
@@ -53,6 +56,9 @@ pub const ENV_PREFIX: &str = "PROXY_";
 pub struct Config {
     /// Where the widget API and assets listen.
     pub listen: SocketAddr,
+    /// Where `/metrics`, `/readyz` and `/healthz` listen for operators
+    /// (`admin_listen`, loopback by default).
+    pub admin_listen: SocketAddr,
     /// The SQLite file that holds every lead.
     pub database: PathBuf,
     /// The built widget (`dist/`).
@@ -64,8 +70,9 @@ pub struct Config {
     /// How long a lead is retried while CallKeeper is unreachable
     /// (`upstream_deadline_hours`).
     pub upstream_deadline: Duration,
-    /// Reverse proxies whose [`Config::client_ip_header`] is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Reverse proxies (addresses or CIDR ranges) whose
+    /// [`Config::client_ip_header`] is believed.
+    pub trusted_proxies: TrustedProxies,
     /// The header a trusted proxy puts the client's address in
     /// (`X-Forwarded-For`); ignored when the peer is not a trusted proxy.
     pub client_ip_header: String,
@@ -79,13 +86,77 @@ pub struct Config {
     pub max_open_streams: usize,
     /// Live status streams open at once from one client address.
     pub max_streams_per_ip: usize,
+    /// How long one status stream stays open at most; the browser then
+    /// reconnects (`max_stream_seconds`).
+    pub stream_lifetime: Duration,
     /// How long a status token still answers after its call is final.
     pub status_ttl: Duration,
     /// How often each site's CallKeeper account is asked for its balance,
     /// which also proves CallKeeper reachable (`upstream_check_interval_seconds`).
     pub upstream_check_interval: Duration,
+    /// How much the public listener takes (`[server]`).
+    pub server: ServeLimits,
     /// The sites this proxy serves, by id.
     pub sites: HashMap<String, Site>,
+}
+
+/// How far ahead a visitor may order a call; personal data must outlive it.
+pub const SCHEDULING_HORIZON_DAYS: u64 = 60;
+
+/// `value` within `min..=max`, or an error naming `key` and the range.
+fn bounded(key: &str, value: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            key,
+            format!("{value} is out of range: use {min} to {max}"),
+        ))
+    }
+}
+
+/// `[server]`, checked: every number within what one machine can mean.
+fn server_limits(raw: &raw::RawServer) -> Result<ServeLimits, ConfigError> {
+    let key = |name: &str| format!("server.{name}");
+    let header_read = bounded(
+        &key("header_read_timeout_seconds"),
+        raw.header_read_timeout_seconds,
+        1,
+        300,
+    )?;
+    let request = bounded(
+        &key("request_timeout_seconds"),
+        raw.request_timeout_seconds,
+        1,
+        3_600,
+    )?;
+    let connections = bounded(
+        &key("max_connections"),
+        raw.max_connections as u64,
+        1,
+        1_000_000,
+    )?;
+    let per_ip = bounded(
+        &key("max_connections_per_ip"),
+        raw.max_connections_per_ip as u64,
+        1,
+        connections,
+    )?;
+    let in_flight = bounded(
+        &key("max_requests_in_flight"),
+        raw.max_requests_in_flight as u64,
+        1,
+        1_000_000,
+    )?;
+    let size = |n: u64| usize::try_from(n).expect("bounded to at most 1,000,000");
+    Ok(ServeLimits {
+        header_read_timeout: Duration::from_secs(header_read),
+        request_timeout: Duration::from_secs(request),
+        max_connections: size(connections),
+        max_connections_per_ip: size(per_ip),
+        max_requests_in_flight: size(in_flight),
+        ..ServeLimits::default()
+    })
 }
 
 /// The sources, lowest priority first: the TOML text, then `PROXY_…` variables.
@@ -133,20 +204,17 @@ impl Config {
                 format!("{:?} is not an address like 127.0.0.1:8080", raw.listen),
             )
         })?;
-        let trusted_proxies = raw
-            .trusted_proxies
-            .iter()
-            .map(|proxy| {
-                proxy.trim().parse().map_err(|_| {
-                    invalid(
-                        "trusted_proxies",
-                        format!(
-                            "{proxy:?} is not an IP address like 10.0.0.1 or ::1 (ranges are not supported)"
-                        ),
-                    )
-                })
-            })
-            .collect::<Result<Vec<IpAddr>, _>>()?;
+        let admin_listen = raw.admin_listen.parse().map_err(|_| {
+            invalid(
+                "admin_listen",
+                format!(
+                    "{:?} is not an address like 127.0.0.1:9090",
+                    raw.admin_listen
+                ),
+            )
+        })?;
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
+            .map_err(|message| invalid("trusted_proxies", message))?;
         if HeaderName::from_bytes(raw.client_ip_header.as_bytes()).is_err() {
             return Err(invalid(
                 "client_ip_header",
@@ -156,22 +224,50 @@ impl Config {
                 ),
             ));
         }
-        let at_least_one = |key: &str, value: u64| {
-            if value == 0 {
-                Err(invalid(key, "must be at least 1"))
-            } else {
-                Ok(value)
-            }
-        };
-        let retention_days = at_least_one("retention_days", raw.retention_days)?;
-        let deadline_hours = at_least_one("upstream_deadline_hours", raw.upstream_deadline_hours)?;
-        at_least_one("max_open_streams", raw.max_open_streams as u64)?;
-        at_least_one("max_streams_per_ip", raw.max_streams_per_ip as u64)?;
-        at_least_one("status_ttl_hours", raw.status_ttl_hours)?;
-        let check_seconds = at_least_one(
+        let retention_days = bounded("retention_days", raw.retention_days, 1, 36_500)?;
+        if retention_days <= SCHEDULING_HORIZON_DAYS {
+            return Err(invalid(
+                "retention_days",
+                format!(
+                    "must exceed {SCHEDULING_HORIZON_DAYS}: a visitor may order a call up to \
+                     {SCHEDULING_HORIZON_DAYS} days ahead, and erasing the number before then \
+                     would halt the call"
+                ),
+            ));
+        }
+        let deadline_hours = bounded(
+            "upstream_deadline_hours",
+            raw.upstream_deadline_hours,
+            1,
+            24 * 60,
+        )?;
+        let poll_ms = bounded(
+            "status_poll_interval_ms",
+            raw.status_poll_interval_ms,
+            10,
+            3_600_000,
+        )?;
+        bounded(
+            "max_open_streams",
+            raw.max_open_streams as u64,
+            1,
+            1_000_000,
+        )?;
+        bounded(
+            "max_streams_per_ip",
+            raw.max_streams_per_ip as u64,
+            1,
+            raw.max_open_streams as u64,
+        )?;
+        let stream_seconds = bounded("max_stream_seconds", raw.max_stream_seconds, 1, 86_400)?;
+        let ttl_hours = bounded("status_ttl_hours", raw.status_ttl_hours, 1, 24 * 365)?;
+        let check_seconds = bounded(
             "upstream_check_interval_seconds",
             raw.upstream_check_interval_seconds,
+            1,
+            86_400,
         )?;
+        let server = server_limits(&raw.server)?;
         if raw.sites.is_empty() {
             return Err(invalid(
                 "sites",
@@ -180,24 +276,27 @@ impl Config {
         }
         let mut sites = HashMap::new();
         for (id, site) in raw.sites {
-            let site = Site::from_raw(&id, site, &env)?;
+            let site = Site::from_raw(&id, site, raw.allow_readable_key_file, &env)?;
             sites.insert(id, site);
         }
         Ok(Self {
             listen,
+            admin_listen,
             database: raw.database,
             assets: raw.assets,
-            status_poll_interval: Duration::from_millis(raw.status_poll_interval_ms.max(10)),
-            retention: Duration::from_secs(retention_days.saturating_mul(24 * 3600)),
-            upstream_deadline: Duration::from_secs(deadline_hours.saturating_mul(3600)),
+            status_poll_interval: Duration::from_millis(poll_ms),
+            retention: Duration::from_secs(retention_days * 24 * 3600),
+            upstream_deadline: Duration::from_secs(deadline_hours * 3600),
             trusted_proxies,
             client_ip_header: raw.client_ip_header,
             reads_per_minute: raw.reads_per_minute.max(1),
             status_polls_per_minute: raw.status_polls_per_minute.max(1),
             max_open_streams: raw.max_open_streams,
             max_streams_per_ip: raw.max_streams_per_ip,
-            status_ttl: Duration::from_secs(raw.status_ttl_hours.saturating_mul(3600)),
+            stream_lifetime: Duration::from_secs(stream_seconds),
+            status_ttl: Duration::from_secs(ttl_hours * 3600),
             upstream_check_interval: Duration::from_secs(check_seconds),
+            server,
             sites,
         })
     }
@@ -224,6 +323,12 @@ impl Config {
                      Set the company's time zone."
                 ));
             }
+            if let Err(error) = crate::hours::Schedule::new(site.opening_hours, site.utc.as_ref()) {
+                warnings.push(format!(
+                    "sites.{id}.utc: {error}; the site's slots and config answer 503 until it is \
+                     a zone of the tz database (like Europe/Moscow) or an offset (UTC+03:00)."
+                ));
+            }
             let colour = &site.color;
             let white = contrast_ratio(colour.as_str(), "#ffffff");
             if white < MIN_CONTRAST {
@@ -242,7 +347,11 @@ impl Config {
     /// Never includes a key.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "listen {}", self.listen);
+        let _ = writeln!(
+            out,
+            "listen {} (widget API and files), {} (/metrics, /readyz, /healthz)",
+            self.listen, self.admin_listen
+        );
         let _ = writeln!(
             out,
             "lead store {}, widget files {}",
@@ -258,12 +367,10 @@ impl Config {
         if self.trusted_proxies.is_empty() {
             let _ = writeln!(out, "client address: the connection's (no trusted proxies)");
         } else {
-            let proxies: Vec<String> = self.trusted_proxies.iter().map(IpAddr::to_string).collect();
             let _ = writeln!(
                 out,
                 "client address: {} when the connection comes from {}",
-                self.client_ip_header,
-                proxies.join(", ")
+                self.client_ip_header, self.trusted_proxies
             );
         }
         let mut ids: Vec<&String> = self.sites.keys().collect();

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 use super::Limits;
+use crate::serve::ServeLimits;
 
 /// The top level of the file. Every key is optional.
 #[derive(Debug, Deserialize)]
@@ -16,6 +17,8 @@ use super::Limits;
 pub(super) struct RawConfig {
     #[serde(deserialize_with = "text")]
     pub(super) listen: String,
+    #[serde(deserialize_with = "text")]
+    pub(super) admin_listen: String,
     pub(super) database: PathBuf,
     pub(super) assets: PathBuf,
     pub(super) status_poll_interval_ms: u64,
@@ -28,15 +31,43 @@ pub(super) struct RawConfig {
     pub(super) status_polls_per_minute: u32,
     pub(super) max_open_streams: usize,
     pub(super) max_streams_per_ip: usize,
+    pub(super) max_stream_seconds: u64,
     pub(super) status_ttl_hours: u64,
     pub(super) upstream_check_interval_seconds: u64,
+    pub(super) allow_readable_key_file: bool,
+    pub(super) server: RawServer,
     pub(super) sites: HashMap<String, RawSite>,
+}
+
+/// `[server]`: how much one listener takes; defaults from [`ServeLimits::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawServer {
+    pub(super) header_read_timeout_seconds: u64,
+    pub(super) request_timeout_seconds: u64,
+    pub(super) max_connections: usize,
+    pub(super) max_connections_per_ip: usize,
+    pub(super) max_requests_in_flight: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        let limits = ServeLimits::default();
+        Self {
+            header_read_timeout_seconds: limits.header_read_timeout.as_secs(),
+            request_timeout_seconds: limits.request_timeout.as_secs(),
+            max_connections: limits.max_connections,
+            max_connections_per_ip: limits.max_connections_per_ip,
+            max_requests_in_flight: limits.max_requests_in_flight,
+        }
+    }
 }
 
 impl Default for RawConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
+            admin_listen: "127.0.0.1:9090".to_owned(),
             database: PathBuf::from("callback-proxy.db"),
             assets: PathBuf::from("dist"),
             status_poll_interval_ms: 2_000,
@@ -48,8 +79,11 @@ impl Default for RawConfig {
             status_polls_per_minute: 600,
             max_open_streams: 1000,
             max_streams_per_ip: 10,
+            max_stream_seconds: 1800,
             status_ttl_hours: 24,
             upstream_check_interval_seconds: 300,
+            allow_readable_key_file: false,
+            server: RawServer::default(),
             sites: HashMap::new(),
         }
     }

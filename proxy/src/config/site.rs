@@ -167,6 +167,7 @@ impl Site {
     pub(super) fn from_raw(
         id: &str,
         raw: RawSite,
+        allow_readable_key_file: bool,
         env: &impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let key = |name: &str| format!("sites.{id}.{name}");
@@ -174,7 +175,10 @@ impl Site {
         check_origins(&raw.allowed_origins, &key)?;
         let upstream = Url::parse(&raw.upstream)
             .map_err(|_| invalid(key("upstream"), format!("{:?} is not a URL", raw.upstream)))?;
-        let credentials = credentials(&raw, &key, env)?;
+        // The key goes to this address with every call.
+        callkeeper::check_base_url(&upstream)
+            .map_err(|e| invalid(key("upstream"), format!("{}: {e}", raw.upstream)))?;
+        let credentials = credentials(&raw, &key, allow_readable_key_file, env)?;
         let widget_locale = raw
             .locale
             .as_deref()
@@ -337,11 +341,23 @@ impl Site {
     }
 }
 
+/// The longest `number_cooldown_minutes`: a week.
+const MAX_COOLDOWN_MINUTES: u64 = 7 * 24 * 60;
+/// The largest count a limit may allow.
+const MAX_LIMIT_COUNT: u32 = 1_000_000;
+
 impl Limits {
     pub(super) fn from_raw(
         raw: &RawLimits,
         key: &impl Fn(&str) -> String,
     ) -> Result<Self, ConfigError> {
+        // A week is longer than any sensible pause, and far from overflowing.
+        if raw.number_cooldown_minutes > MAX_COOLDOWN_MINUTES {
+            return Err(invalid(
+                key("number_cooldown_minutes"),
+                format!("use 0 to {MAX_COOLDOWN_MINUTES} (a week)"),
+            ));
+        }
         for (name, value) in [
             ("number_per_day", raw.number_per_day),
             ("site_per_hour", raw.site_per_hour),
@@ -358,9 +374,12 @@ impl Limits {
                     "must be at least 1 (0 would refuse every callback)",
                 ));
             }
+            if value > MAX_LIMIT_COUNT {
+                return Err(invalid(key(name), format!("use 1 to {MAX_LIMIT_COUNT}")));
+            }
         }
         Ok(Self {
-            number_cooldown: Duration::from_secs(raw.number_cooldown_minutes.saturating_mul(60)),
+            number_cooldown: Duration::from_secs(raw.number_cooldown_minutes * 60),
             number_per_day: raw.number_per_day,
             site_per_hour: raw.site_per_hour,
             site_per_day: raw.site_per_day,

@@ -75,7 +75,7 @@ fn defaults_apply_to_every_optional_key() {
 #[test]
 fn every_new_key_is_read_into_its_type() {
     let text = format!(
-        "retention_days = 30\nupstream_deadline_hours = 6\ntrusted_proxies = [\"10.0.0.1\", \"::1\"]\n\
+        "retention_days = 61\nupstream_deadline_hours = 6\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n\
          client_ip_header = \"X-Real-IP\"\nmax_open_streams = 50\nmax_streams_per_ip = 2\n{}",
         site_toml(
             "utc = \"Europe/Moscow\"\nopening_hours = \"09001800\"\ninterval = \"5,10\"\n\
@@ -85,15 +85,9 @@ fn every_new_key_is_read_into_its_type() {
         )
     );
     let config = parse(&text).expect("valid");
-    assert_eq!(config.retention, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(config.retention, Duration::from_secs(61 * 24 * 3600));
     assert_eq!(config.upstream_deadline, Duration::from_secs(6 * 3600));
-    assert_eq!(
-        config.trusted_proxies,
-        [
-            "10.0.0.1".parse::<IpAddr>().expect("ip"),
-            "::1".parse().expect("ip")
-        ]
-    );
+    assert_eq!(config.trusted_proxies.to_string(), "10.0.0.0/8, ::1");
     assert_eq!(config.client_ip_header, "X-Real-IP");
     let site = &config.sites["shop"];
     assert_eq!(site.utc.as_ref().and_then(Utc::offset_minutes), Some(180));
@@ -231,7 +225,7 @@ fn errors_name_the_key_at_fault() {
             "upstream_deadline_hours",
         ),
         (
-            format!("trusted_proxies = [\"10.0.0.0/8\"]\n{}", site_toml("")),
+            format!("trusted_proxies = [\"10.0.0.0/33\"]\n{}", site_toml("")),
             "trusted_proxies",
         ),
         (
@@ -251,6 +245,58 @@ fn errors_name_the_key_at_fault() {
             "sites.shop.whash",
         ),
         ("".to_owned(), "sites"),
+        // Past the 60-day scheduling horizon, or a scheduled call loses its number.
+        (
+            format!("retention_days = 60\n{}", site_toml("")),
+            "retention_days",
+        ),
+        (
+            site_toml("[sites.shop.limits]\nnumber_cooldown_minutes = 9223372036854775807"),
+            "sites.shop.limits.number_cooldown_minutes",
+        ),
+        (
+            site_toml("[sites.shop.limits]\nnumber_per_day = 4000000000"),
+            "sites.shop.limits.number_per_day",
+        ),
+        (
+            format!("status_ttl_hours = 9223372036854775807\n{}", site_toml("")),
+            "status_ttl_hours",
+        ),
+        (
+            format!("status_poll_interval_ms = 0\n{}", site_toml("")),
+            "status_poll_interval_ms",
+        ),
+        (
+            format!("max_streams_per_ip = 2000\n{}", site_toml("")),
+            "max_streams_per_ip",
+        ),
+        // The key would cross the network in plain text.
+        (
+            site_toml("upstream = \"http://api.callkeeper.ru\""),
+            "sites.shop.upstream",
+        ),
+        (
+            format!(
+                "[server]\nheader_read_timeout_seconds = 0\n{}",
+                site_toml("")
+            ),
+            "server.header_read_timeout_seconds",
+        ),
+        (
+            format!(
+                "[server]\nmax_connections = 10\nmax_connections_per_ip = 11\n{}",
+                site_toml("")
+            ),
+            "server.max_connections_per_ip",
+        ),
+        (
+            format!("[server]\nmax_requests_in_flight = 0\n{}", site_toml("")),
+            "server.max_requests_in_flight",
+        ),
+        (
+            format!("[server]\nidle_seconds = 5\n{}", site_toml("")),
+            "server.idle_seconds",
+        ),
     ];
     for (text, key) in cases {
         assert_eq!(error_key(&text), key, "for:\n{text}");
@@ -399,7 +445,7 @@ fn the_environment_overrides_the_file() {
         &site_toml("country_code = \"7\""),
         &[
             ("PROXY_LISTEN", "0.0.0.0:9000"),
-            ("PROXY_RETENTION_DAYS", "30"),
+            ("PROXY_RETENTION_DAYS", "120"),
             ("PROXY_TRUSTED_PROXIES", "[10.0.0.1, 10.0.0.2]"),
             ("PROXY_SITES__SHOP__UPSTREAM", "http://127.0.0.1:8082"),
             ("PROXY_SITES__SHOP__COUNTRY_CODE", "375"),
@@ -410,7 +456,7 @@ fn the_environment_overrides_the_file() {
     )
     .expect("valid");
     assert_eq!(config.listen, "0.0.0.0:9000".parse().expect("address"));
-    assert_eq!(config.retention, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(config.retention, Duration::from_secs(120 * 24 * 3600));
     assert_eq!(config.trusted_proxies.len(), 2);
     let site = &config.sites["shop"];
     assert_eq!(site.upstream.as_str(), "http://127.0.0.1:8082/");
@@ -478,4 +524,83 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_server_table_sets_the_listener_limits() {
+    let defaults = parse(&site_toml("")).expect("valid").server;
+    assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(defaults.max_connections_per_ip, 256);
+    let config = parse(&format!(
+        "[server]\nheader_read_timeout_seconds = 3\nrequest_timeout_seconds = 20\n\
+         max_connections = 500\nmax_connections_per_ip = 20\nmax_requests_in_flight = 64\n{}",
+        site_toml("")
+    ))
+    .expect("valid");
+    assert_eq!(config.server.header_read_timeout, Duration::from_secs(3));
+    assert_eq!(config.server.request_timeout, Duration::from_secs(20));
+    assert_eq!(config.server.max_connections, 500);
+    assert_eq!(config.server.max_connections_per_ip, 20);
+    assert_eq!(config.server.max_requests_in_flight, 64);
+}
+
+#[test]
+fn an_https_or_loopback_upstream_is_accepted() {
+    for upstream in [
+        "https://api.callkeeper.ru",
+        "http://127.0.0.1:8082",
+        "http://[::1]:8082",
+    ] {
+        let config = parse(&site_toml(&format!("upstream = \"{upstream}\"")));
+        assert!(config.is_ok(), "{upstream}: {:?}", config.err());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_refused_unless_allowed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("shop.key");
+    std::fs::write(&file, KEY).expect("written");
+    let text = |allow: &str| {
+        format!(
+            "{allow}[sites.shop]\nallowed_origins = [\"https://shop.example\"]\nunique = \"shop\"\n\
+             api_key_file = {file:?}\nwhash = \"{WHASH}\"\n"
+        )
+    };
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let error = parse(&text("")).expect_err("a world-readable key is refused");
+    assert!(
+        matches!(&error, ConfigError::Invalid { key, .. } if key == "sites.shop.api_key_file"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("chmod 600"), "{error}");
+    parse(&text("allow_readable_key_file = true\n")).expect("allowed by the operator");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = parse(&text("")).expect("a private key file is read");
+    assert_eq!(config.sites["shop"].credentials.unique, "shop");
+}
+
+#[test]
+fn an_unknown_time_zone_is_a_check_config_warning() {
+    let config = parse(&site_toml(
+        "utc = \"Mars/Olympus_Mons\"\nopening_hours = \"09001800\"",
+    ))
+    .expect("the shape is valid");
+    let warnings = config.warnings();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("sites.shop.utc:")),
+        "{warnings:?}"
+    );
+    let known = parse(&site_toml(
+        "utc = \"Europe/Moscow\"\nopening_hours = \"09001800\"",
+    ))
+    .expect("valid");
+    assert!(
+        !known
+            .warnings()
+            .iter()
+            .any(|w| w.starts_with("sites.shop.utc:"))
+    );
 }

@@ -35,7 +35,8 @@ const MAX_EXTRA_KEYS: usize = 16;
 /// The longest `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
 /// The furthest ahead a visitor may schedule a call.
-const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(60 * 86_400);
+const MAX_SCHEDULE_AHEAD: Duration =
+    Duration::from_secs(crate::config::SCHEDULING_HORIZON_DAYS * 86_400);
 
 /// `POST /v1/sites/{site}/callbacks`: stores the lead, then answers 202.
 pub(super) async fn create(

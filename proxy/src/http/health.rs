@@ -1,17 +1,17 @@
 //! For operators and their machines: `/healthz` (the process answers),
 //! `/readyz` (it can do its job) and `/metrics` (Prometheus).
 //!
-//! `/readyz` writes to the store (a heartbeat row) to prove it takes a
-//! write, and reads what the pipeline and the balance monitor last heard
-//! from CallKeeper; it never calls CallKeeper itself, so a load balancer or
-//! a monitor polling it every second costs CallKeeper nothing (see
-//! `monitor.rs` for the probe that keeps that knowledge fresh).
+//! All three are served on the admin listener (`admin_listen`, loopback by
+//! default, [`admin_router`]); the public listener keeps only the cheap
+//! `/healthz` ([`public_router`]), because `/readyz` and `/metrics` tell
+//! balances and volumes to whoever asks.
 //!
-//! `/readyz` and `/metrics` tell balances and volumes, not personal data;
-//! still, keep them off the public internet (README, "Deployment").
+//! `/readyz` makes no write and no call: it reads the store heartbeat's last
+//! outcome (`heartbeat.rs`) and what the pipeline and the balance monitor
+//! last heard from CallKeeper (`monitor.rs`), so a monitor polling it every
+//! second costs neither the store nor CallKeeper anything.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -23,17 +23,19 @@ use axum::routing::get;
 use serde::Serialize;
 
 use super::AppState;
+use crate::heartbeat::StoreHealth;
 use crate::metrics::{BalanceHealth, Snapshot, UpstreamHealth};
 
-/// How long `/readyz` waits for the store's write.
-const STORE_DEADLINE: Duration = Duration::from_secs(2);
-/// The heartbeat row `/readyz` rewrites.
-const HEARTBEAT: &str = "readyz";
 /// Prometheus' text format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// `/healthz`, `/readyz` and `/metrics`.
-pub(super) fn router() -> Router<AppState> {
+/// The public listener's: `/healthz` only.
+pub(super) fn public_router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// The admin listener's: `/healthz`, `/readyz` and `/metrics`.
+pub(super) fn admin_router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -58,42 +60,11 @@ struct Readiness {
     balance: BTreeMap<String, BalanceHealth>,
 }
 
-#[derive(Debug, Serialize)]
-struct StoreHealth {
-    writable: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// `GET /readyz`: 200 when the store takes a write and each site's
-/// CallKeeper answered recently, else 503; the details as JSON either way.
+/// `GET /readyz`: 200 when the store's last heartbeat write succeeded and
+/// each site's CallKeeper answered recently, else 503; the details as JSON
+/// either way.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let write = tokio::time::timeout(
-        STORE_DEADLINE,
-        state.store.heartbeat(HEARTBEAT, state.clock.now_ms()),
-    );
-    let store = match write.await {
-        Ok(Ok(())) => StoreHealth {
-            writable: true,
-            error: None,
-        },
-        Ok(Err(error)) => {
-            tracing::error!(%error, "readiness: the lead store refused a write");
-            StoreHealth {
-                writable: false,
-                error: Some("the store refused a write (see the log)".to_owned()),
-            }
-        }
-        Err(_) => {
-            tracing::error!(
-                "readiness: the lead store took no write within {STORE_DEADLINE:?} (locked or stuck disk?)"
-            );
-            StoreHealth {
-                writable: false,
-                error: Some(format!("no write within {} s", STORE_DEADLINE.as_secs())),
-            }
-        }
-    };
+    let store = state.heartbeat.health();
     let upstream = state.metrics.upstream_health();
     let ready = store.writable && upstream.values().all(|site| site.ok);
     let readiness = Readiness {

@@ -36,6 +36,7 @@ use crate::clock::millis;
 use crate::config::{Config, Limits};
 use crate::lead::LeadState;
 use crate::store::Recent;
+use crate::trusted_proxies::TrustedProxies;
 
 /// Every this many checks, addresses whose limit has refilled are forgotten.
 const FORGET_EVERY: u64 = 1024;
@@ -49,23 +50,27 @@ const MAX_SUSPECTS: usize = 100_000;
 /// trusted proxy (the proxies append, so anything left of that is the
 /// client's own claim). `None` when there is no peer (a router driven
 /// without connection info).
+///
+/// The header is read as bytes, hop by hop: a client may put any byte in
+/// the part it writes (`to_str` refuses a byte of 0x80 or more, which would
+/// drop the whole header and make every such client look like the proxy in
+/// front), but only the hops right of it are believed anyway.
 pub(crate) fn client_ip(
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    trusted: &[IpAddr],
+    trusted: &TrustedProxies,
     header: &str,
 ) -> Option<IpAddr> {
     let peer = peer?.ip().to_canonical();
-    if !trusted.contains(&peer) {
+    if !trusted.contains(peer) {
         return Some(peer);
     }
     // Several header lines count as one list, in order.
-    let hops: Vec<&str> = headers
+    let hops: Vec<&[u8]> = headers
         .get_all(header)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
+        .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
+        .map(<[u8]>::trim_ascii)
         .collect();
     let mut nearest = peer;
     for hop in hops.iter().rev() {
@@ -74,7 +79,7 @@ pub(crate) fn client_ip(
             // the hop that wrote it is the last one we can vouch for.
             return Some(nearest);
         };
-        if !trusted.contains(&address) {
+        if !trusted.contains(address) {
             return Some(address);
         }
         nearest = address;
@@ -84,7 +89,8 @@ pub(crate) fn client_ip(
 
 /// One entry of `X-Forwarded-For`: `1.2.3.4`, `2001:db8::1`, or with a port
 /// (`1.2.3.4:5678`, `[2001:db8::1]:5678`), as some proxies write it.
-fn parse_hop(hop: &str) -> Option<IpAddr> {
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let hop = std::str::from_utf8(hop).ok()?;
     hop.parse::<IpAddr>()
         .or_else(|_| hop.parse::<SocketAddr>().map(|socket| socket.ip()))
         .ok()
@@ -101,7 +107,7 @@ pub struct IpLimits {
     polls: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses (by [`limit_key`]) refused lately, and until when (Unix ms).
     suspects: Mutex<HashMap<IpAddr, i64>>,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: TrustedProxies,
     client_ip_header: HeaderName,
     checks: AtomicU64,
 }
@@ -429,6 +435,10 @@ mod tests {
         text.parse().expect("an address")
     }
 
+    fn trust(entries: &[&str]) -> TrustedProxies {
+        TrustedProxies::parse(entries).expect("valid")
+    }
+
     fn peer(text: &str) -> Option<SocketAddr> {
         Some(SocketAddr::new(ip(text), 40_000))
     }
@@ -450,15 +460,15 @@ mod tests {
     fn without_trusted_proxies_the_connection_is_the_client() {
         let headers = forwarded(&["6.6.6.6"]);
         assert_eq!(
-            client_ip(peer("203.0.113.7"), &headers, &[], XFF),
+            client_ip(peer("203.0.113.7"), &headers, &trust(&[]), XFF),
             Some(ip("203.0.113.7"))
         );
-        assert_eq!(client_ip(None, &headers, &[], XFF), None);
+        assert_eq!(client_ip(None, &headers, &trust(&[]), XFF), None);
     }
 
     #[test]
     fn an_untrusted_peer_cannot_claim_another_address() {
-        let trusted = [ip("10.0.0.1")];
+        let trusted = trust(&["10.0.0.1"]);
         let headers = forwarded(&["1.2.3.4"]);
         assert_eq!(
             client_ip(peer("203.0.113.7"), &headers, &trusted, XFF),
@@ -468,7 +478,7 @@ mod tests {
 
     #[test]
     fn behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client() {
-        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let trusted = trust(&["10.0.0.1", "10.0.0.2"]);
         // The client forged 6.6.6.6; the first proxy appended what it saw.
         let headers = forwarded(&["6.6.6.6, 198.51.100.9, 10.0.0.2"]);
         assert_eq!(
@@ -485,7 +495,7 @@ mod tests {
 
     #[test]
     fn a_trusted_peer_without_the_header_is_the_client() {
-        let trusted = [ip("10.0.0.1")];
+        let trusted = trust(&["10.0.0.1"]);
         assert_eq!(
             client_ip(peer("10.0.0.1"), &HeaderMap::new(), &trusted, XFF),
             Some(ip("10.0.0.1"))
@@ -500,7 +510,7 @@ mod tests {
 
     #[test]
     fn garbage_in_the_header_stops_at_the_last_trusted_hop() {
-        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let trusted = trust(&["10.0.0.1", "10.0.0.2"]);
         let headers = forwarded(&["1.2.3.4, unknown, 10.0.0.2"]);
         assert_eq!(
             client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
@@ -510,7 +520,7 @@ mod tests {
 
     #[test]
     fn ports_mapped_addresses_and_other_headers_are_understood() {
-        let trusted = [ip("10.0.0.1")];
+        let trusted = trust(&["10.0.0.1"]);
         let headers = forwarded(&["[2001:db8::1]:5678"]);
         assert_eq!(
             client_ip(peer("::ffff:10.0.0.1"), &headers, &trusted, XFF),
@@ -521,6 +531,80 @@ mod tests {
         assert_eq!(
             client_ip(peer("10.0.0.1"), &headers, &trusted, "X-Real-IP"),
             Some(ip("198.51.100.9"))
+        );
+    }
+
+    #[test]
+    fn a_byte_over_0x7f_in_a_forged_hop_does_not_hide_the_client() {
+        let trusted = trust(&["10.0.0.1"]);
+        let mut headers = HeaderMap::new();
+        // The client wrote "\xff evil, 6.6.6.6"; nginx appended what it saw.
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xffevil\x80, 6.6.6.6, 198.51.100.9")
+                .expect("obs-text is allowed"),
+        );
+        assert!(
+            headers["x-forwarded-for"].to_str().is_err(),
+            "to_str would drop it"
+        );
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("198.51.100.9"))
+        );
+        // On a line of its own, the forged part does not drop the next line.
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xc3\xa9").expect("bytes"),
+        );
+        headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.9"));
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("198.51.100.9"))
+        );
+        // A non-UTF-8 hop right next to the proxy is garbage: stop at the proxy.
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"1.2.3.4, \xff").expect("bytes"),
+        );
+        assert_eq!(
+            client_ip(peer("10.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("10.0.0.1"))
+        );
+    }
+
+    #[test]
+    fn trusted_ranges_are_skipped_hop_by_hop() {
+        let trusted = trust(&["10.0.0.0/8", "fd00::/8"]);
+        let headers = forwarded(&["6.6.6.6, 203.0.113.5, 10.20.30.40, fd00::7"]);
+        assert_eq!(
+            client_ip(peer("10.9.9.9"), &headers, &trusted, XFF),
+            Some(ip("203.0.113.5"))
+        );
+        assert_eq!(
+            client_ip(peer("11.0.0.1"), &headers, &trusted, XFF),
+            Some(ip("11.0.0.1")),
+            "outside the range the peer is the client"
+        );
+    }
+
+    #[test]
+    fn x_real_ip_from_a_trusted_proxy_is_the_client() {
+        let trusted = trust(&["127.0.0.0/8"]);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-real-ip", HeaderValue::from_static(" 203.0.113.44 "));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        assert_eq!(
+            client_ip(peer("127.0.0.1"), &headers, &trusted, "X-Real-IP"),
+            Some(ip("203.0.113.44")),
+            "the configured header only"
+        );
+        assert_eq!(
+            client_ip(peer("203.0.113.1"), &headers, &trusted, "X-Real-IP"),
+            Some(ip("203.0.113.1")),
+            "not believed from anyone else"
         );
     }
 

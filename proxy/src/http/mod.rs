@@ -9,7 +9,7 @@
 //! - `status.rs`: a callback's status, now and as Server-Sent Events.
 //! - `limits.rs`: who the client is, and the limits per address and from the store.
 //! - `streams.rs`: the caps on open status streams.
-//! - `health.rs`, `openapi.rs`, `assets.rs`: for operators, for integrators, the widget's files.
+//! - `health.rs`, `openapi.rs`, `assets.rs`: for operators ([`admin_app`]), for integrators, the widget's files.
 //! - `error.rs`: the one error shape; `extract.rs`: the client's socket address.
 
 mod assets;
@@ -33,7 +33,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::ApiError;
 pub use limits::IpLimits;
-pub use streams::{StreamGuard, Streams};
+pub use streams::{MAX_STREAMS_PER_TOKEN, StreamGuard, Streams};
 
 use crate::changes::LeadChanges;
 use crate::clock::Clock;
@@ -59,12 +59,16 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Open status streams, capped.
     pub streams: Arc<Streams>,
+    /// How long one status stream stays open at most (`max_stream_seconds`).
+    pub stream_lifetime: std::time::Duration,
     /// How long a status token works after its call is final.
     pub status_ttl: std::time::Duration,
     /// "Now", for everything: opening hours, slots, stored times, limits and expiry.
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the proxy shuts down: live streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The store heartbeat's last outcome, for `/readyz`.
+    pub heartbeat: Arc<crate::heartbeat::StoreHeartbeat>,
 }
 
 impl crate::site::SiteRuntime {
@@ -77,7 +81,15 @@ impl crate::site::SiteRuntime {
     }
 }
 
-/// The proxy's router.
+/// The admin listener's router (`admin_listen`): `/healthz`, `/readyz`
+/// and `/metrics`, for operators and their monitors only.
+pub fn admin_app(state: AppState) -> Router {
+    health::admin_router()
+        .layer(axum::middleware::from_fn(error::log_errors))
+        .with_state(state)
+}
+
+/// The proxy's public router: the widget's API and files, and `/healthz`.
 pub fn app(state: AppState) -> Router {
     let origins: Vec<String> = state
         .sites
@@ -124,7 +136,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .nest("/widget", assets::router(&state.assets))
         .merge(assets::loader(&state.assets))
-        .merge(health::router())
+        .merge(health::public_router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             health::count_requests,

@@ -57,11 +57,14 @@ struct ApiDoc;
         (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
+         body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 #[expect(
     dead_code,
-    reason = "documentation only: the handler is callbacks::site_config"
+    reason = "documentation only: the handler is sites::site_config"
 )]
 fn site_config() {}
 
@@ -70,19 +73,21 @@ fn site_config() {}
     path = "/v1/sites/{site}/slots",
     params(
         ("site" = String, Path, description = "The site's id"),
-        ("days" = Option<u32>, Query, description = "How many days ahead, 1 to 14 (default 3)"),
+        ("days" = Option<u32>, Query, minimum = 1, maximum = 14, description = "How many days ahead, 1 to 14 (default 3)"),
     ),
     responses(
         (status = 200, description = "Whether the company is open now, and the coming 30-minute slots", body = Slots),
+        (status = 400, description = "`days` is not a whole number (`bad_request`)", body = ErrorBody),
         (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 422, description = "`days` is not from 1 to 14 (`invalid_input`, `field` = `days`)", body = ErrorBody),
+        (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
+         body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
-#[expect(
-    dead_code,
-    reason = "documentation only: the handler is callbacks::slots"
-)]
+#[expect(dead_code, reason = "documentation only: the handler is sites::slots")]
 fn slots() {}
 
 #[utoipa::path(
@@ -127,12 +132,14 @@ fn create() {}
         (status = 404, description = "No such callback (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "The store cannot be read right now (`unavailable`)", body = ErrorBody),
+        (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
+         body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 #[expect(
     dead_code,
-    reason = "documentation only: the handler is callbacks::status"
+    reason = "documentation only: the handler is status::status"
 )]
 fn status() {}
 
@@ -152,12 +159,14 @@ fn status() {}
         (status = 404, description = "No such callback, or its token expired (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many open streams from this address or in all (`rate_limited`); poll the status instead",
          body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds before trying a stream again"))),
-        (status = 503, description = "The store cannot be read right now (`unavailable`)", body = ErrorBody),
+        (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
+         body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 #[expect(
     dead_code,
-    reason = "documentation only: the handler is callbacks::events"
+    reason = "documentation only: the handler is status::status_stream"
 )]
 fn events() {}
 

@@ -44,7 +44,9 @@ pub(super) async fn status(
 ///
 /// Each event's `id` is the lead's version, so a reconnecting browser sends
 /// `Last-Event-ID` and gets nothing it has already seen. The stream ends after
-/// a final status.
+/// a final status, or after `max_stream_seconds` (the browser's
+/// `EventSource` then reconnects by itself, with `Last-Event-ID`), so a
+/// lead scheduled weeks ahead does not hold a connection for weeks.
 pub(super) async fn status_stream(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -54,9 +56,12 @@ pub(super) async fn status_stream(
     let lead = live_lead(&state, &id).await?;
     let ip = state.limits.client_ip(client, &headers);
     // Over the cap, the widget falls back to polling.
-    let guard = state.streams.try_open(ip).ok_or(ApiError::RateLimited {
-        retry_after: STREAM_RETRY,
-    })?;
+    let guard = state
+        .streams
+        .try_open(ip, &id)
+        .ok_or(ApiError::RateLimited {
+            retry_after: STREAM_RETRY,
+        })?;
     let locale = state
         .sites
         .get(&lead.site)
@@ -68,6 +73,7 @@ pub(super) async fn status_stream(
         .unwrap_or(0);
     let receiver = state.changes.subscribe();
     let shutdown = state.shutdown.clone();
+    let lifetime = state.stream_lifetime;
     let stream = futures_util::stream::unfold(
         (state, id, receiver, last_seen, false, guard),
         move |(state, id, mut receiver, mut last_seen, finished, guard)| {
@@ -101,7 +107,14 @@ pub(super) async fn status_stream(
             }
         },
     );
-    let stream = futures_util::StreamExt::take_until(stream, shutdown.cancelled_owned());
+    // A resource bound, not a time of day: the monotonic clock.
+    let end = async move {
+        tokio::select! {
+            () = shutdown.cancelled_owned() => {}
+            () = tokio::time::sleep(lifetime) => {}
+        }
+    };
+    let stream = futures_util::StreamExt::take_until(stream, end);
     // Reverse proxies that buffer (nginx) must pass events through at once.
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     Ok((

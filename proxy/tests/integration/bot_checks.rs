@@ -23,7 +23,7 @@ async fn post(proxy: &TestProxy, body: &Value, widget_header: bool) -> (u16, Val
 
 /// The count of `class` refusals of the shop in `/metrics`.
 async fn refusals(proxy: &TestProxy, class: &str) -> u64 {
-    let (_, text) = proxy.get("/metrics").await;
+    let (_, text) = proxy.admin_get("/metrics").await;
     let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
     text.lines()
         .find_map(|line| line.strip_prefix(series.as_str()))

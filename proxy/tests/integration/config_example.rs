@@ -26,6 +26,7 @@ fn the_example_config_mentions_every_key() {
     let text = example();
     for table in [
         "",
+        "[server]\n",
         "[sites.shop]\n",
         "[sites.shop.limits]\n",
         "[sites.shop.phone]\n",
@@ -46,9 +47,14 @@ fn the_example_config_mentions_every_key() {
             .unwrap_or_else(|| panic!("the error lists the allowed keys: {error}"));
         for key in keys.split(", ") {
             assert!(
-                [format!("{key} ="), format!("[{key}."), format!(".{key}]")]
-                    .iter()
-                    .any(|spelling| text.contains(spelling.as_str())),
+                [
+                    format!("{key} ="),
+                    format!("[{key}."),
+                    format!("[{key}]"),
+                    format!(".{key}]"),
+                ]
+                .iter()
+                .any(|spelling| text.contains(spelling.as_str())),
                 "config.example.toml does not document {key} (in {table:?})"
             );
         }

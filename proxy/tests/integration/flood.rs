@@ -157,7 +157,7 @@ async fn flood(proxy: &TestProxy, stub: &Stub, attack: Attack) -> Outcome {
         stub.placed().len() >= stored
     })
     .await;
-    let (_, metrics) = proxy.get("/metrics").await;
+    let (_, metrics) = proxy.admin_get("/metrics").await;
     let refused = metrics
         .lines()
         .filter_map(|line| {

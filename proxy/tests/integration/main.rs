@@ -19,4 +19,5 @@ mod observability;
 mod phone_numbers;
 mod serving;
 mod status_flow;
+mod streams;
 mod support;

@@ -206,6 +206,11 @@ async fn readyz_fails_while_the_store_cannot_take_a_write() {
         .execute(&mut blocker)
         .await
         .expect("take the write lock");
+    // The heartbeat writes every second: the next one finds the lock.
+    eventually("the heartbeat finds the store stuck", || async {
+        proxy.readyz().await.0 == 503
+    })
+    .await;
     let (status, stuck) = proxy.readyz().await;
     assert_eq!(status, 503, "{stuck}");
     assert_eq!(stuck["ready"], false, "{stuck}");
@@ -236,7 +241,7 @@ async fn a_low_balance_warns_in_readyz_and_metrics_without_making_the_proxy_unre
     assert_eq!(body["balance"]["shop"]["low"], true, "{body}");
     assert_eq!(status, 200, "a low balance is a warning: {body}");
 
-    let (_, metrics) = proxy.get("/metrics").await;
+    let (_, metrics) = proxy.admin_get("/metrics").await;
     let site = [("site", "shop")];
     assert_eq!(
         value(&metrics, "callback_proxy_balance_minutes", &site),
@@ -286,14 +291,14 @@ async fn metrics_count_requests_orders_retries_and_the_queue() {
     }
     assert_eq!(proxy.get("/widget/widget.js").await.0, 404, "no dist here");
     assert_eq!(proxy.get("/wp-login.php").await.0, 404);
-    let scrape = || async { proxy.get("/metrics").await.1 };
+    let scrape = || async { proxy.admin_get("/metrics").await.1 };
     let accepted = [("site", "shop"), ("outcome", "accepted")];
     eventually("the three orders are accepted", || async {
         value(&scrape().await, "callback_proxy_orders_total", &accepted) == Some(3.0)
     })
     .await;
 
-    let (status, text) = proxy.get("/metrics").await;
+    let (status, text) = proxy.admin_get("/metrics").await;
     assert_eq!(status, 200);
     assert_well_formed(&text);
     let count = |name: &str, labels: &[(&str, &str)]| {
@@ -367,4 +372,72 @@ async fn metrics_count_requests_orders_retries_and_the_queue() {
         ) >= Some(1.0)
     );
     proxy.stop();
+}
+
+#[tokio::test]
+async fn operators_endpoints_are_on_the_admin_listener_only() {
+    let upstream = Upstream::start(1000).await;
+    let proxy = spawn(&upstream, "").await;
+    assert_ne!(proxy.url, proxy.admin_url);
+    assert_eq!(proxy.get("/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(
+        proxy.get("/readyz").await.0,
+        404,
+        "not on the public listener"
+    );
+    assert_eq!(
+        proxy.get("/metrics").await.0,
+        404,
+        "not on the public listener"
+    );
+    assert_eq!(proxy.admin_get("/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(proxy.admin_get("/metrics").await.0, 200);
+    eventually("the proxy is ready", || async {
+        proxy.readyz().await.0 == 200
+    })
+    .await;
+    assert_eq!(
+        proxy.admin_get("/v1/openapi.json").await.0,
+        404,
+        "the widget's API is not on the admin listener"
+    );
+    proxy.stop();
+}
+
+#[tokio::test]
+async fn readyz_does_not_write_to_the_store_on_each_hit() {
+    let upstream = Upstream::start(1000).await;
+    let proxy = spawn(&upstream, "").await;
+    eventually("the proxy is ready", || async {
+        proxy.readyz().await.0 == 200
+    })
+    .await;
+    let url = format!("sqlite://{}", proxy.database.display());
+    let mut reader = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the store");
+    // Many hits within one heartbeat interval write nothing: SQLite's
+    // data_version moves only when another connection commits.
+    let mut moved = 0;
+    for _ in 0..5 {
+        let before = data_version(&mut reader).await;
+        for _ in 0..20 {
+            assert_eq!(proxy.readyz().await.0, 200);
+        }
+        if data_version(&mut reader).await != before {
+            moved += 1;
+        }
+    }
+    // 100 hits in well under 5 s; at one heartbeat a second, most rounds of
+    // 20 hits see no commit at all (each hit writing would move every round).
+    assert!(moved < 5, "every round of /readyz hits wrote to the store");
+    proxy.stop();
+}
+
+/// SQLite's `data_version`: it moves when another connection commits.
+async fn data_version(reader: &mut sqlx::SqliteConnection) -> i64 {
+    sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(reader)
+        .await
+        .expect("data_version")
 }

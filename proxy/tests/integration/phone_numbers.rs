@@ -28,7 +28,7 @@ async fn post_in(proxy: &TestProxy, phone: &str, language: &str) -> (u16, Option
 
 /// The count of `class` refusals of the shop in `/metrics`.
 async fn refusals(proxy: &TestProxy, class: &str) -> u64 {
-    let (_, text) = proxy.get("/metrics").await;
+    let (_, text) = proxy.admin_get("/metrics").await;
     let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
     text.lines()
         .find_map(|line| line.strip_prefix(series.as_str()))

@@ -194,13 +194,25 @@ async fn a_hundred_watchers_cost_one_upstream_poll_per_interval() {
 
 #[tokio::test]
 async fn status_streams_are_capped_per_address() {
-    // Calls last 30 s here, so the streams stay open.
-    let demo = spawn(1.0, 200, "").await;
-    let id = demo.order_id("+79991234520").await;
-    let url = format!("{}/v1/callbacks/{id}/events", demo.url);
+    // Calls last 30 s here, so the streams stay open. One token has at most
+    // two streams (streams.rs), so the ten come from ten visitors' leads
+    // behind one address.
+    let demo = spawn(
+        1.0,
+        200,
+        "limits = { ip_burst = 100, ip_per_minute = 1000, ip_per_day = 100 }",
+    )
+    .await;
+    let mut urls = Vec::new();
+    for n in 20..31 {
+        let id = demo.order_id(&format!("+799912345{n}")).await;
+        urls.push(format!("{}/v1/callbacks/{id}/events", demo.url));
+    }
+    let id = demo.order_id("+79991234531").await;
+    let url = urls.pop().expect("an 11th lead");
     let mut open = Vec::new();
-    for _ in 0..10 {
-        let response = reqwest::get(&url).await.expect("answer");
+    for url in &urls {
+        let response = reqwest::get(url).await.expect("answer");
         assert_eq!(response.status().as_u16(), 200);
         open.push(response);
     }

@@ -1,7 +1,7 @@
 //! Test support: the one harness every proxy test drives ([`TestProxy`]:
 //! the real proxy in this process on a free port, with its own store,
 //! stopped on drop; or the whole demo), what a visitor does with it
-//! ([`Visitor`]: order, status, watch, readyz), and a scripted CallKeeper
+//! ([`Visitor`]: order, status, watch; the admin listener's readyz and metrics), and a scripted CallKeeper
 //! stub for faults.
 //!
 //! The stub imitates only what the document says (answer shapes, the
@@ -230,7 +230,7 @@ pub fn config_toml(
     extra_site: &str,
 ) -> String {
     format!(
-        "listen = \"{listen}\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n\
+        "listen = \"{listen}\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n\
          [sites.shop]\nallowed_origins = [\"{ORIGIN}\"]\nupstream = \"{upstream}\"\nunique = \"example_company\"\n\
          api_key_env = \"SHOP_KEY\"\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n{extra_site}\n",
         database.display(),
@@ -355,13 +355,6 @@ impl Visitor {
         let status = response.status().as_u16();
         (status, response.text().await.expect("a body"))
     }
-
-    /// `/readyz`: the status code and its JSON.
-    pub async fn readyz(&self) -> (u16, Value) {
-        let (status, body) = self.get("/readyz").await;
-        let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("JSON ({e}): {body}"));
-        (status, body)
-    }
 }
 
 /// The proxy in this process on a free port, with its own store in a
@@ -369,6 +362,8 @@ impl Visitor {
 #[derive(Debug)]
 pub struct TestProxy {
     visitor: Visitor,
+    /// The admin listener's base URL (`/metrics`, `/readyz`).
+    pub admin_url: String,
     /// The config it runs (to restart it on the same store).
     pub config: String,
     /// The SQLite file of its leads.
@@ -448,6 +443,7 @@ impl TestProxy {
         let task = std::mem::replace(&mut demo.proxy, tokio::spawn(async { Ok(()) }));
         Self {
             visitor,
+            admin_url: demo.admin_url.clone(),
             config: String::new(),
             database,
             shutdown: demo.shutdown.clone(),
@@ -469,10 +465,12 @@ impl TestProxy {
             .await
             .expect("the proxy builds");
         let url = format!("http://{}", app.local_addr().expect("address"));
+        let admin_url = format!("http://{}", app.admin_addr().expect("address"));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         Self {
             visitor: Visitor::of_shop(url),
+            admin_url,
             config,
             database,
             demo: None,
@@ -481,6 +479,22 @@ impl TestProxy {
             task: Some(task),
             dir,
         }
+    }
+
+    /// A GET of `path` on the admin listener: the status code and the body.
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.admin_url))
+            .await
+            .expect("the admin listener answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    }
+
+    /// `/readyz` on the admin listener: the status code and its JSON.
+    pub async fn readyz(&self) -> (u16, Value) {
+        let (status, body) = self.admin_get("/readyz").await;
+        let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("JSON ({e}): {body}"));
+        (status, body)
     }
 
     /// The demo's parts; panics for a proxy not started with [`TestProxy::demo`].
