@@ -295,11 +295,12 @@ async fn start_bare() -> String {
 async fn start_proxy(dir: &tempfile::TempDir, sandbox_url: &str) -> String {
     let many = 1_000_000_000;
     let config = format!(
-        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = 1000\n\n\
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = 1000\nreads_per_minute = {many}\nstatus_polls_per_minute = {many}\n\n\
          [sites.bench]\nallowed_origins = [\"{ORIGIN}\"]\nupstream = \"{sandbox_url}\"\nunique = \"{unique}\"\n\
          api_key_env = \"BENCH_KEY\"\nwhash = \"{whash}\"\n\n\
          [sites.bench.limits]\nnumber_cooldown_minutes = 0\nnumber_per_day = {many}\nsite_per_hour = {many}\n\
-         site_per_day = {many}\nip_burst = {many}\nip_per_minute = {many}\n",
+         site_per_day = {many}\nip_burst = {many}\nip_per_minute = {many}\n\
+         ip_per_day = {many}\nnetwork_per_day = {many}\n",
         database = dir.path().join("bench.db").display().to_string(),
         assets = dir.path().join("dist").display().to_string(),
         unique = sandbox::DEMO_UNIQUE,

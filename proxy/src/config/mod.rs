@@ -76,6 +76,12 @@ pub struct Config {
     /// The header a trusted proxy puts the client's address in
     /// (`X-Forwarded-For`); ignored when the peer is not a trusted proxy.
     pub client_ip_header: String,
+    /// GETs of the API per client address per minute, but status polls
+    /// (`reads_per_minute`, 60; half of it at once).
+    pub reads_per_minute: u32,
+    /// Status polls (and stream opens) per client address per minute
+    /// (`status_polls_per_minute`, 600; a fifth of it at once).
+    pub status_polls_per_minute: u32,
     /// Live status streams open at once, over all visitors.
     pub max_open_streams: usize,
     /// Live status streams open at once from one client address.
@@ -283,6 +289,8 @@ impl Config {
             upstream_deadline: Duration::from_secs(deadline_hours * 3600),
             trusted_proxies,
             client_ip_header: raw.client_ip_header,
+            reads_per_minute: raw.reads_per_minute.max(1),
+            status_polls_per_minute: raw.status_polls_per_minute.max(1),
             max_open_streams: raw.max_open_streams,
             max_streams_per_ip: raw.max_streams_per_ip,
             stream_lifetime: Duration::from_secs(stream_seconds),

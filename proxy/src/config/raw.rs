@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub(super) trusted_proxies: Vec<String>,
     #[serde(deserialize_with = "text")]
     pub(super) client_ip_header: String,
+    pub(super) reads_per_minute: u32,
+    pub(super) status_polls_per_minute: u32,
     pub(super) max_open_streams: usize,
     pub(super) max_streams_per_ip: usize,
     pub(super) max_stream_seconds: u64,
@@ -73,6 +75,8 @@ impl Default for RawConfig {
             upstream_deadline_hours: 24,
             trusted_proxies: Vec::new(),
             client_ip_header: "X-Forwarded-For".to_owned(),
+            reads_per_minute: 60,
+            status_polls_per_minute: 600,
             max_open_streams: 1000,
             max_streams_per_ip: 10,
             max_stream_seconds: 1800,

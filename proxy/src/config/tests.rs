@@ -503,6 +503,29 @@ fn a_missing_file_is_named() {
     );
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Whatever a visitor puts in `current_page`, `{page}` never panics and
+    /// is at most a short path in letters, digits and `/-_.`.
+    #[test]
+    fn whatever_the_page_staff_hear_a_short_plain_path(
+        page in proptest::prelude::any::<String>(),
+        path in "[ -~а-я%]{0,300}",
+    ) {
+        let config = parse(&site_toml("")).expect("valid");
+        let site = &config.sites["shop"];
+        for candidate in [page, format!("https://shop.example/{path}")] {
+            if let Some(spoken) = site.page_for_ivr(&candidate) {
+                proptest::prop_assert!(spoken.chars().count() <= MAX_IVR_PAGE_CHARS);
+                proptest::prop_assert!(spoken
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')));
+            }
+        }
+    }
+}
+
 #[test]
 fn the_server_table_sets_the_listener_limits() {
     let defaults = parse(&site_toml("")).expect("valid").server;

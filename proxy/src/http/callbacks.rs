@@ -15,7 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::extract::ClientAddr;
-use super::limits::{LimitHit, WINDOW_MS, judge};
+use super::limits::{LimitHit, WINDOW_MS, alert_after_insert, judge};
 use super::sites::SLOT_STEP;
 use super::{ApiError, AppState};
 use crate::call_state::visitor_status;
@@ -127,12 +127,19 @@ pub(super) async fn create(
         now,
     };
     let suspect = |ip| state.limits.is_suspect(ip, now);
+    let mut alert = None;
     let admitted = state
         .store
         .insert_within(new, now - WINDOW_MS, |recent| {
-            judge(recent, &site.limits, client_ip, &suspect, now)
+            judge(recent, &site.limits, client_ip, &suspect, now)?;
+            alert = alert_after_insert(recent, &site.limits, now);
+            Ok(())
         })
         .await?;
+    if let (Some((ceiling, count, of)), Ok(Inserted::New(_))) = (alert, &admitted) {
+        tracing::warn!(site = %site.id, ceiling, count, of,
+            "ALERT: the site has used 80% of an order ceiling; past it, every visitor gets 429 (check for a flood)");
+    }
     let lead = match admitted {
         Ok(Inserted::New(lead)) => {
             state.wake.notify_one();

@@ -44,15 +44,6 @@ const FORGET_EVERY: u64 = 1024;
 const SUSPECT_FOR_MS: i64 = HOUR;
 /// Suspects remembered at most; past it, the expired ones are forgotten.
 const MAX_SUSPECTS: usize = 100_000;
-/// Every GET of the API but the status polls, per address: the config and
-/// slots a widget reads once per page view, so a page-heavy visit stays far
-/// below it.
-const READS_PER_MINUTE: u32 = 60;
-const READS_BURST: u32 = 30;
-/// A callback's status and its stream, per address: looser, because the
-/// widget polls while a call goes on and a visitor may have several tabs.
-const POLLS_PER_MINUTE: u32 = 600;
-const POLLS_BURST: u32 = 120;
 
 /// The client's address: the connection's `peer`, unless `peer` is one of the
 /// `trusted` proxies; then the rightmost address in `header` that is not a
@@ -129,14 +120,18 @@ impl IpLimits {
             .iter()
             .map(|(id, site)| (id.clone(), RateLimiter::keyed(quota(&site.limits))))
             .collect();
-        let per_minute = |rate: u32, burst: u32| {
-            Quota::per_minute(NonZeroU32::new(rate).expect("a constant above 0"))
-                .allow_burst(NonZeroU32::new(burst).expect("a constant above 0"))
+        // Every GET of the API but the status polls: the config and slots a
+        // widget reads once per page view. Status polls are looser: the
+        // widget polls while a call goes on, maybe in several tabs.
+        let per_minute = |rate: u32, burst_share: u32| {
+            let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(rate.get() / burst_share).unwrap_or(NonZeroU32::MIN);
+            Quota::per_minute(rate).allow_burst(burst)
         };
         Self {
             per_site,
-            reads: RateLimiter::keyed(per_minute(READS_PER_MINUTE, READS_BURST)),
-            polls: RateLimiter::keyed(per_minute(POLLS_PER_MINUTE, POLLS_BURST)),
+            reads: RateLimiter::keyed(per_minute(config.reads_per_minute, 2)),
+            polls: RateLimiter::keyed(per_minute(config.status_polls_per_minute, 5)),
             suspects: Mutex::default(),
             trusted_proxies: config.trusted_proxies.clone(),
             client_ip_header: HeaderName::from_bytes(config.client_ip_header.as_bytes())
@@ -322,6 +317,34 @@ const DAY: i64 = 24 * HOUR;
 
 /// How far back [`judge`] looks: the store reads this window for it.
 pub(super) const WINDOW_MS: i64 = DAY;
+
+/// The share of a ceiling at which the proxy raises an alert (a warning
+/// line in the log), once, as the lead that reaches it is stored.
+const ALERT_PERCENT: u64 = 80;
+
+/// Whether storing one more lead brings the site to [`ALERT_PERCENT`] of its
+/// hourly or daily ceiling: which ceiling, the count then, and the ceiling.
+pub(super) fn alert_after_insert(
+    recent: &Recent,
+    limits: &Limits,
+    now: i64,
+) -> Option<(&'static str, usize, u32)> {
+    [
+        ("site_per_hour", HOUR, limits.site_per_hour),
+        ("site_per_day", DAY, limits.site_per_day),
+    ]
+    .into_iter()
+    .find_map(|(name, window, ceiling)| {
+        let threshold = (u64::from(ceiling) * ALERT_PERCENT).div_ceil(100).max(1);
+        let after = recent
+            .site
+            .iter()
+            .filter(|(at, _)| *at >= now - window)
+            .count()
+            + 1;
+        (after as u64 == threshold).then_some((name, after, ceiling))
+    })
+}
 
 /// The limits counted from the store, judged inside the transaction that
 /// stores the lead ([`Store::insert_within`]), so they hold exactly under
@@ -645,5 +668,56 @@ mod tests {
         assert!(limits.check("shop", Some(ip("2001:db8:0:1::1"))).is_ok());
         assert!(limits.check("shop", Some(ip("2001:db8:0:1::2"))).is_err());
         assert!(limits.check("shop", Some(ip("2001:db8:0:2::1"))).is_ok());
+    }
+
+    fn recent_at(times: &[i64], address: &str) -> Recent {
+        Recent {
+            number: Vec::new(),
+            site: times.iter().map(|at| (*at, Some(ip(address)))).collect(),
+        }
+    }
+
+    #[test]
+    fn the_alert_fires_once_as_the_lead_reaching_80_percent_is_stored() {
+        let limits = Limits {
+            site_per_hour: 10,
+            ..Limits::default()
+        };
+        let now = 10 * HOUR;
+        let seven: Vec<i64> = (0..7).map(|n| now - n * 1000).collect();
+        assert_eq!(
+            alert_after_insert(&recent_at(&seven, "203.0.113.1"), &limits, now),
+            Some(("site_per_hour", 8, 10))
+        );
+        let eight: Vec<i64> = (0..8).map(|n| now - n * 1000).collect();
+        assert_eq!(
+            alert_after_insert(&recent_at(&eight, "203.0.113.1"), &limits, now),
+            None
+        );
+        assert_eq!(
+            alert_after_insert(&recent_at(&seven[..6], "203.0.113.1"), &limits, now),
+            None
+        );
+    }
+
+    #[test]
+    fn judge_counts_the_window_and_says_when_to_retry() {
+        let limits = Limits {
+            site_per_hour: 3,
+            ip_per_day: 100,
+            ..Limits::default()
+        };
+        let now = 10 * HOUR;
+        let recent = recent_at(&[now - 1000, now - 2000, now - HOUR + 5000], "203.0.113.1");
+        let (hit, wait) = judge(&recent, &limits, Some(ip("198.51.100.1")), &|_| false, now)
+            .expect_err("three in the hour");
+        assert_eq!(hit, LimitHit::SitePerHour);
+        assert_eq!(
+            wait,
+            Duration::from_secs(5),
+            "when the oldest leaves the hour"
+        );
+        let older = recent_at(&[now - 1000, now - 2000, now - HOUR - 1], "203.0.113.1");
+        assert!(judge(&older, &limits, Some(ip("198.51.100.1")), &|_| false, now).is_ok());
     }
 }

@@ -109,7 +109,10 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("last-event-id"),
             HeaderName::from_static(callbacks::WIDGET_HEADER),
         ])
-        .expose_headers([header::RETRY_AFTER])
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static(error::REFUSAL_REASON),
+        ])
         .max_age(std::time::Duration::from_secs(3600));
 
     let api = Router::new()

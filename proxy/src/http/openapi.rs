@@ -55,6 +55,8 @@ struct ApiDoc;
     responses(
         (status = 200, description = "What the widget needs to render", body = SiteConfig),
         (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
          body = ErrorBody,
          headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -77,6 +79,8 @@ fn site_config() {}
         (status = 200, description = "Whether the company is open now, and the coming 30-minute slots", body = Slots),
         (status = 400, description = "`days` is not a whole number (`bad_request`)", body = ErrorBody),
         (status = 404, description = "No such site (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 422, description = "`days` is not from 1 to 14 (`invalid_input`, `field` = `days`)", body = ErrorBody),
         (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
          body = ErrorBody,
@@ -126,6 +130,8 @@ fn create() {}
     responses(
         (status = 200, description = "The call's status now", body = CallStatus),
         (status = 404, description = "No such callback (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "The server is busy or the store cannot be read right now (`unavailable`)",
          body = ErrorBody,
          headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),

@@ -198,6 +198,10 @@ async fn cors_admits_the_sites_origin_and_exposes_retry_after() {
         .expect("ascii")
         .to_lowercase();
     assert!(exposed.contains("retry-after"), "{exposed}");
+    assert!(
+        exposed.contains("refusal-reason"),
+        "the widget reads why a number was refused: {exposed}"
+    );
     demo.stop();
 }
 
