@@ -8,6 +8,7 @@
 //! its existing goals (`eventNames`). That fan-out is a few lines of JS and
 //! would cost several times more as wasm.
 
+use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js;
@@ -56,7 +57,7 @@ impl Analytics {
     }
 
     /// Reports `event`; whatever the page does with it never reaches the widget.
-    pub fn emit(&self, event: WidgetEvent, detail: &JsValue) {
+    pub fn emit(&self, event: WidgetEvent, detail: &Object) {
         if let Some(emit) = &self.emit {
             let _ = emit.call2(&JsValue::NULL, &JsValue::from_str(event.key()), detail);
         }
