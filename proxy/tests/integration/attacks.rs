@@ -82,7 +82,7 @@ async fn the_binary_holds_against_a_slowloris_and_a_stream_flood() {
                 addr,
                 &upstream,
                 &dir.path().join("leads.db"),
-                "limits = { ip_burst = 1000, ip_per_minute = 10000, number_per_day = 100, number_cooldown_minutes = 0 }"
+                "limits = { ip_burst = 1000, ip_per_minute = 10000, ip_per_day = 100000, network_per_day = 100000, number_per_day = 100, number_cooldown_minutes = 0 }"
             )
         ),
     )

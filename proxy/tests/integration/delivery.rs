@@ -642,7 +642,7 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
             addr,
             &upstream,
             &dir.path().join("leads.db"),
-            "limits = { ip_burst = 10000, ip_per_minute = 100000, site_per_hour = 100000, site_per_day = 100000 }",
+            "limits = { ip_burst = 10000, ip_per_minute = 100000, ip_per_day = 100000, network_per_day = 100000, site_per_hour = 100000, site_per_day = 100000 }",
         ),
     )
     .expect("config");
