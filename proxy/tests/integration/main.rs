@@ -15,6 +15,7 @@ mod bot_checks;
 mod config_example;
 mod delivery;
 mod exactly_once;
+mod fault_matrix;
 mod flood;
 mod limits;
 mod observability;

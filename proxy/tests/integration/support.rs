@@ -52,6 +52,9 @@ pub enum Reply {
     ResetMidAnswer,
     /// Answers 307 to another host (the key must not follow).
     RedirectElsewhere,
+    /// Takes the order, then reports the call with this
+    /// `(status_code, status2_code)` pair (e.g. 811/0: no minutes left).
+    AcceptThenStatus(u16, u16),
     /// Answers success after this many milliseconds; the call is placed
     /// (and listed by getCallsInfo) only when the answer goes out.
     SlowAccept(u64),
@@ -174,16 +177,16 @@ async fn order_call(
             id,
             phone: phone.clone(),
             at: unix_now(),
-            status: if reply == Reply::Duplicate {
-                (815, 0)
-            } else {
-                (1, 0)
+            status: match reply {
+                Reply::Duplicate => (815, 0),
+                Reply::AcceptThenStatus(code, code2) => (code, code2),
+                _ => (1, 0),
             },
         });
         id
     };
     match reply {
-        Reply::Accept | Reply::Duplicate => {
+        Reply::Accept | Reply::Duplicate | Reply::AcceptThenStatus(..) => {
             let id = place(&stub);
             axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
                 .into_response()
