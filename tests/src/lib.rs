@@ -242,6 +242,20 @@ impl Browser {
         self.eval(&format!("const root = {SHADOW}; {script}")).await
     }
 
+    /// Sends a Chrome DevTools Protocol command (`Emulation.setCPUThrottlingRate`,
+    /// say) through ChromeDriver's `goog/cdp/execute` endpoint, and returns
+    /// its result. WebDriver has no such command; fantoccini sends any
+    /// endpoint a driver has ([`fantoccini::wd::WebDriverCompatibleCommand`]).
+    pub async fn cdp(&self, command: &str, params: Value) -> Result<Value> {
+        let cdp = Cdp {
+            body: json!({"cmd": command, "params": params}).to_string(),
+        };
+        self.client
+            .issue_cmd(cdp)
+            .await
+            .with_context(|| format!("CDP {command}"))
+    }
+
     /// Starts recording the page's uncaught errors and unhandled rejections,
     /// as `www/test/probe.js` does from a test page's first moment (for a
     /// page without it, such as the demo's); read back with
@@ -393,6 +407,29 @@ fn chromium_binary() -> &'static str {
     .into_iter()
     .find(|p| std::path::Path::new(p).exists())
     .unwrap_or("/usr/bin/chromium")
+}
+
+/// ChromeDriver's `POST /session/{id}/goog/cdp/execute` with `{cmd, params}`.
+#[derive(Debug)]
+struct Cdp {
+    body: String,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.clone()))
+    }
 }
 
 /// Clicks the element `selector` finds in the widget's shadow root.

@@ -8,7 +8,6 @@
 //! its existing goals (`eventNames`). That fan-out is a few lines of JS and
 //! would cost several times more as wasm.
 
-use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js;
@@ -57,7 +56,7 @@ impl Analytics {
     }
 
     /// Reports `event`; whatever the page does with it never reaches the widget.
-    pub fn emit(&self, event: WidgetEvent, detail: &Object) {
+    pub fn emit(&self, event: WidgetEvent, detail: &JsValue) {
         if let Some(emit) = &self.emit {
             let _ = emit.call2(&JsValue::NULL, &JsValue::from_str(event.key()), detail);
         }

@@ -1,14 +1,16 @@
-//! The widget's side of the v1 contract: `fetch` and the browser's JSON.
+//! The widget's side of the v1 contract, over gloo-net.
 //!
-//! JSON goes through `JSON.parse`/`stringify` and [`crate::wire`], never
-//! serde or serde_json, which would cost more than a third of the wasm budget.
+//! Bodies are `protocol`'s types: written with serde-wasm-bindgen and the
+//! browser's `JSON.stringify`, read from `response.json()` with
+//! serde-wasm-bindgen (see `js`). The wasm has no JSON code of its own.
 
-use protocol::{CallStatus, CallbackAccepted, ErrorCode, paths};
+use gloo_net::http::Request;
+use protocol::{CallStatus, CallbackAccepted, ErrorBody, ErrorCode, Slots, paths};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, RequestMode, Response};
+use web_sys::{RequestInit, RequestMode};
 
-use crate::{js, wire};
+use crate::js;
 
 /// How long a request may take before it is given up (and retried).
 const FETCH_TIMEOUT_MS: u32 = 15_000;
@@ -52,9 +54,7 @@ impl ApiClient {
 
     /// The URL of a path on the proxy.
     pub fn url(&self, path: &str) -> String {
-        let mut url = self.base.clone();
-        url.push_str(path);
-        url
+        [self.base.as_str(), path].concat()
     }
 
     /// The live status stream of a callback.
@@ -62,10 +62,10 @@ impl ApiClient {
         self.url(&paths::callback_events(id))
     }
 
-    /// Posts a callback request, its JSON body written by
-    /// [`wire::request_json`]. `idempotency_key` stays the same across
-    /// retries of the same request (on this page or, from `sessionStorage`,
-    /// a later one), so the proxy stores it once.
+    /// Posts a callback request, its JSON `body` a [`protocol::CallbackRequest`].
+    /// `idempotency_key` stays the same across retries of the same request
+    /// (on this page or, from `sessionStorage`, a later one), so the proxy
+    /// stores it once.
     pub async fn create_callback(
         &self,
         body: &str,
@@ -74,71 +74,37 @@ impl ApiClient {
         let json = self
             .send(&paths::callbacks(&self.site), Some((body, idempotency_key)))
             .await?;
-        wire::accepted(&json).ok_or(ApiFailure::Unreachable)
+        js::from_js(json).ok_or(ApiFailure::Unreachable)
     }
 
-    /// The coming callback slots (three days): whether the company is open
-    /// now, and the slots' starts (Unix seconds).
-    pub async fn slots(&self) -> Result<(bool, Vec<i64>), ApiFailure> {
-        let mut path = paths::slots(&self.site);
-        path.push_str("?days=3");
+    /// The coming callback slots (three days) and whether the company is open now.
+    pub async fn slots(&self) -> Result<Slots, ApiFailure> {
+        let path = [paths::slots(&self.site).as_str(), "?days=3"].concat();
         let json = self.send(&path, None).await?;
-        wire::slots(&json).ok_or(ApiFailure::Unreachable)
+        js::from_js(json).ok_or(ApiFailure::Unreachable)
     }
 
     /// The current status of a callback.
     pub async fn status(&self, id: &str) -> Result<CallStatus, ApiFailure> {
         let json = self.send(&paths::callback(id), None).await?;
-        wire::status(&json).ok_or(ApiFailure::Unreachable)
+        js::from_js(json).ok_or(ApiFailure::Unreachable)
     }
 
-    /// Sends a request (a POST when there is a body) and returns the parsed JSON answer.
+    /// Sends a request (a POST when there is a body) and returns the JSON answer.
     async fn send(&self, path: &str, body: Option<(&str, &str)>) -> Result<JsValue, ApiFailure> {
-        let init = RequestInit::new();
-        init.set_mode(RequestMode::Cors);
-        if let Some((json, key)) = body {
-            let headers = js_sys::Object::new();
-            js::set(
-                &headers,
-                "Content-Type",
-                &JsValue::from_str("application/json"),
-            );
-            js::set(&headers, paths::IDEMPOTENCY_KEY, &JsValue::from_str(key));
-            init.set_method("POST");
-            // Sent even if the visitor leaves the page right after.
-            js::set(&init, "keepalive", &JsValue::TRUE);
-            init.set_body(&JsValue::from_str(json));
-            init.set_headers(&headers);
-        }
-        // A request that hangs (a dead connection) fails after a while, and is retried.
-        let signals =
-            js_sys::Reflect::get(&js_sys::global(), &"AbortSignal".into()).unwrap_or_default();
-        if let Some(timeout) = js_sys::Reflect::get(&signals, &"timeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-            && let Ok(signal) = timeout.call1(&signals, &FETCH_TIMEOUT_MS.into())
-        {
-            js::set(&init, "signal", &signal);
-        }
-        let window = web_sys::window().ok_or(ApiFailure::Unreachable)?;
-        let response: Response =
-            JsFuture::from(window.fetch_with_str_and_init(&self.url(path), &init))
-                .await
-                .map_err(|_| ApiFailure::Unreachable)?
-                .unchecked_into();
-        let text = match response.text() {
-            Ok(promise) => JsFuture::from(promise)
-                .await
-                .ok()
-                .and_then(|t| t.as_string())
-                .unwrap_or_default(),
-            Err(_) => String::new(),
+        let request = self.request(path, body).ok_or(ApiFailure::Unreachable)?;
+        let response: web_sys::Response = request
+            .send()
+            .await
+            .map_err(|_| ApiFailure::Unreachable)?
+            .into();
+        let json = match response.json() {
+            Ok(promise) => JsFuture::from(promise).await.ok(),
+            Err(_) => None,
         };
-        let json = wire::parse(&text);
         if response.ok() {
             return json.ok_or(ApiFailure::Unreachable);
         }
-        // `Number()` parses the header, as serde would not be worth it here.
         let retry_after = response
             .headers()
             .get("Retry-After")
@@ -148,7 +114,10 @@ impl ApiClient {
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| s as u32);
         let status = response.status();
-        let (code, field) = json.as_ref().and_then(wire::error).unwrap_or_else(|| {
+        let error = json
+            .and_then(js::from_js::<ErrorBody>)
+            .map(|body| (body.error.code, body.error.field));
+        let (code, field) = error.unwrap_or_else(|| {
             // Not the proxy's answer: something in front of it (a load
             // balancer, a CDN) refused or failed.
             let again = status == 408 || status >= 500 || (status == 429 && retry_after.is_some());
@@ -164,5 +133,32 @@ impl ApiClient {
             field,
             retry_after,
         })
+    }
+
+    /// The request: CORS, and for a POST its body, JSON type, Idempotency-Key
+    /// and `keepalive` (sent even if the visitor leaves right after).
+    fn request(&self, path: &str, body: Option<(&str, &str)>) -> Option<Request> {
+        let init = RequestInit::new();
+        init.set_mode(RequestMode::Cors);
+        if let Some((json, key)) = body {
+            let headers = web_sys::Headers::new().ok()?;
+            headers.set("Content-Type", "application/json").ok()?;
+            headers.set(paths::IDEMPOTENCY_KEY, key).ok()?;
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(json));
+            init.set_headers(&headers);
+            // Not in web-sys's RequestInit yet.
+            js::set(&init, "keepalive", &JsValue::TRUE);
+        }
+        // A request that hangs (a dead connection) fails after a while, and
+        // is retried. `AbortSignal.timeout` is looked up: older browsers lack it.
+        let signals = js::get(&js_sys::global(), "AbortSignal");
+        if let Ok(timeout) = js::get(&signals, "timeout").dyn_into::<js_sys::Function>()
+            && let Ok(signal) = timeout.call1(&signals, &FETCH_TIMEOUT_MS.into())
+        {
+            js::set(&init, "signal", &signal);
+        }
+        let request = web_sys::Request::new_with_str_and_init(&self.url(path), &init).ok()?;
+        Some(Request::from(request))
     }
 }

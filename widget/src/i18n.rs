@@ -5,6 +5,8 @@
 //! the site's config). The defaults below are in key order; a site's text
 //! for a key wins over the default.
 
+use std::collections::BTreeMap;
+
 use protocol::{TEXT_KEYS, TextKey};
 use wasm_bindgen::JsValue;
 
@@ -81,52 +83,61 @@ impl Locale {
 }
 
 /// The texts in use: the defaults of one language, with the site's own.
-#[derive(Debug, Clone, Default)]
-pub struct Texts(Vec<String>);
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Texts {
+    /// The language they are in (dates are written in it too).
+    pub locale: Locale,
+    texts: Vec<String>,
+}
 
 impl Texts {
-    /// `locale`'s texts, with those of `site` (an object of key → text, the
-    /// site config's `texts.ru` or `texts.en`) instead where it has them.
+    /// `locale`'s texts, with those of `site` (key → text, the site
+    /// config's `texts.ru` or `texts.en`) instead where it has them.
     /// `title` is the site's older `title` setting, under its texts.
-    pub fn new(locale: Locale, site: &JsValue, title: Option<&str>) -> Self {
+    pub fn new(
+        locale: Locale,
+        site: Option<&BTreeMap<String, String>>,
+        title: Option<&str>,
+    ) -> Self {
         let texts = locale
             .defaults()
             .iter()
             .zip(TEXT_KEYS)
             .map(|(default, key)| {
-                js::string(site, key).unwrap_or_else(|| {
-                    let default = match title {
-                        Some(title) if key == "title" => title,
-                        _ => default,
-                    };
-                    default.to_owned()
-                })
+                site.and_then(|site| site.get(key))
+                    .filter(|text| !text.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let default = match title {
+                            Some(title) if key == "title" => title,
+                            _ => default,
+                        };
+                        default.to_owned()
+                    })
             })
             .collect();
-        Self(texts)
+        Self { locale, texts }
     }
 
     /// The text of `key`.
     pub fn get(&self, key: TextKey) -> &str {
-        self.0.get(key as usize).map_or("", String::as_str)
+        self.texts.get(key as usize).map_or("", String::as_str)
     }
 
     /// The text of `key` with its placeholder (`{n}`, `{time}`) filled in.
     pub fn fill(&self, key: TextKey, value: &str) -> String {
-        let text = self.get(key);
-        match text
-            .split_once('{')
-            .and_then(|(before, rest)| rest.split_once('}').map(|(_, after)| (before, after)))
-        {
-            Some((before, after)) => {
-                let mut out = String::with_capacity(text.len() + value.len());
-                out.push_str(before);
-                out.push_str(value);
-                out.push_str(after);
-                out
-            }
-            None => text.to_owned(),
-        }
+        fill(self.get(key), value)
+    }
+}
+
+/// `text` with its placeholder (`{n}`, `{time}`) replaced by `value`.
+pub fn fill(text: &str, value: &str) -> String {
+    match text
+        .split_once('{')
+        .and_then(|(before, rest)| rest.split_once('}').map(|(_, after)| (before, after)))
+    {
+        Some((before, after)) => [before, value, after].concat(),
+        None => text.to_owned(),
     }
 }
 

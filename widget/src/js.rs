@@ -1,10 +1,13 @@
-//! Small helpers for reading and building plain JavaScript objects.
+//! Small helpers for the loader's options (a plain JavaScript object) and
+//! for `protocol`'s types crossing into JavaScript.
 //!
-//! The widget reads the loader's options and the proxy's JSON through these
-//! instead of serde: serde's derive code and error formatting cost about
-//! 24 KB brotli in the wasm, more than a third of the whole budget.
+//! Everything that crosses the wire goes through serde-wasm-bindgen into and
+//! out of `JsValue`s, and the browser's own `JSON` turns those into text and
+//! back: the wasm never carries a JSON parser or writer of its own.
 
 use js_sys::{Object, Reflect};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
 /// `object[key]`, or `undefined` when `object` has no such property or is not an object.
@@ -37,9 +40,29 @@ pub(crate) fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
 
-/// Sets `object[key]` to a string when there is one.
-pub(crate) fn set_opt(object: &Object, key: &str, value: Option<&str>) {
-    if let Some(value) = value {
-        set(object, key, &JsValue::from_str(value));
-    }
+/// A `protocol` value as a plain JavaScript value (objects, not `Map`s), as
+/// `JSON.stringify` writes it.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A `protocol` value as JSON text.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
+    js_sys::JSON::stringify(&to_js(value))
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
+}
+
+/// A `protocol` value from a JavaScript value (`JSON.parse`'s, `response.json()`'s);
+/// `None` when it does not have the type's shape.
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
+    serde_wasm_bindgen::from_value(value).ok()
+}
+
+/// The wire name of a `protocol` enum's variant (`in_progress`, `rate_limited`).
+pub fn wire_name<T: Serialize>(value: &T) -> String {
+    to_js(value).as_string().unwrap_or_default()
 }

@@ -7,46 +7,74 @@
 //! shadow root, styled by a constructable stylesheet (no inline styles, so a
 //! strict Content-Security-Policy needs only `'wasm-unsafe-eval'`).
 //!
-//! - `view`: the DOM, built once and painted from the state;
-//! - `controller`: the state and what changes it (the visitor, the proxy,
-//!   the page), and focus;
+//! - `components`: the view, Leptos components (CSR) mounted with
+//!   `mount_to` into the shadow root;
+//! - `state`, `controller`: the state (one signal) and what changes it (the
+//!   visitor, the proxy, the page), and focus; `phone`: the typed number;
 //! - `i18n`: the texts in Russian and English, and the site's own;
-//! - `api`, `wire`, `status`: the proxy's API, its JSON, the live status;
-//! - `capture`, `analytics`: the visit's context, and events for the page.
+//! - `api`, `watch`: the proxy's API and the live status, over gloo-net,
+//!   with `protocol`'s types through serde-wasm-bindgen (`js`);
+//! - `capture`, `analytics`: the visit's context, and events for the page;
+//! - `alive`: the waits that end when the widget does.
 //!
 //! The widget never talks to CallKeeper: it posts to the proxy, which holds
 //! the secret key. Size matters more than anywhere else in the product: the
-//! whole widget must stay under 60 KB brotli, so this crate uses no UI
-//! framework, no serde and no `format!` (README, "Widget size").
+//! whole widget must stay under 80 KB brotli (README, "Widget size").
 
+pub mod alive;
 pub mod analytics;
 pub mod api;
 pub mod capture;
+pub mod components;
 pub mod controller;
 pub mod i18n;
-mod js;
-mod status;
+pub mod js;
+mod phone;
+pub mod state;
 mod style;
-mod view;
-pub mod wire;
+mod watch;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+pub use alive::Alive;
 pub use analytics::{Analytics, WidgetEvent};
 pub use api::ApiClient;
 pub use capture::{Landing, Visit, ga_client_id, read_cookie, utm_from_query};
 pub use controller::{Controller, Services, State};
 pub use i18n::{Locale, Texts};
-pub use status::Alive;
+
+/// The `performance` mark where `mount` starts.
+const MOUNT_START: &str = "callback-widget:mount-start";
 
 /// A mounted widget, driven by the page's API through the loader.
 #[wasm_bindgen]
-#[derive(Debug)]
 pub struct WidgetHandle {
-    controller: Option<Controller>,
+    mounted: Option<Mounted>,
     /// The loader's private token (`options.visitor`): an `open` with it as
     /// its argument comes from a visitor's trusted click, not the page's API.
     visitor: JsValue,
+}
+
+/// What a mounted widget holds: the controller, and Leptos's handle of the
+/// view, whose drop unmounts it and disposes of its reactive owner (its
+/// signals, effects, listeners, and the cleanups that end its waits).
+struct Mounted {
+    controller: Controller,
+    _view: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+    /// The element the view is mounted into, in the shadow root.
+    container: web_sys::HtmlElement,
+}
+
+impl std::fmt::Debug for WidgetHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WidgetHandle")
+    }
 }
 
 /// Mounts the widget into `root` (the loader's open shadow root).
@@ -61,8 +89,14 @@ pub struct WidgetHandle {
 /// object: `open` with it as its argument is a visitor's click on a
 /// `data-callback-open` element) and `queue` (the page's commands so far,
 /// as `[name, argument]` pairs, applied in order).
+///
+/// The time it takes is the page's `performance` entry `callback-widget:mount`.
 #[wasm_bindgen]
 pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle, JsValue> {
+    let performance = web_sys::window().and_then(|w| w.performance());
+    if let Some(performance) = &performance {
+        let _ = performance.mark(MOUNT_START);
+    }
     let (Some(site), Some(api)) = (js::string(&options, "site"), js::string(&options, "api"))
     else {
         return Err(JsValue::from_str("callback widget: data-site is missing"));
@@ -71,8 +105,10 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     let document = root
         .owner_document()
         .ok_or_else(|| JsValue::from_str("no document"))?;
-    let view = view::View::build(document)?;
-    root.append_child(&view.container)?;
+    // `mount_to` takes an element: one without a box of its own.
+    let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
+    container.set_class_name("mount");
+    root.append_child(&container)?;
 
     let strict = js::string(&options, "privacy").as_deref() == Some("strict");
     let services = Services {
@@ -88,11 +124,24 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
         chosen_locale: js::string(&options, "locale"),
         embed_color: js::string(&options, "color"),
         embed_position: js::string(&options, "position"),
-        ..State::default()
+        ..State::initial()
     };
-    let controller = Controller::new(view, root, sheet, services, state);
+    let made: Rc<RefCell<Option<Controller>>> = Rc::default();
+    let made_inside = made.clone();
+    let view = mount_to(container.clone(), move || {
+        let controller = Controller::new(root, sheet, services, state);
+        *made_inside.borrow_mut() = Some(controller.clone());
+        view! { <components::App controller=controller /> }.into_any()
+    });
+    let controller = made
+        .take()
+        .ok_or_else(|| JsValue::from_str("callback widget: not mounted"))?;
     let mut handle = WidgetHandle {
-        controller: Some(controller.clone()),
+        mounted: Some(Mounted {
+            controller: controller.clone(),
+            _view: view,
+            container,
+        }),
         visitor: js::get(&options, "visitor"),
     };
     let queue = js::get(&options, "queue");
@@ -104,15 +153,18 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     }
     // A request an earlier page of the tab could not send goes now.
     controller.resume();
+    if let Some(performance) = &performance {
+        let _ = performance.measure_with_start_mark("callback-widget:mount", MOUNT_START);
+    }
     // A config that cannot be fetched (`undefined`, or a failed promise)
     // leaves the widget's defaults: it still takes requests.
     let config = js_sys::Promise::resolve(&js::get(&options, "config"));
-    wasm_bindgen_futures::spawn_local(async move {
+    leptos::task::spawn_local(async move {
         let config = wasm_bindgen_futures::JsFuture::from(config)
             .await
             .unwrap_or_default();
         if controller.services().alive.is_alive() {
-            controller.configure(&config);
+            controller.configure(config);
         }
     });
     Ok(handle)
@@ -128,7 +180,7 @@ impl WidgetHandle {
         if name == "destroy" {
             return self.destroy();
         }
-        let Some(controller) = &self.controller else {
+        let Some(Mounted { controller, .. }) = &self.mounted else {
             return;
         };
         match name {
@@ -150,10 +202,15 @@ impl WidgetHandle {
         }
     }
 
-    /// Removes the widget's nodes, listeners, timers and connections.
+    /// Removes the widget: its waits and status stream end, and dropping
+    /// Leptos's mount handle unmounts the view and disposes of its reactive
+    /// owner (signals, effects, listeners, the countdown's interval).
     pub fn destroy(&mut self) {
-        if let Some(controller) = self.controller.take() {
-            controller.destroy();
+        if let Some(mounted) = self.mounted.take() {
+            mounted.controller.destroy();
+            let container = mounted.container.clone();
+            drop(mounted);
+            container.remove();
         }
     }
 }
@@ -161,6 +218,6 @@ impl WidgetHandle {
 impl WidgetHandle {
     /// The controller, while mounted (for tests).
     pub fn controller(&self) -> Option<Controller> {
-        self.controller.clone()
+        self.mounted.as_ref().map(|m| m.controller.clone())
     }
 }

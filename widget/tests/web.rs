@@ -1,15 +1,16 @@
 //! The widget's tests in a real headless browser (wasm-bindgen-test).
 //!
 //! Capture (URL, UTM, cookies, storage rules, SPA navigation), the page API's
-//! queue, the wire format against serde's, and the widget itself: mounted
+//! queue, the contract's types round-tripped through JavaScript as the
+//! widget sends and reads them, and the widget itself: mounted
 //! into a shadow root as the loader does, with a site config, driven with DOM
 //! events and checked after `tick().await` (which lets the widget's pending
 //! tasks run); no sleeps. The proxy's address is a closed port, so requests
 //! fail at once.
 //!
 //! One file past 800 lines because it is one test binary: each file under
-//! `tests/` is a separate wasm build and browser start, about a minute
-//! apiece on two cores.
+//! `tests/` is a separate wasm build and browser start, which costs about a
+//! minute apiece on two cores. The components alone are in `components.rs`.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -23,12 +24,13 @@ use protocol::{
     VisitContext,
 };
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use widget::capture::{PENDING_KEY, STORAGE_KEY};
 use widget::{
-    Landing, Locale, Texts, Visit, WidgetHandle, ga_client_id, read_cookie, utm_from_query, wire,
+    Landing, Locale, Texts, Visit, WidgetHandle, ga_client_id, js, read_cookie, utm_from_query,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -292,27 +294,23 @@ fn site_values_from_set_go_to_the_request() {
     );
 }
 
-// --- The wire format, checked against serde's ------------------------------
+// --- The contract's types, round-tripped through JavaScript ----------------
 
+/// JSON text as the widget writes it (serde-wasm-bindgen, `JSON.stringify`).
 fn serde_json_text<T: Serialize>(value: &T) -> String {
-    let js = value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .expect("serialisable");
-    js_sys::JSON::stringify(&js)
-        .expect("stringify")
-        .as_string()
-        .expect("a string")
+    js::to_json(value)
 }
 
-fn serde_js<T: Serialize>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .expect("serialisable")
+/// `value` written as the widget writes it, parsed by the browser and read
+/// back as the widget reads the proxy's answers.
+fn round_trip<T: Serialize + DeserializeOwned>(value: &T) -> Option<T> {
+    let text = js::to_json(value);
+    js::from_js(js_sys::JSON::parse(&text).expect("JSON"))
 }
 
 #[wasm_bindgen_test]
-fn a_request_is_written_as_serde_writes_it() {
-    let mut request = CallbackRequest {
+fn a_request_is_written_with_its_wire_names_and_read_back_whole() {
+    let request = CallbackRequest {
         phone: "79991234567".to_owned(),
         office: Some(2),
         time: Some(1_700_000_000),
@@ -335,27 +333,47 @@ fn a_request_is_written_as_serde_writes_it() {
             ga_client_id: Some("1.2".to_owned()),
             roistat_visit: None,
             calltouch_session: Some("ct".to_owned()),
-            extra: BTreeMap::new(),
+            extra: [
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "2".to_owned()),
+            ]
+            .into(),
         },
     };
-    let site_values = vec![
-        ("a".to_owned(), "1".to_owned()),
-        ("b".to_owned(), "2".to_owned()),
-    ];
-    let ours = wire::request_json(&request, &site_values).expect("json");
-    request.context.extra = site_values.into_iter().collect();
-    assert_eq!(ours, serde_json_text(&request));
+    assert_eq!(round_trip(&request).as_ref(), Some(&request));
+    let text = serde_json_text(&request);
+    for part in [
+        r#""phone":"79991234567""#,
+        r#""office":2"#,
+        r#""time":1700000000"#,
+        r#""consent":{"accepted":true,"version":"2024-01"}"#,
+        r#""utm":{"source":"ya","term":"звонок"}"#,
+        r#""extra":{"a":"1","b":"2"}"#,
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    assert!(!text.contains("email") && !text.contains("null"), "{text}");
 
     let empty = CallbackRequest::default();
+    assert_eq!(round_trip(&empty), Some(empty.clone()));
     assert_eq!(
-        wire::request_json(&empty, &[]).expect("json"),
-        serde_json_text(&empty)
+        serde_json_text(&empty),
+        r#"{"phone":"","context":{"utm":{}}}"#
     );
 }
 
 #[wasm_bindgen_test]
-fn every_status_serde_writes_is_read_back() {
-    for (name, state) in wire::STATES {
+fn every_status_is_read_back_and_an_unknown_state_is_not() {
+    let states = [
+        (CallState::Received, "received"),
+        (CallState::Queued, "queued"),
+        (CallState::Ordered, "ordered"),
+        (CallState::Scheduled, "scheduled"),
+        (CallState::InProgress, "in_progress"),
+        (CallState::Succeeded, "succeeded"),
+        (CallState::Failed, "failed"),
+    ];
+    for (state, name) in states {
         let status = CallStatus {
             state,
             is_final: state.is_final(),
@@ -364,15 +382,18 @@ fn every_status_serde_writes_is_read_back() {
             eta_seconds: Some(30),
             at: Some(1_700_000_000),
         };
-        assert_eq!(
-            wire::status(&serde_js(&status)),
-            Some(status.clone()),
-            "{name}"
-        );
-        assert_eq!(serde_json_text(&state), format!("\"{name}\""));
-        assert_eq!(wire::state_name(state), name);
+        assert_eq!(round_trip(&status), Some(status.clone()), "{name}");
+        assert_eq!(js::wire_name(&state), name);
     }
-    for (name, reason) in wire::REASONS {
+    for reason in [
+        FailureReason::Busy,
+        FailureReason::NoAnswer,
+        FailureReason::InvalidNumber,
+        FailureReason::CompanyUnavailable,
+        FailureReason::Closed,
+        FailureReason::Cancelled,
+        FailureReason::NotOrdered,
+    ] {
         let status = CallStatus {
             state: CallState::Failed,
             is_final: true,
@@ -381,22 +402,33 @@ fn every_status_serde_writes_is_read_back() {
             eta_seconds: None,
             at: None,
         };
-        assert_eq!(
-            wire::status(&serde_js(&status)),
-            Some(status.clone()),
-            "{name}"
-        );
-        assert_eq!(serde_json_text(&reason), format!("\"{name}\""));
+        assert_eq!(round_trip(&status), Some(status.clone()), "{reason:?}");
     }
+    assert_eq!(js::wire_name(&FailureReason::NoAnswer), "no_answer");
     let unknown =
         js_sys::JSON::parse(r#"{"state":"teleported","final":true,"message":""}"#).expect("json");
-    assert_eq!(wire::status(&unknown), None);
-    assert_eq!(FailureReason::Busy, wire::REASONS[0].1);
+    assert_eq!(js::from_js::<CallStatus>(unknown), None);
+    let accepted = CallbackAccepted {
+        id: "cb_1".to_owned(),
+        status: status(CallState::Queued, None),
+    };
+    assert_eq!(round_trip(&accepted), Some(accepted.clone()));
 }
 
 #[wasm_bindgen_test]
-fn every_error_code_serde_writes_is_read_back() {
-    for (name, code) in wire::ERROR_CODES {
+fn every_error_code_is_read_back() {
+    let codes = [
+        (ErrorCode::BadRequest, "bad_request"),
+        (ErrorCode::InvalidInput, "invalid_input"),
+        (ErrorCode::NotFound, "not_found"),
+        (ErrorCode::OriginNotAllowed, "origin_not_allowed"),
+        (ErrorCode::IdempotencyConflict, "idempotency_conflict"),
+        (ErrorCode::PayloadTooLarge, "payload_too_large"),
+        (ErrorCode::RateLimited, "rate_limited"),
+        (ErrorCode::Unavailable, "unavailable"),
+        (ErrorCode::Internal, "internal"),
+    ];
+    for (code, name) in codes {
         let body = ErrorBody {
             error: protocol::ApiError {
                 code,
@@ -404,17 +436,15 @@ fn every_error_code_serde_writes_is_read_back() {
                 field: Some("phone".to_owned()),
             },
         };
-        assert_eq!(
-            wire::error(&serde_js(&body)),
-            Some((code, Some("phone".to_owned()))),
-            "{name}"
-        );
+        assert_eq!(round_trip(&body), Some(body.clone()), "{name}");
+        assert_eq!(js::wire_name(&code), name);
     }
-    assert_eq!(ErrorCode::BadRequest, wire::ERROR_CODES[0].1);
+    let foreign = js_sys::JSON::parse(r#"{"message":"Bad Gateway"}"#).expect("json");
+    assert_eq!(js::from_js::<ErrorBody>(foreign), None, "not the proxy's");
 }
 
 #[wasm_bindgen_test]
-fn a_site_config_serde_writes_is_read_back() {
+fn a_site_config_is_read_back_and_a_partial_one_keeps_the_defaults() {
     let config = SiteConfig {
         site: "demo".to_owned(),
         locale: "en".to_owned(),
@@ -434,32 +464,20 @@ fn a_site_config_serde_writes_is_read_back() {
             ..SiteTexts::default()
         },
     };
-    let settings = wire::site_settings(&serde_js(&config));
-    assert_eq!(settings.locale.as_deref(), Some("en"));
-    assert_eq!(settings.color.as_deref(), Some("#112233"));
-    assert_eq!(settings.position.as_deref(), Some("left"));
-    assert_eq!(settings.title.as_deref(), Some("Call us"));
-    assert_eq!(settings.country_code.as_deref(), Some("375"));
-    assert_eq!(settings.offices, ["Minsk", "Brest"]);
-    assert!(!settings.open_now);
-    assert_eq!(settings.consent, config.consent);
-    let texts = Texts::new(
-        Locale::En,
-        &js_sys::Reflect::get(&settings.texts, &"en".into()).expect("en"),
-        None,
-    );
+    let read = round_trip(&config).expect("a config");
+    assert_eq!(read, config);
+    let texts = Texts::new(Locale::En, Some(&read.texts.en), None);
     assert_eq!(texts.get(TextKey::Submit), "Ring me");
 
-    // An unreadable config leaves the defaults: open, no consent, no offices.
-    let none = wire::site_settings(&JsValue::UNDEFINED);
-    assert!(none.open_now && none.consent.is_none() && none.offices.is_empty());
-    // No locale (the site leaves it to the page) is none.
-    let unset = wire::site_settings(&serde_js(&SiteConfig::default()));
-    assert_eq!(unset.locale, None);
+    // An older or smaller config: what is missing takes its default.
+    let partial = js_sys::JSON::parse(r#"{"open_now":true,"offices":["A"]}"#).expect("json");
+    let partial: SiteConfig = js::from_js(partial).expect("lenient");
+    assert!(partial.open_now && partial.consent.is_none() && partial.locale.is_empty());
+    assert_eq!(partial.offices, ["A"]);
 }
 
 #[wasm_bindgen_test]
-fn slots_serde_writes_are_read_back() {
+fn slots_are_read_back() {
     let slots = Slots {
         open_now: true,
         time_zone: "UTC+03:00".to_owned(),
@@ -474,11 +492,8 @@ fn slots_serde_writes_are_read_back() {
             },
         ],
     };
-    assert_eq!(
-        wire::slots(&serde_js(&slots)),
-        Some((true, vec![1_700_000_000, 1_700_001_800]))
-    );
-    assert_eq!(wire::slots(&JsValue::NULL), None);
+    assert_eq!(round_trip(&slots), Some(slots.clone()));
+    assert_eq!(js::from_js::<Slots>(JsValue::NULL), None);
 }
 
 // --- Texts and language ------------------------------------------------------
@@ -540,7 +555,7 @@ fn the_language_is_the_pages_choice_then_the_sites_then_the_page_lang_then_the_b
 #[wasm_bindgen_test]
 fn every_text_exists_in_both_languages_with_its_placeholder() {
     for locale in [Locale::Ru, Locale::En] {
-        let texts = Texts::new(locale, &JsValue::UNDEFINED, None);
+        let texts = Texts::new(locale, None, None);
         for (index, key) in TEXT_KEYS.iter().enumerate() {
             let text = locale.defaults()[index];
             assert!(!text.trim().is_empty(), "{key} in {locale:?}");
@@ -561,11 +576,15 @@ fn every_text_exists_in_both_languages_with_its_placeholder() {
         }
         assert!(texts.fill(TextKey::Eta, "7").contains('7'));
     }
-    let site = js_sys::JSON::parse(r#"{"title":"Звоните","eta":"≈{n}"}"#).expect("json");
-    let texts = Texts::new(Locale::Ru, &site, Some("Old title"));
+    let site: BTreeMap<String, String> = [
+        ("title".to_owned(), "Звоните".to_owned()),
+        ("eta".to_owned(), "≈{n}".to_owned()),
+    ]
+    .into();
+    let texts = Texts::new(Locale::Ru, Some(&site), Some("Old title"));
     assert_eq!(texts.get(TextKey::Title), "Звоните", "texts win over title");
     assert_eq!(texts.fill(TextKey::Eta, "12"), "≈12");
-    let titled = Texts::new(Locale::En, &JsValue::UNDEFINED, Some("Old title"));
+    let titled = Texts::new(Locale::En, None, Some("Old title"));
     assert_eq!(titled.get(TextKey::Title), "Old title");
 }
 
@@ -806,7 +825,8 @@ async fn a_request_that_never_gets_through_while_online_is_given_up_after_five_t
 /// Idempotency-Key and body go to `cbwCalls`; a POST is answered 202 with
 /// `cbwAnswer` when it is set, and anything else fails as an unreachable
 /// proxy does; a GET of the slots is answered 200 with `cbwSlots` when it
-/// is set.
+/// is set. (gloo-net calls `fetch` with a `Request`; its body is read
+/// before the answer, so a test sees the call once the widget has it.)
 struct FakeFetch(JsValue);
 
 impl FakeFetch {
@@ -816,16 +836,20 @@ impl FakeFetch {
             window.cbwCalls = [];
             window.cbwAnswer = undefined;
             window.cbwSlots = undefined;
-            window.fetch = (url, init = {}) => {
-                const key = (init.headers || {})["Idempotency-Key"];
-                const method = init.method || "GET";
-                window.cbwCalls.push({ url: String(url), method, key, body: init.body });
-                if (window.cbwSlots !== undefined && String(url).includes("/slots")) {
-                    return Promise.resolve(new Response(window.cbwSlots, { status: 200 }));
+            window.fetch = async (input, init) => {
+                const request = new Request(input, init);
+                const key = request.headers.get("Idempotency-Key") || undefined;
+                const method = request.method;
+                const url = request.url;
+                const body = method === "POST" ? await request.text() : undefined;
+                window.cbwCalls.push({ url, method, key, body });
+                if (window.cbwSlots !== undefined && url.includes("/slots")) {
+                    return new Response(window.cbwSlots, { status: 200 });
                 }
-                return window.cbwAnswer !== undefined && method === "POST"
-                    ? Promise.resolve(new Response(window.cbwAnswer, { status: 202 }))
-                    : Promise.reject(new TypeError("Failed to fetch"));
+                if (window.cbwAnswer !== undefined && method === "POST") {
+                    return new Response(window.cbwAnswer, { status: 202 });
+                }
+                throw new TypeError("Failed to fetch");
             };
             return original;"#,
         );
@@ -928,6 +952,7 @@ async fn an_unsent_request_survives_a_reload_and_is_sent_again_with_its_key() {
     assert!(!controller.with_state(|s| s.sending));
     // Opening the dialog shows the request's status.
     controller.set_open(true);
+    tick().await;
     assert_eq!(
         text(&w.root, ".status"),
         "Request saved; connecting to the phone service…"
@@ -1108,7 +1133,7 @@ async fn each_state_is_said_in_plain_words_with_the_estimate_and_a_way_back_afte
     for (call_state, words) in said {
         controller.show_status(status(call_state, None));
         tick().await;
-        assert_eq!(state(), wire::state_name(call_state));
+        assert_eq!(state(), js::wire_name(&call_state));
         assert_eq!(text(&w.root, ".status"), words);
         assert!(!shown(&w.root, "form"), "the form is gone");
         assert!(!shown(&w.root, ".again"), "no way back unless it failed");

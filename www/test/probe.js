@@ -1,7 +1,9 @@
 /* Records, from the first moment of the page, what the widget must never
  * cause or leave behind: CSP violations, uncaught errors and rejections,
- * long tasks, layout shifts, and the listeners, timers, observers and event
- * streams it adds. */
+ * long tasks (and, from Chrome's long animation frames, the scripts of the
+ * widget's files that ran 50 ms or more), layout shifts, and the listeners,
+ * timers, observers and event streams it adds; and how long the wasm took
+ * to compile and instantiate. */
 (function (w, d) {
   "use strict";
   var probe = (w.__probe = {
@@ -28,6 +30,35 @@
   new PerformanceObserver(function (list) {
     list.getEntries().forEach(function (e) { probe.longTasks.push(Math.round(e.duration)); probe.longTaskAt = (probe.longTaskAt || []).concat([Math.round(e.startTime)]); });
   }).observe({ type: "longtask" });
+  // A script is the widget's when its file is the loader (PROXY/widget.js)
+  // or one of its files (PROXY/widget/…).
+  probe.widgetLongScripts = [];
+  probe.longFrames = [];
+  try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (frame) {
+        if (frame.duration > 50) {
+          probe.longFrames.push([Math.round(frame.duration), (frame.scripts || []).map(function (s) {
+            return [s.invoker, Math.round(s.duration), s.sourceURL.slice(-40)];
+          })]);
+        }
+        (frame.scripts || []).forEach(function (s) {
+          if (/\/widget(\.js|\/)/.test(s.sourceURL) && s.duration > 50) {
+            probe.widgetLongScripts.push([s.invoker, Math.round(s.duration), s.sourceURL]);
+          }
+        });
+      });
+    }).observe({ type: "long-animation-frame", buffered: true });
+  } catch (error) {}
+  // Compiling and instantiating the wasm (the glue streams it).
+  var streaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = function () {
+    var started = performance.now();
+    return streaming.apply(WebAssembly, arguments).then(function (result) {
+      probe.instantiate = performance.now() - started;
+      return result;
+    });
+  };
   new PerformanceObserver(function (list) {
     list.getEntries().forEach(function (e) { if (!e.hadRecentInput) probe.layoutShift += e.value; });
   }).observe({ type: "layout-shift", buffered: true });

@@ -1,6 +1,7 @@
 //! Builds the widget into `dist/`: cargo for wasm32, wasm-bindgen, wasm-opt,
 //! the JS minified (esbuild), content-hashed names, the loader with those
-//! names, gzip and brotli twins.
+//! names, gzip and brotli twins; and prints where the wasm's bytes go
+//! (`breakdown`) and the size report (`size`).
 //!
 //! `dist/` layout (what the proxy serves under `/widget/`):
 //! - `widget.js`: the loader a site embeds; short cache, names the files below.
@@ -65,23 +66,38 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
     )?;
 
     let wasm = bindgen_out.join(format!("{NAME}_bg.wasm"));
+    // The optimiser's input, kept for the size breakdown (it has the names).
+    let unoptimised = bindgen_out.join("unoptimised.wasm");
+    std::fs::rename(&wasm, &unoptimised)?;
 
     step("Optimising the wasm (wasm-opt -O3 from npm binaryen)");
     run_command(
         Command::new(setup::wasm_opt(root))
             .args(["-O3", "--strip-debug", "--strip-producers"])
             .args(WASM_FEATURES)
-            .arg(&wasm)
+            .arg(&unoptimised)
             .arg("-o")
             .arg(&wasm),
     )?;
+    step("Measuring where the bytes go (the same optimisation, keeping names)");
+    let named = bindgen_out.join("named.wasm");
+    run_command(
+        Command::new(setup::wasm_opt(root))
+            .args(["-O3", "-g", "--strip-producers"])
+            .args(WASM_FEATURES)
+            .arg(&unoptimised)
+            .arg("-o")
+            .arg(&named),
+    )?;
+    crate::breakdown::report(&named)?;
 
     step("Minifying the JS glue (esbuild)");
     let glue = bindgen_out.join(format!("{NAME}.js"));
     minify(root, &glue, &glue)?;
 
     step("Writing dist/ (hashed names, loader, gzip and brotli)");
-    let dist = root.join("dist");
+    // `WIDGET_DIST` elsewhere: a variant measured beside the real build.
+    let dist = std::env::var_os("WIDGET_DIST").map_or_else(|| root.join("dist"), Into::into);
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(&dist)?;
     let glue = hashed_copy(&glue, &dist, NAME, "js")?;

@@ -13,6 +13,7 @@
 //! Every step says what it does before it does it, so a new user is never
 //! left guessing why a command takes minutes.
 
+mod breakdown;
 mod build;
 mod fuzz;
 mod setup;
@@ -157,7 +158,8 @@ fn test(root: &Path) -> Result<()> {
     if !size::report(&root.join("dist"))? {
         bail!(
             "the widget is over its size budget (the report above): the loader may weigh 2 KB \
-             and everything before the widget is interactive 60 KB, brotli-compressed"
+             and everything before the widget is interactive 128 KB, brotli-compressed (a ratchet \
+             on the way to the 80 KB gate: xtask/src/size.rs)"
         );
     }
 

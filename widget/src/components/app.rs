@@ -1,0 +1,166 @@
+//! The whole widget: the launcher and the dialog in one fixed box, wired to
+//! the [`Controller`].
+
+use leptos::prelude::*;
+use protocol::TextKey;
+use send_wrapper::SendWrapper;
+
+use super::{
+    CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
+};
+use crate::controller::Controller;
+use crate::i18n::{fill, number};
+use crate::js;
+
+/// The widget's box (`.cbw`, `left` when it sits on the left, `ready` once
+/// the site's config is read: the stylesheet hides it until then). Every
+/// reactive value the parts get reads the controller's one state signal.
+///
+/// The box hears the visitor's actions on any part (a trusted event allows
+/// storage under strict privacy) and the keyboard (Escape, the Tab trap).
+/// When the widget's reactive owner goes, its waits end ([`on_cleanup`]).
+#[component]
+pub fn App(
+    /// The widget's state and actions.
+    controller: Controller,
+) -> impl IntoView {
+    let state = controller.state();
+    let refs = controller.refs();
+    let alive = SendWrapper::new(controller.services().alive.clone());
+    on_cleanup(move || alive.end());
+
+    let words = move |key: TextKey| state.read().texts.get(key).to_owned();
+    let locale = move || state.read().texts.locale;
+    let class = move || {
+        let s = state.read();
+        [
+            "cbw",
+            if s.left { " left" } else { "" },
+            if s.ready { " ready" } else { "" },
+        ]
+        .concat()
+    };
+    let data_state = move || {
+        state
+            .read()
+            .status
+            .as_ref()
+            .map_or_else(|| "form".to_owned(), |s| js::wire_name(&s.state))
+    };
+    let message = move || {
+        let s = state.read();
+        match s.message {
+            Some(TextKey::RateLimited) => {
+                fill(s.texts.get(TextKey::RateLimited), &number(s.wait_minutes))
+            }
+            Some(key) => s.texts.get(key).to_owned(),
+            None => String::new(),
+        }
+    };
+    let wants_later = move || state.read().wants_later();
+
+    // Event handlers hold the controller; those inside the dialog are part
+    // of its children, a `Send` closure (Leptos's `Children`). The widget
+    // runs on the page's one thread, so the wrapper never fires.
+    let c = SendWrapper::new(controller);
+    let heard = {
+        let c = c.clone();
+        move |event: web_sys::Event| c.interacted(&event)
+    };
+    let (on_click, on_input, on_change) = (heard.clone(), heard.clone(), heard);
+    let on_key = {
+        let c = c.clone();
+        move |event: web_sys::KeyboardEvent| {
+            c.interacted(&event);
+            c.on_key(&event);
+        }
+    };
+    let on_submit = {
+        let c = c.clone();
+        move |event: web_sys::SubmitEvent| {
+            event.prevent_default();
+            c.interacted(&event);
+            c.submit();
+        }
+    };
+    let (c1, c2, c3, c4, c5, c6, c7) = (
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c,
+    );
+
+    view! {
+        <div
+            class=class
+            on:click=move |e| on_click(e.into())
+            on:input=on_input
+            on:change=on_change
+            on:keydown=on_key
+        >
+            <Launcher
+                open=move || state.read().open
+                words=words
+                button=refs.launcher
+                on_toggle=move || c1.toggle()
+            />
+            <Dialog
+                words=words
+                data_state=data_state
+                later=wants_later
+                open_now=move || state.read().site.open_now
+                dialog=refs.dialog
+                on_close=move || c2.set_open(false)
+            >
+                <CallStatusView
+                    words=words
+                    locale=locale
+                    status=move || state.read().status.clone()
+                    for_later=move || state.read().for_later
+                    eta_until=move || state.read().eta_until
+                    paragraph=refs.status
+                    on_back=move |later| c3.back_to_form(later)
+                />
+                <form novalidate on:submit=on_submit>
+                    <PhoneField
+                        words=words
+                        value=move || state.read().phone.clone()
+                        error=move || state.read().phone_error
+                        input=refs.phone
+                        on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
+                    />
+                    <OfficeField
+                        words=words
+                        offices=move || state.read().site.offices.clone()
+                        select=refs.office
+                    />
+                    <WhenToCall
+                        words=words
+                        locale=locale
+                        later=wants_later
+                        slots=move || state.read().slots.clone()
+                        error=move || state.read().slot_error
+                        select=refs.slot
+                        on_choose=move |later| c5.choose_later(later)
+                        on_pick=move || c6.slot_chosen()
+                    />
+                    <ConsentField
+                        words=words
+                        consent=move || state.read().site.consent.clone()
+                        error=move || state.read().consent_error
+                        input=refs.consent
+                        on_tick=move |ticked| c7.consent_ticked(ticked)
+                    />
+                    <button class="primary" type="submit">
+                        {move || words(TextKey::Submit)}
+                    </button>
+                    <Message id="cbw-message" text=message />
+                </form>
+            </Dialog>
+        </div>
+    }
+    .into_any()
+}

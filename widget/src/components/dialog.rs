@@ -1,0 +1,54 @@
+//! The dialog's frame: its title, the close button, and what it shows.
+
+use leptos::html;
+use leptos::prelude::*;
+use protocol::TextKey;
+
+use super::{Reactive, Words};
+
+/// `role=dialog`, modal, labelled by its title. Which of its parts show is
+/// the stylesheet's business, from the three `data-*` switches.
+#[component]
+pub fn Dialog(
+    /// The texts in use (its title and the close button's name).
+    words: impl Words,
+    /// `form`, or the call's state (`queued`, `failed`, …).
+    data_state: impl Reactive<String>,
+    /// Whether the form offers a time (`later`) or a call now (`now`).
+    later: impl Reactive<bool>,
+    /// Whether the company takes calls now.
+    open_now: impl Reactive<bool>,
+    /// For the Tab trap, which looks for what can take focus inside.
+    dialog: NodeRef<html::Div>,
+    /// The close button was clicked.
+    on_close: impl Fn() + 'static,
+    /// The status and the form.
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div
+            class="dialog"
+            id="cbw-dialog"
+            role="dialog"
+            aria-modal="true"
+            aria-labelledby="cbw-title"
+            tabindex="-1"
+            data-state=data_state
+            data-when=move || if later() { "later" } else { "now" }
+            data-open=move || if open_now() { "1" } else { "0" }
+            node_ref=dialog
+        >
+            <h2 id="cbw-title">{move || words(TextKey::Title)}</h2>
+            <button
+                class="close"
+                type="button"
+                data-act="close"
+                aria-label=move || words(TextKey::Close)
+                on:click=move |_| on_close()
+            >
+                "×"
+            </button>
+            {children()}
+        </div>
+    }
+}

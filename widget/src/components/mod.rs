@@ -1,0 +1,63 @@
+//! The widget's view: small Leptos components, each drawing one part from
+//! reactive values it is given and reporting the visitor's actions through
+//! the callbacks it is given. None of them holds state of its own (except
+//! the status's clock), so each can be mounted alone with fixed signals (the
+//! widget's tests do).
+//!
+//! A reactive prop is a closure that reads signals ([`Reactive`], [`Words`]),
+//! which Leptos re-runs when they change, rather than a `Signal<T>`: each
+//! `Signal<T>` type brings its own copy of the reactive machinery into the
+//! wasm, and the widget would need nine of them (README, "Widget size").
+//!
+//! Parts are shown and hidden by the stylesheet (`style.rs`) from a few
+//! attributes (`data-state`, `data-when`, `data-open` on the dialog,
+//! `hidden`, `aria-expanded`), not by adding and removing subtrees: the DOM
+//! is built once, which is smaller in the wasm and keeps every element a
+//! test or a screen reader holds. No inline styles: a strict
+//! Content-Security-Policy forbids them.
+
+// The props structs `#[component]` generates have no `Debug`.
+#![allow(
+    missing_debug_implementations,
+    unreachable_pub,
+    reason = "`#[component]` generates props structs without `Debug`, and its functions trip `unreachable_pub` though `lib.rs` exports them"
+)]
+
+mod app;
+mod call_status;
+mod consent;
+mod dialog;
+mod launcher;
+mod messages;
+mod office;
+mod phone_field;
+mod when_to_call;
+
+pub use app::App;
+pub use call_status::{CallStatusView, status_text};
+pub use consent::ConsentField;
+pub use dialog::Dialog;
+pub use launcher::Launcher;
+pub use messages::Message;
+pub use office::OfficeField;
+pub use phone_field::PhoneField;
+pub use when_to_call::WhenToCall;
+
+use protocol::TextKey;
+
+/// A value the view follows: a closure that reads signals, re-run by
+/// Leptos when they change (`move || state.read().open`).
+pub trait Reactive<T>: Fn() -> T + Copy + Send + Sync + 'static {}
+
+impl<T, F: Fn() -> T + Copy + Send + Sync + 'static> Reactive<T> for F {}
+
+/// The texts in use: the text of a key in the current language, read
+/// reactively (`move |key| state.read().texts.get(key).to_owned()`).
+pub trait Words: Fn(TextKey) -> String + Copy + Send + Sync + 'static {}
+
+impl<F: Fn(TextKey) -> String + Copy + Send + Sync + 'static> Words for F {}
+
+/// An ARIA boolean.
+pub(crate) fn bool_text(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
+}

@@ -1,0 +1,35 @@
+//! The office to call from, when the site has several.
+
+use leptos::html;
+use leptos::prelude::*;
+use protocol::TextKey;
+
+use super::{Reactive, Words};
+use crate::i18n::number;
+
+/// A list of the site's offices (value: the index), hidden unless there
+/// are at least two to choose from.
+#[component]
+pub fn OfficeField(
+    /// The texts in use.
+    words: impl Words,
+    /// The offices' names, in the site's order.
+    offices: impl Reactive<Vec<String>>,
+    /// Read when the form is sent.
+    select: NodeRef<html::Select>,
+) -> impl IntoView {
+    view! {
+        <div hidden=move || offices().len() < 2>
+            <label for="cbw-office">{move || words(TextKey::Office)}</label>
+            <select id="cbw-office" name="office" node_ref=select>
+                {move || {
+                    offices()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, name)| view! { <option value=number(index as u32)>{name}</option> })
+                        .collect_view()
+                }}
+            </select>
+        </div>
+    }
+}

@@ -1,0 +1,49 @@
+//! The phone number: label, field, and what is wrong with it.
+
+use leptos::html;
+use leptos::prelude::*;
+use protocol::TextKey;
+
+use super::{Message, Reactive, Words, bool_text};
+
+/// A `tel` field (the phone's keypad, autofill, 16 px so iOS does not zoom),
+/// `aria-invalid` while its message says what is wrong.
+#[component]
+pub fn PhoneField(
+    /// The texts in use.
+    words: impl Words,
+    /// The number as typed (or pre-filled with the country code).
+    value: impl Reactive<String>,
+    /// What is wrong with it, if anything.
+    error: impl Reactive<Option<TextKey>>,
+    /// Focus goes here when the dialog opens or the number is wrong.
+    input: NodeRef<html::Input>,
+    /// The field's value changed (`false`: typing) or the visitor left it
+    /// (`true`). The value is read from the field each time: a script (a
+    /// password manager, WebDriver's clear) may change it without `input`.
+    on_change: impl Fn(String, bool) + Clone + 'static,
+) -> impl IntoView {
+    let (on_leave, on_set) = (on_change.clone(), on_change.clone());
+    view! {
+        <label for="cbw-phone">{move || words(TextKey::Phone)}</label>
+        <input
+            id="cbw-phone"
+            name="phone"
+            type="tel"
+            inputmode="tel"
+            autocomplete="tel"
+            aria-describedby="cbw-phone-msg"
+            aria-invalid=move || bool_text(error().is_some())
+            prop:value=value
+            node_ref=input
+            on:input=move |event| on_change(event_target_value(&event), false)
+            on:change=move |event| on_set(event_target_value(&event), false)
+            on:focusout=move |event| on_leave(event_target_value(&event), true)
+        />
+        <Message
+            id="cbw-phone-msg"
+            class="msg"
+            text=move || error().map(words).unwrap_or_default()
+        />
+    }
+}

@@ -1,0 +1,90 @@
+//! When to call: now, or at a time the visitor picks from the coming slots.
+
+use leptos::html;
+use leptos::prelude::*;
+use protocol::TextKey;
+
+use super::{Message, Reactive, Words};
+use crate::i18n::{Locale, format_time, number};
+
+/// "Now" or "at a time I choose", and the list of times. The stylesheet
+/// shows the list when the dialog's `data-when` is `later`, and only the
+/// list (with why) when the company is closed (`data-open="0"`).
+#[component]
+pub fn WhenToCall(
+    /// The texts in use.
+    words: impl Words,
+    /// Their language, for the times.
+    locale: impl Reactive<Locale>,
+    /// Whether a time is to be picked (chosen, or the company is closed).
+    later: impl Reactive<bool>,
+    /// The coming slots' starts (Unix seconds).
+    slots: impl Reactive<Vec<i64>>,
+    /// What is wrong with the times (none free, not loaded, taken).
+    error: impl Reactive<Option<TextKey>>,
+    /// Read when the form is sent; focus goes here when a time is missing.
+    select: NodeRef<html::Select>,
+    /// The visitor chose now (`false`) or later (`true`).
+    on_choose: impl Fn(bool) + Clone + 'static,
+    /// The visitor picked a time.
+    on_pick: impl Fn() + 'static,
+) -> impl IntoView {
+    let text = move |key: TextKey| move || words(key);
+    let choice = move |value: &'static str, key: TextKey| {
+        let on_choose = on_choose.clone();
+        let is_later = value == "later";
+        view! {
+            <label class="choice">
+                <input
+                    type="radio"
+                    name="when"
+                    value=value
+                    prop:checked=move || later() == is_later
+                    on:change=move |_| on_choose(is_later)
+                />
+                <span>{text(key)}</span>
+            </label>
+        }
+    };
+    // The options, keeping the visitor's pick when it is still offered.
+    let options = move || {
+        let picked = select
+            .get_untracked()
+            .map(|s| s.value())
+            .unwrap_or_default();
+        let locale = locale();
+        slots()
+            .into_iter()
+            .map(|start| {
+                let value = number(start as u32);
+                let selected = value == picked;
+                view! { <option value=value selected=selected>{format_time(start, locale)}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <fieldset>
+            <legend>{text(TextKey::When)}</legend>
+            {choice("now", TextKey::Now)}
+            {choice("later", TextKey::Later)}
+            <p class="closed">{text(TextKey::Closed)}</p>
+            <div class="pick">
+                <label for="cbw-slot">{text(TextKey::Slot)}</label>
+                <select
+                    id="cbw-slot"
+                    name="slot"
+                    aria-describedby="cbw-slot-msg"
+                    node_ref=select
+                    on:change=move |_| on_pick()
+                >
+                    {options}
+                </select>
+                <Message
+                    id="cbw-slot-msg"
+                    class="msg"
+                    text=move || error().map(words).unwrap_or_default()
+                />
+            </div>
+        </fieldset>
+    }
+}
