@@ -167,9 +167,13 @@ fn test(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The workspace root: xtask lives one level below it.
+/// The workspace root: xtask lives one level below it. `cargo run` says
+/// where xtask's manifest is at run time; the path compiled in is only a
+/// fallback, since a target directory shared by two clones (CI keeps one
+/// outside the clone) may hold an xtask built from the other clone.
 fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
