@@ -38,10 +38,12 @@ async fn one_tag_twice_loads_one_widget_quietly_under_a_strict_csp_and_destroy_l
                launchers: document.querySelector('[data-callback-widget]').shadowRoot.querySelectorAll('.launcher').length,
                violations: p.violations, longTasks: p.longTasks, layoutShift: p.layoutShift,
                sheets: document.adoptedStyleSheets.length, api: typeof window.CallbackWidget.open,
-               at: p.longTaskAt, load: p.loadEnd, nav: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
+               at: p.longTaskAt, frames: p.longFrames, load: p.loadEnd,
+               mount: performance.getEntriesByName('callback-widget:mount').map(m => [Math.round(m.startTime), Math.round(m.duration)]), nav: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
                res: performance.getEntriesByType('resource').map(e => [e.name.slice(-30), Math.round(e.startTime), Math.round(e.responseEnd)]) }",
         )
         .await?;
+    println!("load report: {report}");
     assert_eq!(report["hosts"], 1, "one widget for two tags: {report}");
     assert_eq!(report["launchers"], 1, "{report}");
     assert_eq!(

@@ -197,14 +197,20 @@ impl Controller {
                 .filter(|active| *active != host)
                 .and_then(|active| active.dyn_into().ok());
         }
-        self.update(|state| state.open = open);
+        self.update(|state| {
+            state.open = open;
+            state.drawn |= open;
+        });
         if open {
             self.focus_in();
             self.load_slots(false);
         } else if focus_was_inside {
             match self.0.return_focus.take() {
-                Some(element) if element.is_connected() => focus_soon(Some(element)),
-                _ => focus_soon(self.0.refs.launcher.get_untracked().map(Into::into)),
+                Some(element) if element.is_connected() => focus_soon(move || Some(element)),
+                _ => {
+                    let launcher = self.0.refs.launcher;
+                    focus_soon(move || launcher.get_untracked().map(Into::into));
+                }
             }
         }
         let event = if open {
@@ -222,11 +228,13 @@ impl Controller {
 
     /// Moves focus into the open dialog: to the phone field, or to the status.
     fn focus_in(&self) {
-        let refs = &self.0.refs;
+        // Read once the view has caught up: a dialog opened for the first
+        // time is drawn then.
+        let refs = self.0.refs;
         if self.with_state(|s| s.status.is_some()) {
-            focus_soon(refs.status.get_untracked().map(Into::into));
+            focus_soon(move || refs.status.get_untracked().map(Into::into));
         } else {
-            focus_soon(refs.phone.get_untracked().map(Into::into));
+            focus_soon(move || refs.phone.get_untracked().map(Into::into));
         }
     }
 
@@ -287,7 +295,8 @@ impl Controller {
                     return;
                 };
                 event.prevent_default();
-                focus_soon(Some(wrap_to.clone()));
+                let wrap_to = wrap_to.clone();
+                focus_soon(move || Some(wrap_to));
             }
             _ => {}
         }
@@ -347,12 +356,12 @@ impl Controller {
             state.later = later;
             state.message = None;
         });
-        let refs = &self.0.refs;
+        let refs = self.0.refs;
         if later {
             self.load_slots(false);
-            focus_soon(refs.slot.get_untracked().map(Into::into));
+            focus_soon(move || refs.slot.get_untracked().map(Into::into));
         } else {
-            focus_soon(refs.phone.get_untracked().map(Into::into));
+            focus_soon(move || refs.phone.get_untracked().map(Into::into));
         }
     }
 
@@ -469,7 +478,7 @@ impl Controller {
         let mut request = match checked {
             Ok(request) => request,
             Err(field) => {
-                focus_soon(field);
+                focus_soon(move || field);
                 // Times that could not be loaded are tried again.
                 if self.with_state(|s| s.slot_error == Some(TextKey::SlotsUnavailable)) {
                     self.load_slots(false);
@@ -596,7 +605,8 @@ impl Controller {
         self.show_status(accepted.status);
         // The form is gone: keyboard and screen reader go to the status.
         if self.with_state(|s| s.open) {
-            focus_soon(self.0.refs.status.get_untracked().map(Into::into));
+            let status = self.0.refs.status;
+            focus_soon(move || status.get_untracked().map(Into::into));
         }
         if !is_final {
             let watcher = self.clone();
@@ -665,7 +675,7 @@ impl Controller {
                 (None, None)
             }
         };
-        focus_soon(focus);
+        focus_soon(move || focus);
         self.failed(code);
     }
 
@@ -720,18 +730,18 @@ fn retryable(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::Unavailable | ErrorCode::RateLimited)
 }
 
-/// Focuses `element` once the view has caught up with the state: Leptos
-/// applies a change in a microtask, and a hidden element cannot take focus.
+/// Focuses the element `find` gives once the view has caught up with the
+/// state: Leptos applies a change in a microtask, a hidden element cannot
+/// take focus, and a dialog opened for the first time is only drawn then.
 /// (It also keeps the focus move, and the `focusout` it fires, out of the
 /// event handler that asked for it.)
-pub(crate) fn focus_soon(element: Option<HtmlElement>) {
-    let Some(element) = element else {
-        return;
-    };
+pub(crate) fn focus_soon(find: impl FnOnce() -> Option<HtmlElement> + 'static) {
     leptos::task::spawn_local(async move {
         let _ =
             wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
-        let _ = element.focus();
+        if let Some(element) = find() {
+            let _ = element.focus();
+        }
     });
 }
 

@@ -163,7 +163,9 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
         let config = wasm_bindgen_futures::JsFuture::from(config)
             .await
             .unwrap_or_default();
-        if controller.services().alive.is_alive() {
+        // Applied in a task of its own, not at the end of the one that
+        // mounted (its microtasks): two short tasks rather than one long.
+        if controller.services().alive.sleep(0).await {
             controller.configure(config);
         }
     });

@@ -13,6 +13,10 @@ use crate::i18n::{Locale, Texts};
 pub struct State {
     /// Whether the dialog is open.
     pub open: bool,
+    /// Whether the dialog has been drawn. It is drawn when it first opens
+    /// and stays: mounting draws the launcher only, so loading never runs
+    /// one long task on the page's thread.
+    pub drawn: bool,
     /// Whether the site's config has been read (the widget shows from then on).
     pub ready: bool,
     /// Whether the launcher sits on the left.

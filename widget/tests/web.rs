@@ -657,6 +657,13 @@ async fn mount_keeping_pending(extra: &str, config: &str) -> Mounted {
     let visitor: JsValue = js_sys::Object::new().into();
     js_sys::Reflect::set(&options, &"visitor".into(), &visitor).expect("set");
     let handle = widget::mount(root.clone(), options).expect("mounted");
+    // The config is applied in a task after the mount's: wait for it.
+    for _ in 0..20 {
+        tick().await;
+        if root.query_selector(".cbw.ready").ok().flatten().is_some() {
+            break;
+        }
+    }
     tick().await;
     Mounted {
         root,
@@ -761,6 +768,7 @@ async fn an_unreachable_proxy_keeps_the_request_and_says_so() {
     // These tests' proxy is a closed port: every request fails at once.
     let w = mount_widget("").await;
     w.handle.controller().expect("mounted").set_open(true);
+    tick().await;
     type_phone(&w.root, "+7 999 123 45 67");
     query(&w.root, "form button[type=submit]").click();
     until(|| text(&w.root, "#cbw-message").starts_with("You're offline")).await;
@@ -790,6 +798,7 @@ async fn a_request_that_never_gets_through_while_online_is_given_up_after_five_t
     let w = mount_widget("").await;
     let controller = w.handle.controller().expect("mounted");
     controller.set_open(true);
+    tick().await;
     type_phone(&w.root, "+7 999 123 45 67");
     query(&w.root, "form button[type=submit]").click();
     until(|| text(&w.root, "#cbw-message").starts_with("You're offline")).await;
@@ -902,6 +911,7 @@ async fn an_unsent_request_survives_a_reload_and_is_sent_again_with_its_key() {
     let fetch = FakeFetch::install();
     let w = mount_widget(r#","privacy":"strict""#).await;
     w.handle.controller().expect("mounted").set_open(true);
+    tick().await;
     type_phone(&w.root, "+7 999 123 45 67");
     query(&w.root, "form button[type=submit]").click();
     until(|| text(&w.root, "#cbw-message").starts_with("You're offline")).await;
@@ -992,12 +1002,19 @@ async fn the_launcher_opens_a_labelled_modal_dialog_and_tells_the_page() {
         launcher.get_attribute("aria-label").as_deref(),
         Some("Request a callback")
     );
-    let dialog = query(&w.root, "[role=dialog]");
-    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
-    assert!(!is_shown(&dialog), "closed at first");
+    assert!(
+        w.root
+            .query_selector("[role=dialog]")
+            .ok()
+            .flatten()
+            .is_none(),
+        "not drawn before it first opens"
+    );
 
     launcher.click();
     tick().await;
+    let dialog = query(&w.root, "[role=dialog]");
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
     assert!(is_shown(&dialog), "the dialog opens");
     assert_eq!(
         launcher.get_attribute("aria-expanded").as_deref(),
@@ -1026,6 +1043,10 @@ async fn the_launcher_opens_a_labelled_modal_dialog_and_tells_the_page() {
     query(&w.root, "button.close").click();
     tick().await;
     assert!(!is_shown(&dialog), "closed again");
+    assert!(
+        dialog.is_connected(),
+        "kept, with what was typed, for the next opening"
+    );
     assert_eq!(event_keys(&w.events), ["opened", "closed"]);
 }
 
@@ -1351,6 +1372,8 @@ async fn the_sites_config_sets_language_texts_colour_side_offices_consent_and_cl
 async fn without_a_config_the_widget_shows_with_its_defaults() {
     let w = mount_with("", "null").await;
     assert!(shown(&w.root, "button.launcher"));
+    query(&w.root, "button.launcher").click();
+    tick().await;
     assert_eq!(phone(&w.root).value(), "", "no country code to pre-fill");
 }
 
@@ -1389,6 +1412,7 @@ async fn commands_queued_before_the_widget_loaded_run_in_order() {
 async fn a_new_language_keeps_the_dialog_open_and_what_was_said() {
     let mut w = mount_widget("").await;
     w.handle.command("open", JsValue::UNDEFINED);
+    tick().await;
     type_phone(&w.root, "1");
     query(&w.root, "form button[type=submit]").click();
     tick().await;
@@ -1425,6 +1449,7 @@ async fn destroy_removes_the_widget_and_later_commands_do_nothing() {
     tick().await;
     assert_eq!(w.root.child_element_count(), 0, "no node left");
     w.handle.command("open", JsValue::UNDEFINED);
+    tick().await;
     w.handle.destroy();
     assert!(w.handle.controller().is_none());
     assert!(event_keys(&w.events).is_empty());
@@ -1465,6 +1490,7 @@ async fn times_that_could_not_be_loaded_are_said_and_tried_again() {
     let w = mount_with("", closed).await;
     let controller = w.handle.controller().expect("mounted");
     controller.set_open(true);
+    tick().await;
     let unavailable = "The times could not be loaded. Trying again…";
     until(|| text(&w.root, "#cbw-slot-msg") == unavailable).await;
     // Submitting does not say "no times are free": it tries again.
@@ -1489,6 +1515,7 @@ async fn times_that_could_not_be_loaded_are_said_and_tried_again() {
     };
     fetch.slots(&serde_json_text(&slots));
     controller.set_open(true);
+    tick().await;
     until(|| text(&w.root, "#cbw-slot-msg").is_empty()).await;
     let slot: web_sys::HtmlSelectElement = query(&w.root, "#cbw-slot").unchecked_into();
     assert_eq!(slot.value(), "4000000000");

@@ -8,7 +8,7 @@ use send_wrapper::SendWrapper;
 use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
 };
-use crate::controller::Controller;
+use crate::controller::{Controller, State};
 use crate::i18n::{fill, number};
 use crate::js;
 
@@ -29,8 +29,22 @@ pub fn App(
     let alive = SendWrapper::new(controller.services().alive.clone());
     on_cleanup(move || alive.end());
 
-    let words = move |key: TextKey| state.read().texts.get(key).to_owned();
-    let locale = move || state.read().texts.locale;
+    // Event handlers hold the controller; those inside the dialog are part
+    // of its children, a `Send` closure (Leptos's `Children`). The widget
+    // runs on the page's one thread, so the wrapper never fires.
+    let c = SendWrapper::new(controller);
+    let heard = {
+        let c = c.clone();
+        move |event: web_sys::Event| c.interacted(&event)
+    };
+    let (on_click, on_input, on_change) = (heard.clone(), heard.clone(), heard);
+    let on_key = {
+        let c = c.clone();
+        move |event: web_sys::KeyboardEvent| {
+            c.interacted(&event);
+            c.on_key(&event);
+        }
+    };
     let class = move || {
         let s = state.read();
         [
@@ -40,6 +54,43 @@ pub fn App(
         ]
         .concat()
     };
+    let toggle = c.clone();
+
+    // The dialog is drawn when it first opens (and then stays): mounting
+    // draws the launcher only, one short task on the page's thread.
+    view! {
+        <div
+            class=class
+            on:click=move |e| on_click(e.into())
+            on:input=on_input
+            on:change=on_change
+            on:keydown=on_key
+        >
+            <Launcher
+                open=move || state.read().open
+                words=move |key| text_of(state, key)
+                button=refs.launcher
+                on_toggle=move || toggle.toggle()
+            />
+            <Show when=move || state.read().drawn>
+                {drawn_dialog(c.clone())}
+            </Show>
+        </div>
+    }
+    .into_any()
+}
+
+/// The texts of the state's language.
+fn text_of(state: RwSignal<State>, key: TextKey) -> String {
+    state.read().texts.get(key).to_owned()
+}
+
+/// The dialog with the call's status and the form, wired to the controller.
+fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
+    let state = c.state();
+    let refs = c.refs();
+    let words = move |key: TextKey| text_of(state, key);
+    let locale = move || state.read().texts.locale;
     let data_state = move || {
         state
             .read()
@@ -58,23 +109,6 @@ pub fn App(
         }
     };
     let wants_later = move || state.read().wants_later();
-
-    // Event handlers hold the controller; those inside the dialog are part
-    // of its children, a `Send` closure (Leptos's `Children`). The widget
-    // runs on the page's one thread, so the wrapper never fires.
-    let c = SendWrapper::new(controller);
-    let heard = {
-        let c = c.clone();
-        move |event: web_sys::Event| c.interacted(&event)
-    };
-    let (on_click, on_input, on_change) = (heard.clone(), heard.clone(), heard);
-    let on_key = {
-        let c = c.clone();
-        move |event: web_sys::KeyboardEvent| {
-            c.interacted(&event);
-            c.on_key(&event);
-        }
-    };
     let on_submit = {
         let c = c.clone();
         move |event: web_sys::SubmitEvent| {
@@ -83,84 +117,61 @@ pub fn App(
             c.submit();
         }
     };
-    let (c1, c2, c3, c4, c5, c6, c7) = (
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c,
-    );
+    let (c2, c3, c4, c5, c6, c7) = (c.clone(), c.clone(), c.clone(), c.clone(), c.clone(), c);
 
     view! {
-        <div
-            class=class
-            on:click=move |e| on_click(e.into())
-            on:input=on_input
-            on:change=on_change
-            on:keydown=on_key
+        <Dialog
+            words=words
+            data_state=data_state
+            later=wants_later
+            open_now=move || state.read().site.open_now
+            dialog=refs.dialog
+            on_close=move || c2.set_open(false)
         >
-            <Launcher
-                open=move || state.read().open
+            <CallStatusView
                 words=words
-                button=refs.launcher
-                on_toggle=move || c1.toggle()
+                locale=locale
+                status=move || state.read().status.clone()
+                for_later=move || state.read().for_later
+                eta_until=move || state.read().eta_until
+                paragraph=refs.status
+                on_back=move |later| c3.back_to_form(later)
             />
-            <Dialog
-                words=words
-                data_state=data_state
-                later=wants_later
-                open_now=move || state.read().site.open_now
-                dialog=refs.dialog
-                on_close=move || c2.set_open(false)
-            >
-                <CallStatusView
+            <form novalidate on:submit=on_submit>
+                <PhoneField
+                    words=words
+                    value=move || state.read().phone.clone()
+                    error=move || state.read().phone_error
+                    input=refs.phone
+                    on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
+                />
+                <OfficeField
+                    words=words
+                    offices=move || state.read().site.offices.clone()
+                    select=refs.office
+                />
+                <WhenToCall
                     words=words
                     locale=locale
-                    status=move || state.read().status.clone()
-                    for_later=move || state.read().for_later
-                    eta_until=move || state.read().eta_until
-                    paragraph=refs.status
-                    on_back=move |later| c3.back_to_form(later)
+                    later=wants_later
+                    slots=move || state.read().slots.clone()
+                    error=move || state.read().slot_error
+                    select=refs.slot
+                    on_choose=move |later| c5.choose_later(later)
+                    on_pick=move || c6.slot_chosen()
                 />
-                <form novalidate on:submit=on_submit>
-                    <PhoneField
-                        words=words
-                        value=move || state.read().phone.clone()
-                        error=move || state.read().phone_error
-                        input=refs.phone
-                        on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
-                    />
-                    <OfficeField
-                        words=words
-                        offices=move || state.read().site.offices.clone()
-                        select=refs.office
-                    />
-                    <WhenToCall
-                        words=words
-                        locale=locale
-                        later=wants_later
-                        slots=move || state.read().slots.clone()
-                        error=move || state.read().slot_error
-                        select=refs.slot
-                        on_choose=move |later| c5.choose_later(later)
-                        on_pick=move || c6.slot_chosen()
-                    />
-                    <ConsentField
-                        words=words
-                        consent=move || state.read().site.consent.clone()
-                        error=move || state.read().consent_error
-                        input=refs.consent
-                        on_tick=move |ticked| c7.consent_ticked(ticked)
-                    />
-                    <button class="primary" type="submit">
-                        {move || words(TextKey::Submit)}
-                    </button>
-                    <Message id="cbw-message" text=message />
-                </form>
-            </Dialog>
-        </div>
+                <ConsentField
+                    words=words
+                    consent=move || state.read().site.consent.clone()
+                    error=move || state.read().consent_error
+                    input=refs.consent
+                    on_tick=move |ticked| c7.consent_ticked(ticked)
+                />
+                <button class="primary" type="submit">
+                    {move || words(TextKey::Submit)}
+                </button>
+                <Message id="cbw-message" text=message />
+            </form>
+        </Dialog>
     }
-    .into_any()
 }

@@ -13,7 +13,9 @@
 //! attributes (`data-state`, `data-when`, `data-open` on the dialog,
 //! `hidden`, `aria-expanded`), not by adding and removing subtrees: the DOM
 //! is built once, which is smaller in the wasm and keeps every element a
-//! test or a screen reader holds. No inline styles: a strict
+//! test or a screen reader holds. Once means when needed: the launcher at
+//! mount, the dialog when it first opens (`App`), so that loading stays one
+//! short task on the page's thread. No inline styles: a strict
 //! Content-Security-Policy forbids them.
 
 // The props structs `#[component]` generates have no `Debug`.
