@@ -39,6 +39,9 @@ pub mod paths {
     }
     /// Name of the header that makes a create request safe to retry.
     pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+    /// The header the widget sends with every order (`X-Callback-Widget: 1`),
+    /// required by a site whose `bot_checks.require_widget_header` is on.
+    pub const WIDGET_HEADER: &str = "X-Callback-Widget";
 }
 
 /// What the widget sends when the visitor asks to be called back.
@@ -65,6 +68,14 @@ pub struct CallbackRequest {
     pub consent: Option<Consent>,
     /// Where the visitor came from and what they looked at.
     pub context: VisitContext,
+    /// The form's honeypot: a field the widget hides from people, so only
+    /// a script that fills every input fills it. Empty or absent from a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Milliseconds between the dialog first opening and the request being
+    /// sent; a person takes longer than the site's `min_fill_ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
 }
 
 /// The visitor accepted the consent text of this version.
@@ -237,6 +248,9 @@ pub struct SiteConfig {
     pub offices: Vec<String>,
     /// Whether the company takes calls right now.
     pub open_now: bool,
+    /// The least time (ms) between the dialog opening and a request the
+    /// site accepts; the widget holds a quicker request back until then.
+    pub min_fill_ms: u64,
     /// The consent checkbox, when the site asks for one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentConfig>,

@@ -24,7 +24,9 @@ async fn a_429_is_said_politely_and_the_form_stays() -> anyhow::Result<()> {
             .post(format!("{}/v1/sites/demo/callbacks", demo.api_url))
             .header("content-type", "application/json")
             .header("origin", origin)
-            .body(format!("{{\"phone\":\"{phone}\"}}"))
+            // As the widget sends it (the demo requires its header).
+            .header("x-callback-widget", "1")
+            .body(format!("{{\"phone\":\"{phone}\",\"elapsed_ms\":5000}}"))
             .send()
             .await?
             .status();

@@ -34,6 +34,9 @@ pub enum ApiFailure {
         code: ErrorCode,
         /// The field at fault, if any.
         field: Option<String>,
+        /// What the proxy says of the field, in the widget's language (it
+        /// explains a refused phone number: a country or a kind not called).
+        message: Option<String>,
         /// Seconds from `Retry-After`, for 429 and 503.
         ///
         /// An error that is not the proxy's (a load balancer's, a CDN's) is
@@ -41,6 +44,13 @@ pub enum ApiFailure {
         /// `Retry-After`), `Internal` otherwise.
         retry_after: Option<u32>,
     },
+}
+
+/// A POST's parts: its JSON body, Idempotency-Key and language.
+struct Post<'a> {
+    json: &'a str,
+    key: &'a str,
+    language: &'a str,
 }
 
 impl ApiClient {
@@ -65,15 +75,20 @@ impl ApiClient {
     /// Posts a callback request, its JSON `body` a [`protocol::CallbackRequest`].
     /// `idempotency_key` stays the same across retries of the same request
     /// (on this page or, from `sessionStorage`, a later one), so the proxy
-    /// stores it once.
+    /// stores it once. `language` (`ru`, `en`: the widget's) is the one the
+    /// proxy explains a refused field in.
     pub async fn create_callback(
         &self,
         body: &str,
         idempotency_key: &str,
+        language: &str,
     ) -> Result<CallbackAccepted, ApiFailure> {
-        let json = self
-            .send(&paths::callbacks(&self.site), Some((body, idempotency_key)))
-            .await?;
+        let post = Post {
+            json: body,
+            key: idempotency_key,
+            language,
+        };
+        let json = self.send(&paths::callbacks(&self.site), Some(post)).await?;
         js::from_js(json).ok_or(ApiFailure::Unreachable)
     }
 
@@ -91,7 +106,7 @@ impl ApiClient {
     }
 
     /// Sends a request (a POST when there is a body) and returns the JSON answer.
-    async fn send(&self, path: &str, body: Option<(&str, &str)>) -> Result<JsValue, ApiFailure> {
+    async fn send(&self, path: &str, body: Option<Post<'_>>) -> Result<JsValue, ApiFailure> {
         let request = self.request(path, body).ok_or(ApiFailure::Unreachable)?;
         let response: web_sys::Response = request
             .send()
@@ -116,8 +131,8 @@ impl ApiClient {
         let status = response.status();
         let error = json
             .and_then(js::from_js::<ErrorBody>)
-            .map(|body| (body.error.code, body.error.field));
-        let (code, field) = error.unwrap_or_else(|| {
+            .map(|body| (body.error.code, body.error.field, Some(body.error.message)));
+        let (code, field, message) = error.unwrap_or_else(|| {
             // Not the proxy's answer: something in front of it (a load
             // balancer, a CDN) refused or failed.
             let again = status == 408 || status >= 500 || (status == 429 && retry_after.is_some());
@@ -126,24 +141,34 @@ impl ApiClient {
             } else {
                 ErrorCode::Internal
             };
-            (code, None)
+            (code, None, None)
         });
         Err(ApiFailure::Refused {
             code,
             field,
+            message,
             retry_after,
         })
     }
 
-    /// The request: CORS, and for a POST its body, JSON type, Idempotency-Key
-    /// and `keepalive` (sent even if the visitor leaves right after).
-    fn request(&self, path: &str, body: Option<(&str, &str)>) -> Option<Request> {
+    /// The request: CORS, and for a POST its body, JSON type, Idempotency-Key,
+    /// the widget's header and language, and `keepalive` (sent even if the
+    /// visitor leaves right after).
+    fn request(&self, path: &str, body: Option<Post<'_>>) -> Option<Request> {
         let init = RequestInit::new();
         init.set_mode(RequestMode::Cors);
-        if let Some((json, key)) = body {
+        if let Some(Post {
+            json,
+            key,
+            language,
+        }) = body
+        {
             let headers = web_sys::Headers::new().ok()?;
             headers.set("Content-Type", "application/json").ok()?;
             headers.set(paths::IDEMPOTENCY_KEY, key).ok()?;
+            headers.set(paths::WIDGET_HEADER, "1").ok()?;
+            // The language of the proxy's message about a refused field.
+            headers.set("Accept-Language", language).ok()?;
             init.set_method("POST");
             init.set_body(&JsValue::from_str(json));
             init.set_headers(&headers);

@@ -68,6 +68,8 @@ pub struct Refs {
     pub slot: NodeRef<html::Select>,
     /// The consent box.
     pub consent: NodeRef<html::Input>,
+    /// The honeypot, hidden from people (`website`).
+    pub honeypot: NodeRef<html::Input>,
 }
 
 /// Acts on the widget: from its own controls and from the page's API.
@@ -200,6 +202,9 @@ impl Controller {
         self.update(|state| {
             state.open = open;
             state.drawn |= open;
+            if open && state.opened_at == 0.0 {
+                state.opened_at = js_sys::Date::now();
+            }
         });
         if open {
             self.focus_in();
@@ -276,7 +281,9 @@ impl Controller {
                 // Those shown (a hidden part has no box) and not disabled.
                 let focusable: Vec<HtmlElement> = (0..candidates.length())
                     .filter_map(|i| candidates.get(i)?.dyn_into::<HtmlElement>().ok())
-                    .filter(|e| e.offset_width() > 0 && !e.has_attribute("disabled"))
+                    .filter(|e| {
+                        e.offset_width() > 0 && e.tab_index() >= 0 && !e.has_attribute("disabled")
+                    })
                     .collect();
                 let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
                     return;
@@ -310,6 +317,7 @@ impl Controller {
     pub fn phone_typed(&self, typed: String, leaving: bool) {
         self.update(|state| {
             state.phone = typed;
+            state.phone_refusal = None;
             let error = phone_error(&state.phone, non_empty(&state.site.country_code)).err();
             let certain = matches!(
                 error,
@@ -433,6 +441,11 @@ impl Controller {
             .office
             .get_untracked()
             .map_or(-1, |s| s.selected_index());
+        let website = refs
+            .honeypot
+            .get_untracked()
+            .map(|h| h.value())
+            .filter(|v| !v.is_empty());
         let checked = self.update(|state| -> Result<CallbackRequest, Option<HtmlElement>> {
             if state.sending {
                 return Err(None);
@@ -472,6 +485,7 @@ impl Controller {
                     accepted: true,
                     version: c.version.clone(),
                 }),
+                website,
                 ..Default::default()
             })
         });
@@ -491,12 +505,18 @@ impl Controller {
         let services = &self.0.services;
         services.visit.interacted();
         request.context = services.visit.context();
-        self.send(
-            js::to_json(&request),
-            idempotency_key(),
-            js_sys::Date::now(),
-            false,
-        );
+        // A request quicker than the site's least fill time is held back
+        // until then (autofill and a quick click), not refused.
+        let now = js_sys::Date::now();
+        let (opened_at, min_fill) = self.with_state(|s| (s.opened_at, s.site.min_fill_ms as f64));
+        let elapsed = if opened_at > 0.0 {
+            now - opened_at
+        } else {
+            0.0
+        };
+        let hold = (min_fill - elapsed).max(0.0);
+        request.elapsed_ms = Some((elapsed + hold) as u64);
+        self.send(js::to_json(&request), idempotency_key(), now, hold as i32);
     }
 
     /// Sends again, in the background, the request an earlier page of the
@@ -514,7 +534,7 @@ impl Controller {
             state.sending = true;
             state.for_later = for_later;
         });
-        self.send(body, key, since, true);
+        self.send(body, key, since, RESUMED);
     }
 
     /// Posts a request's `body` until the proxy answers it, then shows the
@@ -524,16 +544,23 @@ impl Controller {
     /// network blinked. While the browser says it is online, it is given up
     /// after a few tries: it may never get through (a site CORS blocks, say).
     /// A `resumed` request's failure is told to the page, not the visitor.
-    fn send(&self, body: String, key: String, since: f64, resumed: bool) {
+    /// `hold_ms` (at least 0) is how long to wait before the first try;
+    /// [`RESUMED`] marks a request of an earlier page.
+    fn send(&self, body: String, key: String, since: f64, hold_ms: i32) {
+        let resumed = hold_ms == RESUMED;
         let this = self.clone();
         leptos::task::spawn_local(async move {
             let Services {
                 api, alive, visit, ..
             } = &this.0.services;
+            if hold_ms > 0 && !alive.sleep(hold_ms).await {
+                return;
+            }
             let mut delay = 1_000;
             let mut online_tries = 0;
             let outcome = loop {
-                let result = api.create_callback(&body, &key).await;
+                let language = this.with_state(|s| s.texts.locale.tag());
+                let result = api.create_callback(&body, &key, language).await;
                 if !alive.is_alive() {
                     return;
                 }
@@ -629,6 +656,7 @@ impl Controller {
             ApiFailure::Refused {
                 code: ErrorCode::InvalidInput,
                 field,
+                message,
                 ..
             } => {
                 let field = field.unwrap_or_default();
@@ -642,7 +670,10 @@ impl Controller {
                         refs.consent.get_untracked().map(Into::into)
                     }
                     "phone" => {
+                        // The proxy says why (a country or a kind of number
+                        // the site does not call), in the widget's language.
                         state.phone_error = Some(TextKey::PhoneShort);
+                        state.phone_refusal = message.filter(|m| !m.is_empty());
                         refs.phone.get_untracked().map(Into::into)
                     }
                     _ => {
@@ -723,6 +754,9 @@ impl Controller {
         self.0.watch.take();
     }
 }
+
+/// `send`'s `hold_ms` for a request an earlier page of the tab could not send.
+const RESUMED: i32 = -1;
 
 /// Whether a refusal is worth sending again later (408, 5xx, 429): the
 /// proxy did not take the request, nor refuse it for good.

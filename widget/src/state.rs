@@ -17,6 +17,9 @@ pub struct State {
     /// and stays: mounting draws the launcher only, so loading never runs
     /// one long task on the page's thread.
     pub drawn: bool,
+    /// When the dialog first opened (ms since the epoch; 0: never): the
+    /// proxy refuses a request sent sooner after it than a person can type.
+    pub opened_at: f64,
     /// Whether the site's config has been read (the widget shows from then on).
     pub ready: bool,
     /// Whether the launcher sits on the left.
@@ -43,6 +46,9 @@ pub struct State {
     pub later: bool,
     /// What is wrong with the typed number, shown under it.
     pub phone_error: Option<TextKey>,
+    /// The proxy's reason for refusing the number (shown instead of
+    /// `phone_error`'s text until the number is changed).
+    pub phone_refusal: Option<String>,
     /// What is wrong with the chosen time, shown under the list.
     pub slot_error: Option<TextKey>,
     /// The consent box must be ticked.

@@ -21,6 +21,7 @@ const CSS: &str = r#"
 .cbw.left{right:auto;left:20px;align-items:flex-start}
 .cbw:not(.ready),.launcher[aria-expanded=false]+.dialog,[hidden],[data-state=form] :is(.status,.eta),.dialog:not([data-state=failed]) .again,.dialog:not([data-state=form]) form,[data-when=now] .pick,[data-open="1"] .closed,[data-open="0"] .choice,p:empty:not([aria-live]){display:none!important}
 [aria-live]:empty{position:absolute;margin:0}
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 button,select{font:inherit;cursor:pointer}
 button{border:0;margin:0}
 .launcher{width:56px;height:56px;padding:0;border-radius:28px;background:var(--accent);color:var(--on-accent);box-shadow:0 4px 14px rgba(0,0,0,.25);font-size:24px}

@@ -339,6 +339,8 @@ fn a_request_is_written_with_its_wire_names_and_read_back_whole() {
             ]
             .into(),
         },
+        website: None,
+        elapsed_ms: Some(4_200),
     };
     assert_eq!(round_trip(&request).as_ref(), Some(&request));
     let text = serde_json_text(&request);
@@ -349,6 +351,7 @@ fn a_request_is_written_with_its_wire_names_and_read_back_whole() {
         r#""consent":{"accepted":true,"version":"2024-01"}"#,
         r#""utm":{"source":"ya","term":"звонок"}"#,
         r#""extra":{"a":"1","b":"2"}"#,
+        r#""elapsed_ms":4200"#,
     ] {
         assert!(text.contains(part), "{part} in {text}");
     }
@@ -454,6 +457,7 @@ fn a_site_config_is_read_back_and_a_partial_one_keeps_the_defaults() {
         country_code: "375".to_owned(),
         offices: vec!["Minsk".to_owned(), "Brest".to_owned()],
         open_now: false,
+        min_fill_ms: 1500,
         consent: Some(ConsentConfig {
             version: "v2".to_owned(),
             link: Some("https://shop.example/privacy".to_owned()),
@@ -831,7 +835,7 @@ async fn a_request_that_never_gets_through_while_online_is_given_up_after_five_t
 }
 
 /// `window.fetch` replaced until dropped: each call's method, URL,
-/// Idempotency-Key and body go to `cbwCalls`; a POST is answered 202 with
+/// Idempotency-Key, `X-Callback-Widget` and body go to `cbwCalls`; a POST is answered 202 with
 /// `cbwAnswer` when it is set, and anything else fails as an unreachable
 /// proxy does; a GET of the slots is answered 200 with `cbwSlots` when it
 /// is set. (gloo-net calls `fetch` with a `Request`; its body is read
@@ -848,10 +852,11 @@ impl FakeFetch {
             window.fetch = async (input, init) => {
                 const request = new Request(input, init);
                 const key = request.headers.get("Idempotency-Key") || undefined;
+                const widget = request.headers.get("X-Callback-Widget") || undefined;
                 const method = request.method;
                 const url = request.url;
                 const body = method === "POST" ? await request.text() : undefined;
-                window.cbwCalls.push({ url, method, key, body });
+                window.cbwCalls.push({ url, method, key, widget, body });
                 if (window.cbwSlots !== undefined && url.includes("/slots")) {
                     return new Response(window.cbwSlots, { status: 200 });
                 }
@@ -882,6 +887,16 @@ impl FakeFetch {
             .count()
     }
 
+    /// The `X-Callback-Widget` header of each POST so far.
+    fn widget_headers(&self) -> Vec<String> {
+        let calls = js_sys::Reflect::get(&window(), &"cbwCalls".into()).expect("calls");
+        js_sys::Array::from(&calls)
+            .iter()
+            .filter(|call| field(call, "method") == "POST")
+            .map(|call| field(&call, "widget"))
+            .collect()
+    }
+
     /// The POSTs so far: (Idempotency-Key, body).
     fn posts(&self) -> Vec<(String, String)> {
         let calls = js_sys::Reflect::get(&window(), &"cbwCalls".into()).expect("calls");
@@ -907,6 +922,46 @@ fn field(object: &JsValue, key: &str) -> String {
 }
 
 #[wasm_bindgen_test]
+async fn a_request_quicker_than_the_site_s_least_fill_time_is_held_back_and_marked_as_the_widget_s()
+{
+    let fetch = FakeFetch::install();
+    let config = CONFIG.replace(r#""open_now":true"#, r#""open_now":true,"min_fill_ms":400"#);
+    let w = mount_with("", &config).await;
+    w.handle.controller().expect("mounted").set_open(true);
+    tick().await;
+    type_phone(&w.root, "+7 999 123 45 67");
+    // A script filling every input fills the honeypot too.
+    let honeypot: web_sys::HtmlInputElement =
+        query(&w.root, "input[name=website]").unchecked_into();
+    assert_eq!(honeypot.tab_index(), -1, "out of the Tab order");
+    honeypot.set_value("spam");
+    query(&w.root, "form button[type=submit]").click();
+    tick().await;
+    assert!(
+        fetch.posts().is_empty(),
+        "held back: sent too soon after opening"
+    );
+    assert_eq!(text(&w.root, "#cbw-message"), "Sending…");
+    until(|| !fetch.posts().is_empty()).await;
+
+    let (_, body) = fetch.posts().first().cloned().expect("a POST");
+    let sent = js_sys::JSON::parse(&body).expect("JSON");
+    let elapsed = js_sys::Reflect::get(&sent, &"elapsed_ms".into())
+        .expect("read")
+        .as_f64()
+        .expect("elapsed_ms");
+    assert!(elapsed >= 400.0, "{body}");
+    assert_eq!(
+        js_sys::Reflect::get(&sent, &"website".into())
+            .expect("read")
+            .as_string()
+            .as_deref(),
+        Some("spam")
+    );
+    assert_eq!(fetch.widget_headers(), ["1"]);
+}
+
+#[wasm_bindgen_test]
 async fn an_unsent_request_survives_a_reload_and_is_sent_again_with_its_key() {
     let fetch = FakeFetch::install();
     let w = mount_widget(r#","privacy":"strict""#).await;
@@ -922,6 +977,10 @@ async fn an_unsent_request_survives_a_reload_and_is_sent_again_with_its_key() {
     let (key, body) = sent.first().cloned().expect("a POST");
     assert_eq!(key.len(), 32, "an Idempotency-Key");
     assert!(body.contains(r#""phone":"+79991234567""#), "{body}");
+    assert!(
+        !body.contains("website"),
+        "a person leaves the honeypot empty: {body}"
+    );
     let stored = storage()
         .get_item(PENDING_KEY)
         .expect("read")

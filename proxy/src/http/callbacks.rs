@@ -67,7 +67,7 @@ pub(super) async fn create(
     }
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if let Err((class, error)) = check_bot_signals(site, &headers, &body) {
+    if let Err((class, error)) = check_bot_signals(site, &headers, &request) {
         state.metrics.refused(&site.id, class);
         tracing::info!(site = %site.id, class, "a request failed a bot check");
         state.limits.mark_suspect(client_ip, state.clock.now_ms());
@@ -200,23 +200,14 @@ static LOG_SALT: std::sync::LazyLock<[u8; 16]> = std::sync::LazyLock::new(|| {
     salt
 });
 
-/// The header the widget sends with every order (`X-Callback-Widget: 1`);
-/// required only where `bot_checks.require_widget_header` is on.
+/// The widget's header ([`paths::WIDGET_HEADER`]) as `HeaderName`s are
+/// spelt: lower case.
 pub(super) const WIDGET_HEADER: &str = "x-callback-widget";
 
-/// What the widget sends, beside the request, to tell itself from a
-/// script. Read from the same JSON body as [`CallbackRequest`], which
-/// ignores them: adding them to `protocol::CallbackRequest` would break the
-/// widget's tests that build one field by field, so they move there with
-/// the widget's rewrite.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct BotSignals {
-    /// The honeypot: a field the widget hides from people, so only a
-    /// script that fills every input fills it.
-    website: Option<String>,
-    /// Milliseconds between the dialog opening and the submit.
-    elapsed_ms: Option<u64>,
+#[cfg(test)]
+#[test]
+fn the_widget_header_is_the_contract_s() {
+    assert_eq!(WIDGET_HEADER, paths::WIDGET_HEADER.to_ascii_lowercase());
 }
 
 /// The bot checks ([`crate::config::BotChecks`]); a refusal's metrics class
@@ -224,9 +215,8 @@ struct BotSignals {
 fn check_bot_signals(
     site: &Site,
     headers: &HeaderMap,
-    body: &[u8],
+    signals: &CallbackRequest,
 ) -> Result<(), (&'static str, ApiError)> {
-    let signals: BotSignals = serde_json::from_slice(body).unwrap_or_default();
     let checks = &site.bot_checks;
     if checks.require_widget_header
         && (!headers.contains_key(WIDGET_HEADER) || signals.elapsed_ms.is_none())
@@ -239,7 +229,11 @@ fn check_bot_signals(
             ),
         ));
     }
-    if signals.website.is_some_and(|value| !value.is_empty()) {
+    if signals
+        .website
+        .as_ref()
+        .is_some_and(|value| !value.is_empty())
+    {
         return Err((
             "bot_honeypot",
             ApiError::invalid("website", "this field must be left empty"),
@@ -290,10 +284,14 @@ fn log_phone_refusal(state: &AppState, site: &Site, reason: &'static str, typed:
         "a phone number was refused by the site's phone policy");
 }
 
-/// The visitor's language for messages: the site's fixed widget language,
-/// else the browser's first choice (`Accept-Language`), else the site's.
+/// The visitor's language for messages: the widget's (its `Accept-Language`,
+/// sent with its header), else the site's fixed widget language, else the
+/// browser's first choice (`Accept-Language`), else the site's.
 fn visitor_locale<'a>(site: &'a Site, headers: &'a HeaderMap) -> &'a str {
-    if let Some(locale) = &site.widget_locale {
+    // The widget sends the language it shows (the page may have changed
+    // the site's with `setLocale`), and the visitor reads our message there.
+    let from_widget = headers.contains_key(WIDGET_HEADER);
+    if let Some(locale) = site.widget_locale.as_ref().filter(|_| !from_widget) {
         return locale.as_str();
     }
     headers

@@ -253,6 +253,8 @@ mod tests {
                 calltouch_session: Some(String::new()),
                 extra: [(String::new(), String::new())].into(),
             },
+            website: Some(String::new()),
+            elapsed_ms: Some(0),
         };
         let status = CallStatus {
             state: CallState::Failed,

@@ -38,6 +38,7 @@ pub(super) async fn site_config(
         country_code: site.country_code.clone(),
         offices: site.offices.clone(),
         open_now: runtime.schedule()?.is_open(state.clock.now()),
+        min_fill_ms: u64::try_from(site.bot_checks.min_fill.as_millis()).unwrap_or(u64::MAX),
         consent: site.consent.clone(),
         texts: site.texts.clone(),
     }))

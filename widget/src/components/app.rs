@@ -141,7 +141,12 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                 <PhoneField
                     words=words
                     value=move || state.read().phone.clone()
-                    error=move || state.read().phone_error
+                    error=move || {
+                        let s = state.read();
+                        s.phone_refusal.clone().unwrap_or_else(|| {
+                            s.phone_error.map_or_else(String::new, |key| s.texts.get(key).to_owned())
+                        })
+                    }
                     input=refs.phone
                     on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
                 />
@@ -171,6 +176,11 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                     {move || words(TextKey::Submit)}
                 </button>
                 <Message id="cbw-message" text=message />
+                // The honeypot: off-screen, out of the Tab order and hidden
+                // from screen readers, so only a script fills it.
+                <div class="hp" aria-hidden="true">
+                    <input name="website" tabindex="-1" autocomplete="off" node_ref=refs.honeypot />
+                </div>
             </form>
         </Dialog>
     }

@@ -14,8 +14,8 @@ pub fn PhoneField(
     words: impl Words,
     /// The number as typed (or pre-filled with the country code).
     value: impl Reactive<String>,
-    /// What is wrong with it, if anything.
-    error: impl Reactive<Option<TextKey>>,
+    /// What is wrong with it (empty: nothing).
+    error: impl Reactive<String>,
     /// Focus goes here when the dialog opens or the number is wrong.
     input: NodeRef<html::Input>,
     /// The field's value changed (`false`: typing) or the visitor left it
@@ -33,7 +33,7 @@ pub fn PhoneField(
             inputmode="tel"
             autocomplete="tel"
             aria-describedby="cbw-phone-msg"
-            aria-invalid=move || bool_text(error().is_some())
+            aria-invalid=move || bool_text(!error().is_empty())
             prop:value=value
             node_ref=input
             on:input=move |event| on_change(event_target_value(&event), false)
@@ -43,7 +43,7 @@ pub fn PhoneField(
         <Message
             id="cbw-phone-msg"
             class="msg"
-            text=move || error().map(words).unwrap_or_default()
+            text=error
         />
     }
 }
