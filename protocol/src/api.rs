@@ -42,6 +42,9 @@ pub mod paths {
     /// The header the widget sends with every order (`X-Callback-Widget: 1`),
     /// required by a site whose `bot_checks.require_widget_header` is on.
     pub const WIDGET_HEADER: &str = "X-Callback-Widget";
+    /// The header carrying a solved proof-of-work challenge: `token:nonce`
+    /// (see [`crate::challenge`]).
+    pub const PROOF_HEADER: &str = "X-Callback-Proof";
 }
 
 /// What the widget sends when the visitor asks to be called back.
@@ -427,6 +430,10 @@ pub struct Slot {
 pub struct ErrorBody {
     /// The error.
     pub error: ApiError,
+    /// With [`ErrorCode::ChallengeRequired`]: the work to do before
+    /// sending the order again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<crate::challenge::Challenge>,
 }
 
 /// An error for the widget (and the developer reading the network tab).
@@ -461,6 +468,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 429: too many requests; see `Retry-After`.
     RateLimited,
+    /// 428: the site asks for a proof of work first; see `challenge`.
+    ChallengeRequired,
     /// 503: the request could not be stored; try again.
     Unavailable,
     /// 500: a bug on our side.
@@ -478,6 +487,7 @@ impl ErrorCode {
             Self::IdempotencyConflict => 409,
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
+            Self::ChallengeRequired => 428,
             Self::Unavailable => 503,
             Self::Internal => 500,
         }

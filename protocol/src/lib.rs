@@ -1,11 +1,12 @@
 //! The words the widget and the proxy share.
 //!
 //! This crate is compiled twice: natively into the proxy and to wasm into the
-//! widget, so it must stay light (serde and thiserror only; never serde_json,
-//! regex or url). Everything that crosses the wire between the visitor's
+//! widget, so it must stay light (serde, thiserror and sha2 for the
+//! proof-of-work challenge; never serde_json, regex or url). Everything that crosses the wire between the visitor's
 //! browser and the proxy is defined here, once.
 
 mod api;
+pub mod challenge;
 mod colour;
 mod locale;
 mod phone;

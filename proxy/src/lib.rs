@@ -20,6 +20,7 @@
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
 pub mod call_state;
+pub mod challenge;
 pub mod changes;
 pub mod clock;
 pub mod config;
@@ -119,6 +120,7 @@ impl Application {
             clock,
             shutdown: CancellationToken::new(),
             heartbeat: Arc::new(heartbeat::StoreHeartbeat::default()),
+            challenges: Arc::default(),
             store,
             sites,
             changes,

@@ -149,7 +149,7 @@ struct Balance {
 /// Why a request was refused before anything was stored, one label each
 /// (issue 11): the phone policy's refusals, by
 /// [`crate::phone_policy::PhoneRefusal::code`], the limits and the bot checks.
-pub const REFUSAL_CLASSES: [&str; 16] = [
+pub const REFUSAL_CLASSES: [&str; 18] = [
     "bot_no_widget_header",
     "bot_honeypot",
     "bot_too_fast",
@@ -166,6 +166,8 @@ pub const REFUSAL_CLASSES: [&str; 16] = [
     "phone_country_not_allowed",
     "phone_kind_not_allowed",
     "phone_blocked",
+    "challenge_required",
+    "challenge_invalid",
 ];
 
 /// One site's counters.

@@ -5,6 +5,7 @@
 //! serde-wasm-bindgen (see `js`). The wasm has no JSON code of its own.
 
 use gloo_net::http::Request;
+use protocol::challenge::Challenge;
 use protocol::{CallStatus, CallbackAccepted, ErrorBody, ErrorCode, Slots, paths};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -37,6 +38,8 @@ pub enum ApiFailure {
         /// What the proxy says of the field, in the widget's language (it
         /// explains a refused phone number: a country or a kind not called).
         message: Option<String>,
+        /// With [`ErrorCode::ChallengeRequired`]: the work to do first.
+        challenge: Option<Challenge>,
         /// Seconds from `Retry-After`, for 429 and 503.
         ///
         /// An error that is not the proxy's (a load balancer's, a CDN's) is
@@ -46,11 +49,12 @@ pub enum ApiFailure {
     },
 }
 
-/// A POST's parts: its JSON body, Idempotency-Key and language.
+/// A POST's parts: its JSON body, Idempotency-Key, language and proof of work.
 struct Post<'a> {
     json: &'a str,
     key: &'a str,
     language: &'a str,
+    proof: Option<&'a str>,
 }
 
 impl ApiClient {
@@ -76,17 +80,20 @@ impl ApiClient {
     /// `idempotency_key` stays the same across retries of the same request
     /// (on this page or, from `sessionStorage`, a later one), so the proxy
     /// stores it once. `language` (`ru`, `en`: the widget's) is the one the
-    /// proxy explains a refused field in.
+    /// proxy explains a refused field in; `proof`, a solved challenge
+    /// (`token:nonce`), where the proxy asked for one.
     pub async fn create_callback(
         &self,
         body: &str,
         idempotency_key: &str,
         language: &str,
+        proof: Option<&str>,
     ) -> Result<CallbackAccepted, ApiFailure> {
         let post = Post {
             json: body,
             key: idempotency_key,
             language,
+            proof,
         };
         let json = self.send(&paths::callbacks(&self.site), Some(post)).await?;
         js::from_js(json).ok_or(ApiFailure::Unreachable)
@@ -129,10 +136,11 @@ impl ApiClient {
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| s as u32);
         let status = response.status();
-        let error = json
-            .and_then(js::from_js::<ErrorBody>)
-            .map(|body| (body.error.code, body.error.field, Some(body.error.message)));
-        let (code, field, message) = error.unwrap_or_else(|| {
+        let error = json.and_then(js::from_js::<ErrorBody>).map(|body| {
+            let ErrorBody { error, challenge } = body;
+            (error.code, error.field, Some(error.message), challenge)
+        });
+        let (code, field, message, challenge) = error.unwrap_or_else(|| {
             // Not the proxy's answer: something in front of it (a load
             // balancer, a CDN) refused or failed.
             let again = status == 408 || status >= 500 || (status == 429 && retry_after.is_some());
@@ -141,12 +149,13 @@ impl ApiClient {
             } else {
                 ErrorCode::Internal
             };
-            (code, None, None)
+            (code, None, None, None)
         });
         Err(ApiFailure::Refused {
             code,
             field,
             message,
+            challenge,
             retry_after,
         })
     }
@@ -161,6 +170,7 @@ impl ApiClient {
             json,
             key,
             language,
+            proof,
         }) = body
         {
             let headers = web_sys::Headers::new().ok()?;
@@ -169,6 +179,9 @@ impl ApiClient {
             headers.set(paths::WIDGET_HEADER, "1").ok()?;
             // The language of the proxy's message about a refused field.
             headers.set("Accept-Language", language).ok()?;
+            if let Some(proof) = proof {
+                headers.set(paths::PROOF_HEADER, proof).ok()?;
+            }
             init.set_method("POST");
             init.set_body(&JsValue::from_str(json));
             init.set_headers(&headers);

@@ -81,6 +81,9 @@ struct Inner {
     state: RwSignal<State>,
     services: Services,
     refs: Refs,
+    /// Fired once, when the dialog is first opened: the view draws it then
+    /// (cheaper in the wasm than a `Show` over the state).
+    drawn: Trigger,
     root: web_sys::ShadowRoot,
     sheet: web_sys::CssStyleSheet,
     watch: RefCell<Option<StatusWatch>>,
@@ -112,6 +115,7 @@ impl Controller {
             state: RwSignal::new(state),
             services,
             refs: Refs::default(),
+            drawn: Trigger::new(),
             root,
             sheet,
             watch: RefCell::default(),
@@ -132,6 +136,11 @@ impl Controller {
     /// The elements focus moves to.
     pub fn refs(&self) -> Refs {
         self.0.refs
+    }
+
+    /// Fires when the dialog is first opened (then `State::drawn` is true).
+    pub fn drawn(&self) -> Trigger {
+        self.0.drawn
     }
 
     /// Reads the state.
@@ -199,13 +208,18 @@ impl Controller {
                 .filter(|active| *active != host)
                 .and_then(|active| active.dyn_into().ok());
         }
-        self.update(|state| {
+        let first = self.update(|state| {
             state.open = open;
+            let first = open && !state.drawn;
             state.drawn |= open;
-            if open && state.opened_at == 0.0 {
+            if first {
                 state.opened_at = js_sys::Date::now();
             }
+            first
         });
+        if first {
+            self.0.drawn.notify();
+        }
         if open {
             self.focus_in();
             self.load_slots(false);
@@ -558,11 +572,31 @@ impl Controller {
             }
             let mut delay = 1_000;
             let mut online_tries = 0;
+            let mut proof: Option<String> = None;
+            let mut challenges = 0;
             let outcome = loop {
                 let language = this.with_state(|s| s.texts.locale.tag());
-                let result = api.create_callback(&body, &key, language).await;
+                let result = api
+                    .create_callback(&body, &key, language, proof.as_deref())
+                    .await;
                 if !alive.is_alive() {
                     return;
+                }
+                // A site under attack asks for a proof of work: solved in
+                // slices, then sent again at once (a few times at most).
+                if let Err(ApiFailure::Refused {
+                    code: ErrorCode::ChallengeRequired,
+                    challenge: Some(challenge),
+                    ..
+                }) = &result
+                    && challenges < MAX_CHALLENGES
+                {
+                    challenges += 1;
+                    proof = crate::proof::solve(challenge, alive).await;
+                    if proof.is_none() {
+                        return;
+                    }
+                    continue;
                 }
                 let wait = match &result {
                     Err(ApiFailure::Unreachable) => delay,
@@ -754,6 +788,10 @@ impl Controller {
         self.0.watch.take();
     }
 }
+
+/// How many challenges in a row one request solves before giving up (a
+/// proxy that keeps refusing proofs is broken, not busy).
+const MAX_CHALLENGES: u32 = 3;
 
 /// `send`'s `hold_ms` for a request an earlier page of the tab could not send.
 const RESUMED: i32 = -1;

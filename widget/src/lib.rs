@@ -15,7 +15,8 @@
 //! - `api`, `watch`: the proxy's API and the live status, over gloo-net,
 //!   with `protocol`'s types through serde-wasm-bindgen (`js`);
 //! - `capture`, `analytics`: the visit's context, and events for the page;
-//! - `alive`: the waits that end when the widget does.
+//! - `alive`: the waits that end when the widget does; `proof`: the proof
+//!   of work a site under attack asks for.
 //!
 //! The widget never talks to CallKeeper: it posts to the proxy, which holds
 //! the secret key. Size matters more than anywhere else in the product: the
@@ -30,6 +31,7 @@ pub mod controller;
 pub mod i18n;
 pub mod js;
 mod phone;
+mod proof;
 pub mod state;
 mod style;
 mod watch;

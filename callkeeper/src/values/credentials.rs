@@ -44,6 +44,14 @@ impl ApiKey {
         self.0.expose_secret()
     }
 
+    /// Lends the key's bytes to `use_it`, to derive something from it (the
+    /// proxy signs its proof-of-work challenges with a key derived from
+    /// this one, so that every replica of a site agrees without a new
+    /// secret). The key is not handed out to keep.
+    pub fn with_secret<R>(&self, use_it: impl FnOnce(&[u8]) -> R) -> R {
+        use_it(self.expose().as_bytes())
+    }
+
     /// Whether `candidate` is this key, without handing the key out
     /// (for a proxy that must compare a configured key, e.g. on reload).
     pub fn matches(&self, candidate: &str) -> bool {

@@ -40,7 +40,7 @@ use figment::providers::{Env, Format, Toml};
 
 pub use checks::{MIN_CONTRAST, contrast_ratio};
 pub use error::ConfigError;
-pub use site::{BotChecks, Limits, MAX_IVR_PAGE_CHARS, Site};
+pub use site::{BotChecks, ChallengeMode, ChallengeSettings, Limits, MAX_IVR_PAGE_CHARS, Site};
 
 use error::{invalid, name_the_key};
 use raw::RawConfig;

@@ -144,6 +144,31 @@ pub(super) struct RawSite {
     pub(super) phone: crate::phone_policy::PhonePolicyConfig,
     #[serde(default)]
     pub(super) bot_checks: RawBotChecks,
+    #[serde(default)]
+    pub(super) challenge: RawChallenge,
+}
+
+/// `[sites.NAME.challenge]`; every key defaults to
+/// [`super::ChallengeSettings::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawChallenge {
+    pub(super) mode: super::ChallengeMode,
+    pub(super) bits: u8,
+    pub(super) auto_after_refusals: u32,
+    pub(super) auto_for_minutes: u64,
+}
+
+impl Default for RawChallenge {
+    fn default() -> Self {
+        let settings = super::ChallengeSettings::default();
+        Self {
+            mode: settings.mode,
+            bits: settings.bits,
+            auto_after_refusals: settings.auto_after_refusals,
+            auto_for_minutes: settings.auto_for.as_secs() / 60,
+        }
+    }
 }
 
 /// `[sites.NAME.bot_checks]`; every key defaults to [`super::BotChecks::default`].

@@ -93,6 +93,8 @@ pub struct Site {
     pub limits: Limits,
     /// What tells the widget from a script (`[sites.NAME.bot_checks]`).
     pub bot_checks: BotChecks,
+    /// When orders need a proof of work (`[sites.NAME.challenge]`).
+    pub challenge: ChallengeSettings,
     /// The consent checkbox of the form (`[sites.NAME.consent]`).
     pub consent: Option<protocol::ConsentConfig>,
     /// The site's wording of the widget's texts (`[sites.NAME.texts]`).
@@ -119,6 +121,74 @@ impl Default for BotChecks {
             min_fill: Duration::from_millis(1500),
             require_widget_header: false,
         }
+    }
+}
+
+/// When a site's orders need a proof of work (`[sites.NAME.challenge]`;
+/// see [`crate::challenge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChallengeSettings {
+    /// `off`, `auto` (the default) or `always`.
+    pub mode: ChallengeMode,
+    /// Zero bits the work's hash must start with (`bits`, 18: about 260,000
+    /// hashes, a fraction of a second in the widget; 8 to 24).
+    pub bits: u8,
+    /// In `auto` mode: this many refused requests within ten minutes
+    /// (`auto_after_refusals`, 30) switch the challenge on ...
+    pub auto_after_refusals: u32,
+    /// ... for this long (`auto_for_minutes`, 30).
+    pub auto_for: Duration,
+}
+
+/// When the proof of work is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChallengeMode {
+    /// Never.
+    Off,
+    /// While the site's refusals are high.
+    Auto,
+    /// For every order.
+    Always,
+}
+
+impl Default for ChallengeSettings {
+    fn default() -> Self {
+        Self {
+            mode: ChallengeMode::Auto,
+            bits: 18,
+            auto_after_refusals: 30,
+            auto_for: std::time::Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl ChallengeSettings {
+    pub(super) fn from_raw(
+        raw: &super::raw::RawChallenge,
+        key: &impl Fn(&str) -> String,
+    ) -> Result<Self, ConfigError> {
+        if !(8..=24).contains(&raw.bits) {
+            return Err(invalid(
+                key("bits"),
+                "use 8 to 24 (each bit doubles the visitor's wait)",
+            ));
+        }
+        if raw.auto_after_refusals == 0 || raw.auto_after_refusals > MAX_LIMIT_COUNT {
+            return Err(invalid(
+                key("auto_after_refusals"),
+                format!("use 1 to {MAX_LIMIT_COUNT}"),
+            ));
+        }
+        if raw.auto_for_minutes == 0 || raw.auto_for_minutes > 24 * 60 {
+            return Err(invalid(key("auto_for_minutes"), "use 1 to 1440 (a day)"));
+        }
+        Ok(Self {
+            mode: raw.mode,
+            bits: raw.bits,
+            auto_after_refusals: raw.auto_after_refusals,
+            auto_for: Duration::from_secs(raw.auto_for_minutes * 60),
+        })
     }
 }
 
@@ -248,6 +318,8 @@ impl Site {
             .build(&raw.country_code)
             .map_err(|e| invalid(key(e.key()), e.to_string()))?;
         let limits = Limits::from_raw(&raw.limits, &|name| key(&format!("limits.{name}")))?;
+        let challenge =
+            ChallengeSettings::from_raw(&raw.challenge, &|name| key(&format!("challenge.{name}")))?;
         let consent = raw
             .consent
             .map(|consent| check_consent(consent, &|name| key(&format!("consent.{name}"))))
@@ -281,6 +353,7 @@ impl Site {
                 min_fill: Duration::from_millis(raw.bot_checks.min_fill_ms),
                 require_widget_header: raw.bot_checks.require_widget_header,
             },
+            challenge,
             balance_warn_minutes: raw.balance_warn_minutes,
             consent,
             texts: protocol::SiteTexts {

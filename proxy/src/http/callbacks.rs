@@ -68,10 +68,21 @@ pub(super) async fn create(
     let request: CallbackRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if let Err((class, error)) = check_bot_signals(site, &headers, &request) {
-        state.metrics.refused(&site.id, class);
+        state.refused(site, class);
         tracing::info!(site = %site.id, class, "a request failed a bot check");
         state.limits.mark_suspect(client_ip, state.clock.now_ms());
         return Err(error);
+    }
+    // A site under attack (or asking always) takes orders with a proof of
+    // work only: checked before anything costly (the number, the store).
+    let now_ms = u64::try_from(state.clock.now_ms()).unwrap_or(0);
+    if state.challenges.required(site, now_ms) {
+        let proof = headers.get(PROOF_HEADER).and_then(|v| v.to_str().ok());
+        if let Err(refusal) = state.challenges.check(site, proof, now_ms / 1000) {
+            state.refused(site, refusal.class());
+            let challenge = state.challenges.issue(site, now_ms / 1000);
+            return Err(ApiError::ChallengeRequired(challenge));
+        }
     }
     let typed_phone = request.phone.clone();
     let locale = visitor_locale(site, &headers);
@@ -208,7 +219,11 @@ pub(super) const WIDGET_HEADER: &str = "x-callback-widget";
 #[test]
 fn the_widget_header_is_the_contract_s() {
     assert_eq!(WIDGET_HEADER, paths::WIDGET_HEADER.to_ascii_lowercase());
+    assert_eq!(PROOF_HEADER, paths::PROOF_HEADER.to_ascii_lowercase());
 }
+
+/// The proof-of-work header ([`paths::PROOF_HEADER`]), lower case.
+pub(super) const PROOF_HEADER: &str = "x-callback-proof";
 
 /// The bot checks ([`crate::config::BotChecks`]); a refusal's metrics class
 /// and answer. A visitor using the widget never meets one in practice.
@@ -256,7 +271,7 @@ fn check_bot_signals(
 /// makes its address a suspect. A site's ceiling is no fault of the
 /// address that met it, so that one does not make a suspect.
 fn refused_by_limit(state: &AppState, site: &Site, client: Option<IpAddr>, hit: LimitHit) {
-    state.metrics.refused(&site.id, hit.class());
+    state.refused(site, hit.class());
     match hit {
         LimitHit::SitePerHour | LimitHit::SitePerDay => {
             tracing::warn!(site = %site.id, limit = hit.class(), "the site's order ceiling is reached");
@@ -272,7 +287,7 @@ fn refused_by_limit(state: &AppState, site: &Site, client: Option<IpAddr>, hit: 
 /// the number was read, else nothing of it. A number refused for its country
 /// is not read again (classifying a foreign number is the slow part).
 fn log_phone_refusal(state: &AppState, site: &Site, reason: &'static str, typed: &str) {
-    state.metrics.refused(&site.id, &format!("phone_{reason}"));
+    state.refused(site, &format!("phone_{reason}"));
     let number = match reason {
         "kind_not_allowed" | "blocked" => {
             crate::phone_policy::parse(typed, site.phone.site_country()).ok()

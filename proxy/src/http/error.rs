@@ -40,6 +40,12 @@ pub enum ApiError {
         /// [`crate::phone_policy::PhoneRefusal::message`].
         message: String,
     },
+    /// 428: the site asks for a proof of work first (missing, or not
+    /// accepted); the body carries a fresh challenge.
+    #[error(
+        "this site asks for a proof of work before an order; solve the challenge and send again"
+    )]
+    ChallengeRequired(protocol::challenge::Challenge),
     /// 404: unknown site or callback.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -107,6 +113,7 @@ impl ApiError {
             Self::Unreadable(_) => ErrorCode::BadRequest,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::ChallengeRequired(_) => ErrorCode::ChallengeRequired,
         }
     }
 }
@@ -127,12 +134,17 @@ impl IntoResponse for ApiError {
             Self::PhoneRefused { .. } => Some("phone".to_owned()),
             _ => None,
         };
+        let challenge = match &self {
+            Self::ChallengeRequired(challenge) => Some(challenge.clone()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: WireError {
                 code,
                 message: self.to_string(),
                 field,
             },
+            challenge,
         };
         let mut response = (status, Json(body)).into_response();
         let detail = match &self {

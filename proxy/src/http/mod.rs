@@ -69,6 +69,20 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The store heartbeat's last outcome, for `/readyz`.
     pub heartbeat: Arc<crate::heartbeat::StoreHeartbeat>,
+    /// The proof-of-work challenges: which sites ask for one, spent tokens.
+    pub challenges: Arc<crate::challenge::Challenges>,
+}
+
+impl AppState {
+    /// Counts a refused request of `site` (a `/metrics` class), and lets it
+    /// weigh towards switching the site's challenge on.
+    pub(crate) fn refused(&self, site: &crate::config::Site, class: &str) {
+        self.metrics.refused(&site.id, class);
+        if !class.starts_with("challenge_") {
+            let now = u64::try_from(self.clock.now_ms()).unwrap_or(0);
+            self.challenges.note_refusal(site, now);
+        }
+    }
 }
 
 impl crate::site::SiteRuntime {
@@ -108,6 +122,7 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("last-event-id"),
             HeaderName::from_static(callbacks::WIDGET_HEADER),
+            HeaderName::from_static(callbacks::PROOF_HEADER),
         ])
         .expose_headers([
             header::RETRY_AFTER,

@@ -40,6 +40,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         ConsentConfig,
         SiteTexts,
         Slots,
+        protocol::challenge::Challenge,
         Slot,
         ErrorBody,
         ApiError,
@@ -99,6 +100,10 @@ fn slots() {}
          description = "1 to 128 visible ASCII characters. A retry with the same key and body \
                         gets the first answer; with another body, 409"),
         ("Origin" = String, Header, description = "The page's origin; must be one of the site's"),
+        ("X-Callback-Widget" = Option<String>, Header,
+         description = "`1` from the widget; required where the site's `require_widget_header` is on"),
+        ("X-Callback-Proof" = Option<String>, Header,
+         description = "`token:nonce`, a solved proof-of-work challenge, where the site asks for one (428)"),
     ),
     request_body(content = CallbackRequest, content_type = "application/json"),
     responses(
@@ -109,6 +114,8 @@ fn slots() {}
         (status = 409, description = "The Idempotency-Key was used with another body (`idempotency_conflict`)", body = ErrorBody),
         (status = 413, description = "The body is too large (`payload_too_large`)", body = ErrorBody),
         (status = 422, description = "A field is invalid; `field` names it (`invalid_input`)", body = ErrorBody),
+        (status = 428, description = "The site asks for a proof of work (`challenge_required`): solve `challenge` \
+                                       and send again with X-Callback-Proof", body = ErrorBody),
         (status = 429, description = "Too many requests from this address, for this number or for this site (`rate_limited`)",
          body = ErrorBody,
          headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -198,7 +205,7 @@ mod tests {
         }
         let create = &doc["paths"]["/v1/sites/{site}/callbacks"]["post"];
         for status in [
-            "202", "400", "403", "404", "409", "413", "422", "429", "503",
+            "202", "400", "403", "404", "409", "413", "422", "428", "429", "503",
         ] {
             assert!(
                 create["responses"][status].is_object(),
@@ -316,6 +323,7 @@ mod tests {
                         message: String::new(),
                         field: Some(String::new()),
                     },
+                    challenge: Some(protocol::challenge::Challenge::default()),
                 })
                 .expect("json"),
             ),
@@ -380,6 +388,7 @@ mod tests {
                     ErrorCode::IdempotencyConflict,
                     ErrorCode::PayloadTooLarge,
                     ErrorCode::RateLimited,
+                    ErrorCode::ChallengeRequired,
                     ErrorCode::Unavailable,
                     ErrorCode::Internal,
                 ]),

@@ -1,5 +1,5 @@
 //! Bot friction and consent on the create endpoint (issue 11): what a
-//! script gets refused for, and that the widget as it is today still orders.
+//! script gets refused for, and that a person still orders.
 
 use serde_json::{Value, json};
 
@@ -61,7 +61,8 @@ async fn a_filled_honeypot_or_a_form_sent_too_fast_is_refused() {
     )
     .await;
     assert_eq!(status, 202);
-    // Today's widget sends neither, and still orders.
+    // A client that sends neither (not the widget) still orders where the
+    // widget's header is not required.
     let (status, _) = post(&proxy, &json!({"phone": "+79995000004"}), false).await;
     assert_eq!(status, 202);
     assert!(stub.placed().iter().all(|call| call.phone != "79995000001"));

@@ -12,6 +12,7 @@
 mod api;
 mod attacks;
 mod bot_checks;
+mod challenge;
 mod config_example;
 mod delivery;
 mod exactly_once;

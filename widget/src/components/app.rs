@@ -55,6 +55,7 @@ pub fn App(
         .concat()
     };
     let toggle = c.clone();
+    let drawn = c.drawn();
 
     // The dialog is drawn when it first opens (and then stays): mounting
     // draws the launcher only, one short task on the page's thread.
@@ -72,9 +73,10 @@ pub fn App(
                 button=refs.launcher
                 on_toggle=move || toggle.toggle()
             />
-            <Show when=move || state.read().drawn>
-                {drawn_dialog(c.clone())}
-            </Show>
+            {move || {
+                drawn.track();
+                state.with_untracked(|s| s.drawn).then(|| drawn_dialog(c.clone()))
+            }}
         </div>
     }
     .into_any()
