@@ -91,16 +91,16 @@ pub fn admin_app(state: AppState) -> Router {
 
 /// The proxy's public router: the widget's API and files, and `/healthz`.
 pub fn app(state: AppState) -> Router {
-    let origins: Vec<String> = state
-        .sites
-        .values()
-        .flat_map(|s| s.site.allowed_origins.iter().cloned())
-        .collect();
+    // The sites as configured now: a reload changes the allowed origins too.
+    let sites = state.sites.clone();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-            origin
-                .to_str()
-                .is_ok_and(|o| origins.iter().any(|allowed| allowed == o))
+            origin.to_str().is_ok_and(|o| {
+                sites
+                    .current()
+                    .values()
+                    .any(|s| s.site.allowed_origins.iter().any(|allowed| allowed == o))
+            })
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([

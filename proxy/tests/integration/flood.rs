@@ -5,9 +5,10 @@
 //! forwarded, and the visitor's p99 (`--nocapture` to read them), and
 //! asserts that every limit held exactly.
 //!
-//! The flood runs in the test's process against the proxy on a real port;
-//! the proxy's limits only see sockets and headers, so it makes no
-//! difference to them which process sends.
+//! The proxy under attack is the real `proxy` binary, a second process
+//! ([`ProxyBinary`]); the attackers and the visitor are this test process,
+//! on loopback, each attacker socket bound to its own 127.0.0.x address
+//! (Linux routes all of 127.0.0.0/8 to `lo`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::support::{ORIGIN, Stub, TestProxy, config_toml, eventually, free_addr};
+use crate::support::{ORIGIN, ProxyBinary, Stub, config_toml, eventually, free_addr};
 
 /// Where an attempt comes from.
 #[derive(Debug, Clone, Copy)]
@@ -48,19 +49,22 @@ struct Outcome {
 
 /// The proxy for site `shop`, trusting X-Forwarded-For from 127.0.0.1, with
 /// `limits` as its limits table.
-async fn target(stub: &Stub, limits: &str) -> TestProxy {
+async fn target(stub: &Stub, limits: &str) -> ProxyBinary {
     let upstream = stub.serve().await;
-    TestProxy::start(|dir| {
-        format!(
-            "trusted_proxies = [\"127.0.0.1\"]\n{}",
-            config_toml(
-                free_addr(),
-                &upstream,
-                &dir.join("leads.db"),
-                &format!("limits = {{ {limits} }}"),
+    ProxyBinary::start(
+        |dir| {
+            format!(
+                "trusted_proxies = [\"127.0.0.1\"]\n{}",
+                config_toml(
+                    free_addr(),
+                    &upstream,
+                    &dir.join("leads.db"),
+                    &format!("limits = {{ {limits} }}"),
+                )
             )
-        )
-    })
+        },
+        "warn",
+    )
     .await
 }
 
@@ -77,7 +81,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 /// Runs `attack` against `proxy` while a visitor from 127.0.0.254 reads the
 /// site's config and orders one callback for their own number.
-async fn flood(proxy: &TestProxy, stub: &Stub, attack: Attack) -> Outcome {
+async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
     let _alone = ONE_AT_A_TIME.lock().await;
     let url = format!("{}/v1/sites/shop/callbacks", proxy.url);
     let mut clients: HashMap<Ipv4Addr, reqwest::Client> = HashMap::new();
@@ -220,7 +224,6 @@ async fn thousands_of_attempts_from_one_address_store_its_daily_limit_exactly() 
     assert_eq!(outcome.refused.get("limit_address_per_day"), Some(&1990));
     assert!(outcome.visitor_ordered);
     assert_eq!(outcome.forwarded, 11);
-    proxy.stop();
 }
 
 #[tokio::test]
@@ -253,7 +256,6 @@ async fn the_default_burst_stops_one_address_before_anything_is_read() {
         Some(&(2000 - stored as u64))
     );
     assert!(outcome.visitor_ordered);
-    proxy.stop();
 }
 
 #[tokio::test]
@@ -298,7 +300,6 @@ async fn many_addresses_at_one_number_store_it_once() {
         .count();
     assert_eq!(one_number, 1);
     assert!(outcome.visitor_ordered);
-    proxy.stop();
 }
 
 #[tokio::test]
@@ -338,7 +339,6 @@ async fn many_addresses_at_premium_and_foreign_numbers_store_nothing() {
     assert_eq!(outcome.by_status.get(&202), None);
     assert!(outcome.visitor_ordered);
     assert_eq!(outcome.forwarded, 1, "only the visitor's call");
-    proxy.stop();
 }
 
 #[tokio::test]
@@ -368,7 +368,6 @@ async fn k_concurrent_orders_from_many_addresses_fill_the_ceiling_exactly() {
     .await;
     assert_eq!(outcome.stored, CEILING, "{outcome:?}");
     assert_eq!(outcome.forwarded, CEILING);
-    proxy.stop();
 }
 
 #[tokio::test]
@@ -406,5 +405,4 @@ async fn ipv6_64s_and_48s_are_held_to_their_daily_limits() {
     .await;
     assert_eq!(outcome.by_status.get(&202), Some(&(12 + 50)), "{outcome:?}");
     assert!(outcome.visitor_ordered);
-    proxy.stop();
 }
