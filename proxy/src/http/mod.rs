@@ -19,6 +19,8 @@ mod extract;
 mod health;
 mod limits;
 mod openapi;
+#[cfg(test)]
+mod properties;
 mod sites;
 mod status;
 mod streams;
