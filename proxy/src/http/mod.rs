@@ -11,6 +11,8 @@
 //! - `streams.rs`: the caps on open status streams.
 //! - `health.rs`, `openapi.rs`, `assets.rs`: for operators ([`admin_app`]), for integrators, the widget's files.
 //! - `error.rs`: the one error shape; `extract.rs`: the client's socket address.
+//! - `properties.rs` (tests): property tests of everything above that reads
+//!   outside input.
 
 mod assets;
 mod callbacks;

@@ -366,17 +366,19 @@ fn arbitrary_callback_requests_get_a_202_or_a_4xx_never_a_5xx() {
     let router = runtime.block_on(router(dir.path()));
     // 1,500 cases.
     let mut runner = TestRunner::new(ProptestConfig::with_cases(1_500));
-    let accepted = std::cell::Cell::new(0);
+    let statuses = std::cell::RefCell::new(BTreeMap::<u16, usize>::new());
     runner
         .run(&order(), |order| {
             let (status, body) = runtime.block_on(answer(&router, order.request()));
-            accepted.set(accepted.get() + usize::from(status == 202));
+            *statuses.borrow_mut().entry(status).or_default() += 1;
             check_answer(status, &body)
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
+    let statuses = statuses.into_inner();
+    println!("arbitrary callback requests, answers by status: {statuses:?}");
     // The property is about the refusals; some valid orders prove the
     // generated requests reach the end of the handler too.
-    assert!(accepted.get() > 0, "no generated order was valid");
+    assert!(statuses.contains_key(&202), "no generated order was valid");
 }
 
 #[test]
