@@ -274,6 +274,15 @@ async fn get_calls_info(
     axum::Json(Value::Array(records)).into_response()
 }
 
+/// `body` with the dialog's elapsed time the widget adds (6 s, unless set).
+pub fn as_from_the_widget(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(fields) = body.as_object_mut() {
+        fields.entry("elapsed_ms").or_insert(json!(6000));
+    }
+    body
+}
+
 /// A proxy config for one site `shop` against `upstream`.
 pub fn config_toml(
     listen: SocketAddr,
@@ -306,6 +315,9 @@ pub struct Visitor {
     pub site: String,
     /// The `Origin` of the site's pages.
     pub origin: String,
+    /// Whether orders carry what the widget sends (`X-Callback-Widget` and
+    /// `elapsed_ms`): the demo requires them, as a site would.
+    pub as_widget: bool,
 }
 
 impl Visitor {
@@ -315,6 +327,7 @@ impl Visitor {
             url,
             site: "shop".to_owned(),
             origin: ORIGIN.to_owned(),
+            as_widget: false,
         }
     }
 
@@ -329,8 +342,14 @@ impl Visitor {
     ) -> (u16, Value, Option<String>) {
         let mut request = reqwest::Client::new()
             .post(format!("{}/v1/sites/{}/callbacks", self.url, self.site))
-            .header("Origin", origin)
-            .json(body);
+            .header("Origin", origin);
+        request = if self.as_widget {
+            request
+                .header(protocol::paths::WIDGET_HEADER, "1")
+                .json(&as_from_the_widget(body))
+        } else {
+            request.json(body)
+        };
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
@@ -491,6 +510,7 @@ impl TestProxy {
             url: demo.api_url.clone(),
             site: proxy::demo::DEMO_SITE.to_owned(),
             origin: demo.page_url.trim_end_matches('/').to_owned(),
+            as_widget: true,
         };
         let task = std::mem::replace(&mut demo.proxy, tokio::spawn(async { Ok(()) }));
         Self {
