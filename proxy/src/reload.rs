@@ -264,6 +264,82 @@ mod tests {
         );
     }
 
+    /// A config file for `sites` (id, table lines), its key in a file.
+    fn write_config(dir: &std::path::Path, sites: &[(&str, &str)]) -> PathBuf {
+        let key = dir.join("key");
+        std::fs::write(&key, KEY).expect("write the key");
+        let mut text = "allow_readable_key_file = true\n".to_owned();
+        for (id, extra) in sites {
+            text.push_str(&format!(
+                "[sites.{id}]\nallowed_origins = [\"https://{id}.example\"]\n\
+                 upstream = \"http://127.0.0.1:9\"\nunique = \"example_company\"\n\
+                 api_key_file = {key:?}\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n{extra}\n"
+            ));
+        }
+        let path = dir.join("proxy.toml");
+        std::fs::write(&path, text).expect("write the config");
+        path
+    }
+
+    #[test]
+    fn a_reload_swaps_a_sites_settings_and_burst_and_keeps_the_set_of_sites() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write_config(
+            dir.path(),
+            &[("shop", "limits = { ip_burst = 1, ip_per_minute = 1 }")],
+        );
+        let config = Config::load(&path).expect("a valid config");
+        let sites = Sites::build(config.sites.clone());
+        let limits = Arc::new(IpLimits::new(&config));
+        let metrics = Arc::new(Metrics::new(&config, Arc::new(crate::clock::SystemClock)));
+        let reloader = Reloader::new(path.clone(), config, sites.clone(), limits.clone(), metrics);
+        let visitor = Some("203.0.113.7".parse().expect("an address"));
+        assert!(limits.check("shop", visitor).is_ok());
+        assert!(limits.check("shop", visitor).is_err(), "a burst of 1");
+
+        write_config(
+            dir.path(),
+            &[
+                ("shop", "limits = { ip_burst = 3, ip_per_minute = 1 }"),
+                ("blog", ""),
+            ],
+        );
+        match reloader.reload() {
+            Reloaded::Applied { needs_restart } => {
+                assert_eq!(needs_restart, ["sites.blog (a new site)"]);
+            }
+            Reloaded::Rejected(error) => panic!("rejected: {error}"),
+        }
+        let shop = sites.get("shop").expect("still served");
+        assert_eq!(shop.site.limits.ip_burst, 3);
+        assert!(
+            sites.get("blog").is_none(),
+            "a new site waits for a restart"
+        );
+        assert!(
+            limits.check("shop", visitor).is_ok(),
+            "the new burst is in force"
+        );
+
+        std::fs::write(&path, "[sites.shop\n").expect("write");
+        assert!(matches!(reloader.reload(), Reloaded::Rejected(_)));
+        assert_eq!(sites.get("shop").expect("served").site.limits.ip_burst, 3);
+
+        // A file without the site: it stays, as it was, until a restart.
+        write_config(dir.path(), &[("blog", "")]);
+        match reloader.reload() {
+            Reloaded::Applied { needs_restart } => assert_eq!(
+                needs_restart,
+                [
+                    "sites.blog (a new site)",
+                    "sites.shop (a removed site: still served)"
+                ]
+            ),
+            Reloaded::Rejected(error) => panic!("rejected: {error}"),
+        }
+        assert_eq!(sites.get("shop").expect("served").site.limits.ip_burst, 3);
+    }
+
     #[test]
     fn a_new_or_removed_site_is_named_for_a_restart() {
         let old = config("", "");

@@ -9,9 +9,10 @@
 //!   SQLite store) on arbitrary callback requests (1,500 cases: bytes,
 //!   arbitrary JSON objects of the request's fields, arbitrary
 //!   `Idempotency-Key`, `Accept-Language`, `Origin`, `X-Forwarded-For`,
-//!   widget header) and status reads (500 cases: arbitrary ids and
-//!   `Last-Event-ID`): never a panic nor a 5xx, only a 202 or a 4xx in the
-//!   API's one error shape.
+//!   widget header) and status reads (500 cases: arbitrary ids, or a real
+//!   lead's, and arbitrary `Last-Event-ID`): never a panic nor a 5xx, only
+//!   a 202 (a 200 for the real lead's status) or a 4xx in the API's one
+//!   error shape.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -386,8 +387,21 @@ fn arbitrary_status_reads_get_a_4xx_never_a_5xx() {
     let runtime = runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let router = runtime.block_on(router(dir.path()));
+    // One real lead, so that `Last-Event-ID` is read too (an unknown id is
+    // a 404 before it is).
+    let order = Request::post("/v1/sites/shop/callbacks")
+        .header("origin", ORIGIN)
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"phone": "+7 916 555-00-99", "elapsed_ms": 6000}"#,
+        ))
+        .expect("a request");
+    let (status, body) = runtime.block_on(answer(&router, order));
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    let token: Value = serde_json::from_slice(&body).expect("JSON");
+    let token = token["id"].as_str().expect("a status token").to_owned();
     let read = (
-        prop::collection::vec(any::<u8>(), 1..48),
+        prop::option::weighted(0.7, prop::collection::vec(any::<u8>(), 1..48)),
         any::<bool>(),
         header_value(),
     );
@@ -395,8 +409,12 @@ fn arbitrary_status_reads_get_a_4xx_never_a_5xx() {
     let mut runner = TestRunner::new(ProptestConfig::with_cases(500));
     runner
         .run(&read, |(id, events, last_event_id)| {
-            // Any bytes, percent-encoded into the path as a browser would.
-            let id: String = id.iter().map(|byte| format!("%{byte:02X}")).collect();
+            // Any bytes, percent-encoded into the path as a browser would;
+            // or the real lead's token.
+            let id: String = id.map_or_else(
+                || token.clone(),
+                |id| id.iter().map(|byte| format!("%{byte:02X}")).collect(),
+            );
             let path = if events {
                 format!("/v1/callbacks/{id}/events")
             } else {
@@ -406,7 +424,27 @@ fn arbitrary_status_reads_get_a_4xx_never_a_5xx() {
             if let Some(value) = last_event_id {
                 request.headers_mut().insert("last-event-id", value);
             }
+            if events && id == token {
+                // A live stream: it answers at once and goes on; its body
+                // is not awaited.
+                let response = runtime
+                    .block_on(router.clone().oneshot(request))
+                    .expect("infallible");
+                prop_assert_eq!(response.status().as_u16(), 200);
+                prop_assert_eq!(
+                    response
+                        .headers()
+                        .get("content-type")
+                        .map(HeaderValue::as_bytes),
+                    Some(&b"text/event-stream"[..])
+                );
+                return Ok(());
+            }
             let (status, body) = runtime.block_on(answer(&router, request));
+            if id == token {
+                prop_assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+                return Ok(());
+            }
             check_answer(status, &body)
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
