@@ -44,6 +44,8 @@ struct Outcome {
     stored: usize,
     forwarded: usize,
     visitor_p99: Duration,
+    /// How many requests the visitor made during the flood.
+    visitor_requests: usize,
     visitor_ordered: bool,
 }
 
@@ -53,8 +55,9 @@ async fn target(stub: &Stub, limits: &str) -> ProxyBinary {
     let upstream = stub.serve().await;
     ProxyBinary::start(
         |dir| {
+            // The visitor reads the site's config all through the flood.
             format!(
-                "trusted_proxies = [\"127.0.0.1\"]\n{}",
+                "trusted_proxies = [\"127.0.0.1\"]\nreads_per_minute = 100000\n{}",
                 config_toml(
                     free_addr(),
                     &upstream,
@@ -80,7 +83,8 @@ fn client_from(address: Ipv4Addr) -> reqwest::Client {
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs `attack` against `proxy` while a visitor from 127.0.0.254 reads the
-/// site's config and orders one callback for their own number.
+/// site's config every 10 ms, from before the flood to its end (at least 20
+/// times), and orders one callback for their own number early in it.
 async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
     let _alone = ONE_AT_A_TIME.lock().await;
     let url = format!("{}/v1/sites/shop/callbacks", proxy.url);
@@ -110,23 +114,33 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
             request
         })
         .collect();
-    let attacker = futures_util::stream::iter(requests)
-        .map(|request| async move {
-            request
-                .send()
-                .await
-                .map_or(0, |response| response.status().as_u16())
-        })
-        .buffer_unordered(attack.in_flight)
-        .collect::<Vec<u16>>();
+    let attack_over = std::sync::atomic::AtomicBool::new(false);
+    let attacker = async {
+        let statuses = futures_util::stream::iter(requests)
+            .map(|request| async move {
+                request
+                    .send()
+                    .await
+                    .map_or(0, |response| response.status().as_u16())
+            })
+            .buffer_unordered(attack.in_flight)
+            .collect::<Vec<u16>>()
+            .await;
+        attack_over.store(true, std::sync::atomic::Ordering::Relaxed);
+        statuses
+    };
 
     let visitor = async {
         let client = client_from(Ipv4Addr::new(127, 0, 0, 254));
         let mut latencies = Vec::new();
         let mut ordered = false;
-        for round in 0..20 {
+        let mut round = 0;
+        while round < 20
+            || (!attack_over.load(std::sync::atomic::Ordering::Relaxed) && round < 5_000)
+        {
+            round += 1;
             let started = Instant::now();
-            if round == 10 {
+            if round == 5 {
                 let status = client
                     .post(&url)
                     .header("Origin", ORIGIN)
@@ -144,13 +158,14 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
                 assert_eq!(status, 200, "the visitor reads the site's config");
             }
             latencies.push(started.elapsed());
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         latencies.sort();
         let p99 = latencies[(latencies.len() * 99).div_ceil(100) - 1];
-        (p99, ordered)
+        (p99, latencies.len(), ordered)
     };
-    let (statuses, (visitor_p99, visitor_ordered)) = tokio::join!(attacker, visitor);
+    let (statuses, (visitor_p99, visitor_requests, visitor_ordered)) =
+        tokio::join!(attacker, visitor);
 
     let mut by_status = BTreeMap::new();
     for status in statuses {
@@ -177,10 +192,11 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
         stored,
         forwarded: stub.placed().len(),
         visitor_p99,
+        visitor_requests,
         visitor_ordered,
     };
     println!(
-        "FLOOD {:<34} attempts {:>5} | answers {:?} | refused {:?} | stored {} (incl. the visitor's) | forwarded {} | visitor ordered {} p99 {:?}",
+        "FLOOD {:<34} attempts {:>5} | answers {:?} | refused {:?} | stored {} (incl. the visitor's) | forwarded {} | visitor ordered {} p99 {:?} over {} requests",
         attack.name,
         attack.attempts.len(),
         outcome.by_status,
@@ -189,6 +205,7 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
         outcome.forwarded,
         outcome.visitor_ordered,
         outcome.visitor_p99,
+        outcome.visitor_requests,
     );
     outcome
 }
