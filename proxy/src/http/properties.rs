@@ -10,9 +10,10 @@
 //!   arbitrary JSON objects of the request's fields, arbitrary
 //!   `Idempotency-Key`, `Accept-Language`, `Origin`, `X-Forwarded-For`,
 //!   widget header) and status reads (500 cases: arbitrary ids, or a real
-//!   lead's, and arbitrary `Last-Event-ID`): never a panic nor a 5xx, only
-//!   a 202 (a 200 for the real lead's status) or a 4xx in the API's one
-//!   error shape.
+//!   lead's, and arbitrary `Last-Event-ID`) and site reads (300 cases:
+//!   arbitrary site ids and query strings, `?days=` among them): never a
+//!   panic nor a 5xx, only a 202 (a 200 for a real lead or site) or a 4xx in
+//!   the API's one error shape.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -443,6 +444,45 @@ fn arbitrary_status_reads_get_a_4xx_never_a_5xx() {
             let (status, body) = runtime.block_on(answer(&router, request));
             if id == token {
                 prop_assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+                return Ok(());
+            }
+            check_answer(status, &body)
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+}
+
+#[test]
+fn arbitrary_site_reads_get_a_200_or_a_4xx_never_a_5xx() {
+    let runtime = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let router = runtime.block_on(router(dir.path()));
+    let percent = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("%{b:02X}")).collect() };
+    let read = (
+        prop::option::weighted(0.5, prop::collection::vec(any::<u8>(), 1..24)),
+        any::<bool>(),
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..24)
+                .prop_map(move |q| format!("x={}", percent(&q))),
+            any::<String>().prop_map(|days| format!("days={}", percent(days.as_bytes()))),
+            any::<i64>().prop_map(|days| format!("days={days}")),
+        ],
+    );
+    // 300 cases.
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(300));
+    runner
+        .run(&read, |(site, slots, query)| {
+            let site = site.map_or_else(|| "shop".to_owned(), |site| percent(&site));
+            let path = if slots {
+                format!("/v1/sites/{site}/slots?{query}")
+            } else {
+                format!("/v1/sites/{site}/config?{query}")
+            };
+            let request = Request::get(path).body(Body::empty()).expect("a request");
+            let (status, body) = runtime.block_on(answer(&router, request));
+            if status == 200 {
+                prop_assert_eq!(site, "shop");
+                let json: Result<Value, _> = serde_json::from_slice(&body);
+                prop_assert!(json.is_ok(), "{}", String::from_utf8_lossy(&body));
                 return Ok(());
             }
             check_answer(status, &body)
