@@ -144,7 +144,7 @@ impl Application {
     }
 
     /// What reloads this proxy's sites from the config file at `path`
-    /// (the file it was built from), e.g. on SIGHUP ([`reload::reload_on_hangup`]).
+    /// (the file it was built from), e.g. on SIGHUP ([`reload::Hangups`]).
     pub fn reloader(&self, path: std::path::PathBuf) -> reload::Reloader {
         reload::Reloader::new(
             path,

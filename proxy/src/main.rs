@@ -148,13 +148,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Leads { config, action } => leads(&Config::load(&config)?, action).await,
         Command::Serve { config: path } => {
+            #[cfg(unix)]
+            let hangups = proxy::reload::Hangups::catch()?;
             let config = Config::load(&path)?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let app = Application::build(config, listener).await?;
             tracing::info!(addr = %app.local_addr()?, admin = %app.admin_addr()?, "proxy listening");
             cancel_on_signal(shutdown.clone());
             #[cfg(unix)]
-            proxy::reload::reload_on_hangup(app.reloader(path), shutdown.clone())?;
+            hangups.reload_with(app.reloader(path), shutdown.clone());
             app.run_until_stopped(shutdown).await
         }
         Command::Demo {

@@ -201,37 +201,46 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<String> {
     keys
 }
 
-/// Reloads through `reloader` on every SIGHUP until `shutdown`. The handler
-/// is in place when this returns (before the proxy serves), so an early
-/// SIGHUP does not end the process as its default action would.
+/// SIGHUP, caught from the moment [`Hangups::catch`] returns: its default
+/// action would end the process, and systemd may send it (`systemctl
+/// reload`) while the proxy is still opening its store. A SIGHUP caught
+/// before [`Hangups::reload_with`] reloads as soon as that is called.
 #[cfg(unix)]
-pub fn reload_on_hangup(
-    reloader: Reloader,
-    shutdown: tokio_util::sync::CancellationToken,
-) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                received = hangups.recv() => {
-                    if received.is_none() {
-                        return;
+#[derive(Debug)]
+pub struct Hangups(tokio::signal::unix::Signal);
+
+#[cfg(unix)]
+impl Hangups {
+    /// Catches SIGHUP from now on.
+    pub fn catch() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::hangup()).map(Self)
+    }
+
+    /// Reloads through `reloader` on every SIGHUP until `shutdown`.
+    pub fn reload_with(self, reloader: Reloader, shutdown: tokio_util::sync::CancellationToken) {
+        let Self(mut hangups) = self;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    received = hangups.recv() => {
+                        if received.is_none() {
+                            return;
+                        }
                     }
                 }
+                // Reading the file and key files is blocking I/O.
+                let reloader = reloader.clone();
+                if tokio::task::spawn_blocking(move || reloader.reload())
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("the config reload panicked; the old config stays in force");
+                }
             }
-            // Reading the file and key files is blocking I/O.
-            let reloader = reloader.clone();
-            if tokio::task::spawn_blocking(move || reloader.reload())
-                .await
-                .is_err()
-            {
-                tracing::error!("the config reload panicked; the old config stays in force");
-            }
-        }
-    });
-    Ok(())
+        });
+    }
 }
 
 #[cfg(test)]
