@@ -5,7 +5,8 @@
 //! follows the call and hands the widget a sanitized, live status. It also
 //! serves the widget's files.
 //!
-//! - [`config`]: the TOML configuration; [`site`]: each site built for running.
+//! - [`config`]: the TOML configuration; [`site`]: each site built for running;
+//!   [`reload`]: the config read again on SIGHUP.
 //! - [`http`]: the widget's API and assets ([`http::app`]).
 //! - [`lead`]: the lead, its states and transitions; [`store`]: where leads are kept (SQLite).
 //! - [`pipeline`]: the forwarder, the tracker and the retention job.
@@ -34,6 +35,7 @@ pub mod monitor;
 pub mod operator;
 pub mod phone_policy;
 pub mod pipeline;
+pub mod reload;
 pub mod serve;
 pub mod site;
 pub mod store;
@@ -62,6 +64,8 @@ pub struct Application {
     monitor: monitor::Monitor,
     serve_limits: serve::ServeLimits,
     trusted_proxies: trusted_proxies::TrustedProxies,
+    /// The config it was built from, for [`Application::reloader`].
+    config: Config,
 }
 
 impl Application {
@@ -92,7 +96,8 @@ impl Application {
         let wake = Arc::new(tokio::sync::Notify::new());
         let metrics = Arc::new(metrics::Metrics::new(&config, clock.clone()));
         let limits = Arc::new(http::IpLimits::new(&config));
-        let sites = site::build_all(config.sites);
+        let built_from = config.clone();
+        let sites = site::Sites::build(config.sites);
         let pipeline = Pipeline {
             store: store.clone(),
             changes: changes.clone(),
@@ -136,7 +141,20 @@ impl Application {
             monitor,
             serve_limits: config.server,
             trusted_proxies: config.trusted_proxies,
+            config: built_from,
         })
+    }
+
+    /// What reloads this proxy's sites from the config file at `path`
+    /// (the file it was built from), e.g. on SIGHUP ([`reload::Hangups`]).
+    pub fn reloader(&self, path: std::path::PathBuf) -> reload::Reloader {
+        reload::Reloader::new(
+            path,
+            self.config.clone(),
+            self.state.sites.clone(),
+            self.state.limits.clone(),
+            self.state.metrics.clone(),
+        )
     }
 
     /// The address the API listens on.

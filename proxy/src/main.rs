@@ -147,12 +147,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Leads { config, action } => leads(&Config::load(&config)?, action).await,
-        Command::Serve { config } => {
-            let config = Config::load(&config)?;
+        Command::Serve { config: path } => {
+            #[cfg(unix)]
+            let hangups = proxy::reload::Hangups::catch()?;
+            let config = Config::load(&path)?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let app = Application::build(config, listener).await?;
             tracing::info!(addr = %app.local_addr()?, admin = %app.admin_addr()?, "proxy listening");
             cancel_on_signal(shutdown.clone());
+            #[cfg(unix)]
+            hangups.reload_with(app.reloader(path), shutdown.clone());
             app.run_until_stopped(shutdown).await
         }
         Command::Demo {

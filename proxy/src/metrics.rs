@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -177,7 +177,8 @@ struct SiteMetrics {
     refusals: [AtomicU64; REFUSAL_CLASSES.len()],
     retries: AtomicU64,
     upstream_failures: AtomicU64,
-    warn_below: u32,
+    /// `balance_warn_minutes`; a config reload changes it.
+    warn_below: AtomicU32,
     contact: Mutex<Contact>,
     balance: Mutex<Balance>,
 }
@@ -192,6 +193,10 @@ pub struct Metrics {
     upstream: [Histogram; UpstreamMethod::ALL.len()],
     sites: BTreeMap<String, SiteMetrics>,
     halted: AtomicU64,
+    /// Config reloads by outcome: applied, rejected.
+    reloads: [AtomicU64; 2],
+    /// Whether the last applied reload changed a setting that needs a restart.
+    restart_needed: AtomicU64,
     check_interval: Duration,
     clock: std::sync::Arc<dyn Clock>,
 }
@@ -237,7 +242,7 @@ impl Metrics {
                     refusals: Default::default(),
                     retries: AtomicU64::new(0),
                     upstream_failures: AtomicU64::new(0),
-                    warn_below: site.balance_warn_minutes,
+                    warn_below: AtomicU32::new(site.balance_warn_minutes),
                     contact: Mutex::default(),
                     balance: Mutex::default(),
                 };
@@ -249,6 +254,8 @@ impl Metrics {
             upstream: Default::default(),
             sites,
             halted: AtomicU64::new(0),
+            reloads: Default::default(),
+            restart_needed: AtomicU64::new(0),
             check_interval: config.upstream_check_interval,
             clock,
         }
@@ -357,12 +364,35 @@ impl Metrics {
         }
     }
 
+    /// Counts one config reload: `applied` (with whether some changed
+    /// setting waits for a restart), or rejected (the old config stays).
+    pub fn config_reload(&self, applied: bool, restart_needed: bool) {
+        self.reloads[usize::from(!applied)].fetch_add(1, Ordering::Relaxed);
+        if applied {
+            self.restart_needed
+                .store(u64::from(restart_needed), Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the reloaded sites' `balance_warn_minutes` (sites are only
+    /// added or removed by a restart).
+    pub fn reload_sites(&self, sites: &HashMap<String, crate::config::Site>) {
+        for (id, site) in sites {
+            if let Some(metrics) = self.sites.get(id) {
+                metrics
+                    .warn_below
+                    .store(site.balance_warn_minutes, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Records a site's balance as just read; returns whether it is low.
     pub fn balance(&self, site: &str, minutes: Option<i64>) -> bool {
         let Some(site) = self.sites.get(site) else {
             return false;
         };
-        let low = minutes.is_some_and(|m| m < i64::from(site.warn_below));
+        let warn_below = site.warn_below.load(Ordering::Relaxed);
+        let low = minutes.is_some_and(|m| m < i64::from(warn_below));
         *site.balance.lock().unwrap_or_else(PoisonError::into_inner) = Balance { minutes, low };
         low
     }
@@ -610,6 +640,29 @@ impl Metrics {
             "leads_halted_total",
             &[],
             self.halted.load(Ordering::Relaxed),
+        );
+
+        header(
+            out,
+            "config_reloads_total",
+            "counter",
+            "Config reloads (SIGHUP) by outcome: applied, or rejected (the file did not parse or pass the checks; the old config stays in force).",
+        );
+        for (slot, outcome) in ["applied", "rejected"].iter().enumerate() {
+            let count = self.reloads[slot].load(Ordering::Relaxed);
+            sample(out, "config_reloads_total", &[("outcome", outcome)], count);
+        }
+        header(
+            out,
+            "config_restart_needed",
+            "gauge",
+            "1 when the last applied reload changed settings that take effect only after a restart (the log names them).",
+        );
+        sample(
+            out,
+            "config_restart_needed",
+            &[],
+            self.restart_needed.load(Ordering::Relaxed),
         );
 
         header(

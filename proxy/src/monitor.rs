@@ -40,12 +40,12 @@ impl Monitor {
         let mut warned: HashMap<String, Instant> = HashMap::new();
         loop {
             let this = &self;
-            let checks =
-                self.sites
-                    .iter()
-                    .map(|(id, SiteRuntime { site, client, .. })| async move {
-                        (id, this.check(site, client).await)
-                    });
+            // Read once per round: a reload takes effect at the next round.
+            let sites = self.sites.current();
+            let checks = sites.iter().map(|(id, runtime)| async move {
+                let SiteRuntime { site, client, .. } = &**runtime;
+                (id, this.check(site, client).await)
+            });
             // A hung CallKeeper must not hold up shutdown (requests time out after 30 s).
             let readings = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -57,7 +57,7 @@ impl Monitor {
                     .is_none_or(|at| at.elapsed() >= REPEAT_WARNING);
                 match reading {
                     Reading::Low(minutes) if due => {
-                        let site = &self.sites[id].site;
+                        let site = &sites[id].site;
                         tracing::warn!(
                             site = %id,
                             minutes,

@@ -44,7 +44,7 @@ use tower::ServiceExt;
 
 /// How much one server takes before it refuses more. Defaults are for one
 /// small machine; README "Deployment" lists them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeLimits {
     /// A request head (and an idle kept-alive connection) may take this long.
     pub header_read_timeout: Duration,

@@ -1,9 +1,14 @@
 //! A configured site, ready to serve: its configuration, its CallKeeper
-//! client and its opening hours, built once at start and shared by the HTTP
+//! client and its opening hours, built at start and shared by the HTTP
 //! handlers, the pipeline and the balance monitor.
+//!
+//! [`Sites`] is swapped whole when the config is reloaded (SIGHUP, see
+//! `reload.rs`): a request or a send reads the sites once and works with
+//! that snapshot to its end, so it never sees half of an old config and
+//! half of a new one.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::Site;
 use crate::hours::{HoursError, Schedule};
@@ -39,15 +44,43 @@ impl SiteRuntime {
     }
 }
 
-/// Every configured site, by id, at run time.
-pub type Sites = Arc<HashMap<String, SiteRuntime>>;
+/// The sites by id, as of one moment.
+pub type SiteMap = HashMap<String, Arc<SiteRuntime>>;
 
-/// Builds every site of the configuration.
-pub fn build_all(sites: HashMap<String, Site>) -> Sites {
-    Arc::new(
-        sites
-            .into_iter()
-            .map(|(id, site)| (id, SiteRuntime::build(site)))
-            .collect(),
-    )
+/// Every configured site, by id, at run time; cloned handles share one
+/// swappable map.
+#[derive(Debug, Clone, Default)]
+pub struct Sites(Arc<RwLock<Arc<SiteMap>>>);
+
+impl Sites {
+    /// Builds every site of the configuration.
+    pub fn build(sites: HashMap<String, Site>) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(build_map(sites)))))
+    }
+
+    /// The site `id` as it is configured now.
+    pub fn get(&self, id: &str) -> Option<Arc<SiteRuntime>> {
+        self.current().get(id).cloned()
+    }
+
+    /// Every site as configured now.
+    pub fn current(&self) -> Arc<SiteMap> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `sites` in force for every request and send that starts from now on.
+    pub(crate) fn replace(&self, sites: HashMap<String, Site>) {
+        let built = Arc::new(build_map(sites));
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = built;
+    }
+}
+
+fn build_map(sites: HashMap<String, Site>) -> SiteMap {
+    sites
+        .into_iter()
+        .map(|(id, site)| (id, Arc::new(SiteRuntime::build(site))))
+        .collect()
 }

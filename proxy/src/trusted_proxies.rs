@@ -116,4 +116,34 @@ mod tests {
                 .is_empty()
         );
     }
+
+    proptest::proptest! {
+        // 2,000 cases: arbitrary entries, and addresses and ranges as written.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn any_entries_are_read_or_refused_naming_one_and_what_is_read_prints_back(
+            entries in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<String>(),
+                    "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}(/[0-9]{1,2})?",
+                    "[0-9a-f:]{2,20}(/[0-9]{1,3})?",
+                ],
+                0..4,
+            ),
+        ) {
+            match TrustedProxies::parse(&entries) {
+                Ok(trusted) => {
+                    proptest::prop_assert_eq!(trusted.len(), entries.len());
+                    let printed = trusted.to_string();
+                    let again: Vec<&str> = printed.split(", ").filter(|e| !e.is_empty()).collect();
+                    proptest::prop_assert_eq!(TrustedProxies::parse(&again), Ok(trusted));
+                }
+                Err(error) => proptest::prop_assert!(
+                    entries.iter().any(|entry| error.contains(&format!("{:?}", entry.trim()))),
+                    "{error}"
+                ),
+            }
+        }
+    }
 }

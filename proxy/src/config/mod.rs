@@ -23,6 +23,8 @@
 
 mod checks;
 mod error;
+#[cfg(test)]
+mod properties;
 mod raw;
 mod site;
 #[cfg(test)]

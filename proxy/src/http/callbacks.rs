@@ -123,7 +123,7 @@ pub(super) async fn create(
     // after its time) and counted against the limits.
     let now = state.clock.now();
     if let Some(time) = request.time {
-        check_requested_time(time, runtime, now)?;
+        check_requested_time(time, &runtime, now)?;
     }
     let now = unix_millis(now);
 

@@ -21,7 +21,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -33,7 +33,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::{ApiError, AppState};
 use crate::clock::millis;
-use crate::config::{Config, Limits};
+use crate::config::{Config, Limits, Site};
 use crate::lead::LeadState;
 use crate::store::Recent;
 use crate::trusted_proxies::TrustedProxies;
@@ -100,7 +100,8 @@ fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
 /// The per-address burst limiters of every site, and the rule for finding
 /// the client's address.
 pub struct IpLimits {
-    per_site: HashMap<String, DefaultKeyedRateLimiter<IpAddr>>,
+    /// Replaced per site when a reload changes its burst or rate.
+    per_site: RwLock<HashMap<String, Arc<SiteLimiter>>>,
     /// The GETs of the API but status polls, for every site.
     reads: DefaultKeyedRateLimiter<IpAddr>,
     /// Status polls and streams.
@@ -118,7 +119,7 @@ impl IpLimits {
         let per_site = config
             .sites
             .iter()
-            .map(|(id, site)| (id.clone(), RateLimiter::keyed(quota(&site.limits))))
+            .map(|(id, site)| (id.clone(), Arc::new(SiteLimiter::new(&site.limits))))
             .collect();
         // Every GET of the API but the status polls: the config and slots a
         // widget reads once per page view. Status polls are looser: the
@@ -129,7 +130,7 @@ impl IpLimits {
             Quota::per_minute(rate).allow_burst(burst)
         };
         Self {
-            per_site,
+            per_site: RwLock::new(per_site),
             reads: RateLimiter::keyed(per_minute(config.reads_per_minute, 2)),
             polls: RateLimiter::keyed(per_minute(config.status_polls_per_minute, 5)),
             suspects: Mutex::default(),
@@ -157,11 +158,35 @@ impl IpLimits {
     /// Counts one request from `client` to `site`; a 429 with the wait when
     /// over the limit. A request without a known address is not limited here.
     pub(crate) fn check(&self, site: &str, client: Option<IpAddr>) -> Result<(), ApiError> {
-        let (Some(limiter), Some(client)) = (self.per_site.get(site), client) else {
+        let limiter = self
+            .per_site
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(site)
+            .cloned();
+        let (Some(limiter), Some(client)) = (limiter, client) else {
             return Ok(());
         };
         self.forget_now_and_then();
-        Self::take(limiter, client)
+        Self::take(&limiter.limiter, client)
+    }
+
+    /// Takes the reloaded sites' `ip_burst` and `ip_per_minute`: a site
+    /// whose quota changed starts a fresh limiter (every address with a
+    /// full burst); the others keep counting. Sites are only added or
+    /// removed by a restart.
+    pub(crate) fn reload(&self, sites: &HashMap<String, Site>) {
+        let mut per_site = self
+            .per_site
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (id, limiter) in per_site.iter_mut() {
+            if let Some(site) = sites.get(id)
+                && quota(&site.limits) != limiter.quota
+            {
+                *limiter = Arc::new(SiteLimiter::new(&site.limits));
+            }
+        }
     }
 
     /// Counts one GET of the API from `client`: a status poll (`poll`) or
@@ -184,7 +209,15 @@ impl IpLimits {
 
     fn forget_now_and_then(&self) {
         if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
-            for limiter in self.per_site.values().chain([&self.reads, &self.polls]) {
+            let per_site: Vec<Arc<SiteLimiter>> = self
+                .per_site
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .cloned()
+                .collect();
+            let per_site = per_site.iter().map(|site| &site.limiter);
+            for limiter in per_site.chain([&self.reads, &self.polls]) {
                 limiter.retain_recent();
                 limiter.shrink_to_fit();
             }
@@ -244,10 +277,34 @@ pub(super) async fn limit_reads(
 impl fmt::Debug for IpLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IpLimits")
-            .field("sites", &self.per_site.keys().collect::<Vec<_>>())
+            .field(
+                "sites",
+                &self
+                    .per_site
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .keys()
+                    .collect::<Vec<_>>(),
+            )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("client_ip_header", &self.client_ip_header)
             .finish_non_exhaustive()
+    }
+}
+
+/// One site's per-address burst limiter, and the quota it was built with.
+struct SiteLimiter {
+    quota: Quota,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl SiteLimiter {
+    fn new(limits: &Limits) -> Self {
+        let quota = quota(limits);
+        Self {
+            quota,
+            limiter: RateLimiter::keyed(quota),
+        }
     }
 }
 

@@ -11,6 +11,8 @@
 //! - `streams.rs`: the caps on open status streams.
 //! - `health.rs`, `openapi.rs`, `assets.rs`: for operators ([`admin_app`]), for integrators, the widget's files.
 //! - `error.rs`: the one error shape; `extract.rs`: the client's socket address.
+//! - `properties.rs` (tests): property tests of everything above that reads
+//!   outside input.
 
 mod assets;
 mod callbacks;
@@ -19,6 +21,8 @@ mod extract;
 mod health;
 mod limits;
 mod openapi;
+#[cfg(test)]
+mod properties;
 mod sites;
 mod status;
 mod streams;
@@ -105,16 +109,16 @@ pub fn admin_app(state: AppState) -> Router {
 
 /// The proxy's public router: the widget's API and files, and `/healthz`.
 pub fn app(state: AppState) -> Router {
-    let origins: Vec<String> = state
-        .sites
-        .values()
-        .flat_map(|s| s.site.allowed_origins.iter().cloned())
-        .collect();
+    // The sites as configured now: a reload changes the allowed origins too.
+    let sites = state.sites.clone();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-            origin
-                .to_str()
-                .is_ok_and(|o| origins.iter().any(|allowed| allowed == o))
+            origin.to_str().is_ok_and(|o| {
+                sites
+                    .current()
+                    .values()
+                    .any(|s| s.site.allowed_origins.iter().any(|allowed| allowed == o))
+            })
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([

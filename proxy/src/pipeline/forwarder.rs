@@ -75,7 +75,7 @@ impl Pipeline {
 
     /// Sends one lead with orderCall and records the outcome.
     async fn forward(&self, lead: Lead) {
-        let Some(SiteRuntime { site, client, .. }) = self.sites.get(&lead.site) else {
+        let Some(runtime) = self.sites.get(&lead.site) else {
             self.apply(
                 &lead.id,
                 Transition::halted("the site is no longer configured"),
@@ -83,6 +83,7 @@ impl Pipeline {
             .await;
             return;
         };
+        let SiteRuntime { site, client, .. } = &*runtime;
         let Ok(phone) = PhoneNumber::from_digits(&lead.phone) else {
             self.apply(&lead.id, fail(FailureReason::InvalidNumber))
                 .await;

@@ -44,7 +44,6 @@ mod order;
 mod retention;
 mod tracker;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +58,7 @@ use crate::call_state::reason_name;
 use crate::changes::LeadChanges;
 use crate::clock::Clock;
 use crate::lead::{LeadState, Transition};
-use crate::site::SiteRuntime;
+use crate::site::Sites;
 use crate::store::Store;
 
 /// Leads a worker takes per round.
@@ -79,7 +78,7 @@ pub struct Pipeline {
     /// Wakes the forwarder when a lead arrives.
     pub wake: Arc<Notify>,
     /// The sites, each with its CallKeeper client.
-    pub sites: Arc<HashMap<String, SiteRuntime>>,
+    pub sites: Sites,
     /// How often a call's status is asked of CallKeeper.
     pub poll_interval: Duration,
     /// How long a lead is retried while CallKeeper is unreachable.

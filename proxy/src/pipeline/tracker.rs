@@ -66,7 +66,7 @@ impl Pipeline {
                 return;
             }
         }
-        let (Some(SiteRuntime { site, client, .. }), Some(Ok(id))) = (
+        let (Some(runtime), Some(Ok(id))) = (
             self.sites.get(&lead.site),
             lead.upstream_id.as_deref().map(CallId::parse),
         ) else {
@@ -74,6 +74,7 @@ impl Pipeline {
                 .await;
             return;
         };
+        let SiteRuntime { site, client, .. } = &*runtime;
         // A call that has not ended a day after it was due is not followed for ever.
         let due_at = lead
             .request

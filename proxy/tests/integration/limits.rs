@@ -21,6 +21,7 @@ async fn an_oversized_body_is_413_and_a_sixth_quick_request_is_429() {
         client
             .post(format!("{}/v1/sites/demo/callbacks", demo.url))
             .header("Origin", &origin)
+            .header(protocol::paths::WIDGET_HEADER, "1")
             .body(body)
             .send()
     };
@@ -34,7 +35,7 @@ async fn an_oversized_body_is_413_and_a_sixth_quick_request_is_429() {
     // New requests count against the address (a malformed one is refused
     // before, and costs nothing to store).
     let burst = Limits::default().ip_burst;
-    let order = |n: u32| format!(r#"{{"phone": "+7999000{n:04}"}}"#);
+    let order = |n: u32| format!(r#"{{"phone": "+7999000{n:04}", "elapsed_ms": 6000}}"#);
     for n in 0..burst {
         let response = post(order(n)).await.expect("an answer");
         assert_eq!(response.status(), 202, "within the burst");

@@ -7,7 +7,8 @@
 //! cost more than the tests. `cargo test -p proxy --test integration delivery::`
 //! runs one file's tests.
 //!
-//! Every file drives the proxy through [`support::TestProxy`].
+//! Files drive the proxy in this process through [`support::TestProxy`],
+//! or the real binary through [`support::ProxyBinary`] (floods, reload).
 
 mod api;
 mod attacks;
@@ -22,6 +23,7 @@ mod limits;
 mod observability;
 mod operators;
 mod phone_numbers;
+mod reload;
 mod serving;
 mod status_flow;
 mod streams;

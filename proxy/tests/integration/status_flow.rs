@@ -346,7 +346,8 @@ async fn when_closed_the_site_offers_tomorrows_slots_and_refuses_a_time_tonight(
             .post(format!("{}/v1/sites/demo/callbacks", demo.url))
             .header("Origin", &demo.origin)
             .header("Idempotency-Key", key)
-            .json(&json!({"phone": "+79991234530", "time": time}))
+            .header(protocol::paths::WIDGET_HEADER, "1")
+            .json(&json!({"phone": "+79991234530", "time": time, "elapsed_ms": 6000}))
             .send()
     };
     let tonight = post(evening + 3600, "tonight").await.expect("answer");

@@ -274,6 +274,15 @@ async fn get_calls_info(
     axum::Json(Value::Array(records)).into_response()
 }
 
+/// `body` with the dialog's elapsed time the widget adds (6 s, unless set).
+pub fn as_from_the_widget(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(fields) = body.as_object_mut() {
+        fields.entry("elapsed_ms").or_insert(json!(6000));
+    }
+    body
+}
+
 /// A proxy config for one site `shop` against `upstream`.
 pub fn config_toml(
     listen: SocketAddr,
@@ -306,6 +315,9 @@ pub struct Visitor {
     pub site: String,
     /// The `Origin` of the site's pages.
     pub origin: String,
+    /// Whether orders carry what the widget sends (`X-Callback-Widget` and
+    /// `elapsed_ms`): the demo requires them, as a site would.
+    pub as_widget: bool,
 }
 
 impl Visitor {
@@ -315,6 +327,7 @@ impl Visitor {
             url,
             site: "shop".to_owned(),
             origin: ORIGIN.to_owned(),
+            as_widget: false,
         }
     }
 
@@ -329,8 +342,14 @@ impl Visitor {
     ) -> (u16, Value, Option<String>) {
         let mut request = reqwest::Client::new()
             .post(format!("{}/v1/sites/{}/callbacks", self.url, self.site))
-            .header("Origin", origin)
-            .json(body);
+            .header("Origin", origin);
+        request = if self.as_widget {
+            request
+                .header(protocol::paths::WIDGET_HEADER, "1")
+                .json(&as_from_the_widget(body))
+        } else {
+            request.json(body)
+        };
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
@@ -491,6 +510,7 @@ impl TestProxy {
             url: demo.api_url.clone(),
             site: proxy::demo::DEMO_SITE.to_owned(),
             origin: demo.page_url.trim_end_matches('/').to_owned(),
+            as_widget: true,
         };
         let task = std::mem::replace(&mut demo.proxy, tokio::spawn(async { Ok(()) }));
         Self {
@@ -606,5 +626,121 @@ where
             "timed out waiting until {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The real `proxy` binary as a child process (a second process, as in
+/// production), serving the config file `proxy.toml` in its own temporary
+/// directory, logging to `proxy.log` there; killed when dropped.
+#[derive(Debug)]
+pub struct ProxyBinary {
+    child: std::process::Child,
+    visitor: Visitor,
+    /// The admin listener's base URL (`/metrics`, `/readyz`).
+    pub admin_url: String,
+    /// The config file it serves (rewrite it and [`ProxyBinary::hangup`] to reload).
+    pub config: PathBuf,
+    log: PathBuf,
+    /// Holds the directory until the binary is gone.
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for ProxyBinary {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+impl ProxyBinary {
+    /// Starts the binary on the config `config_for(directory)` writes (an
+    /// `admin_listen` on port 0 is given a free port, to be known here),
+    /// with `RUST_LOG=rust_log`; returns once it serves `/healthz`.
+    pub async fn start(config_for: impl FnOnce(&Path) -> String, rust_log: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = config_for(dir.path()).replace(
+            "admin_listen = \"127.0.0.1:0\"",
+            &format!("admin_listen = \"{}\"", free_addr()),
+        );
+        let parsed = proxy::config::Config::parse(&text, |_| Some(KEY.to_owned()))
+            .expect("valid test config");
+        let config = dir.path().join("proxy.toml");
+        std::fs::write(&config, &text).expect("write the config");
+        let log = dir.path().join("proxy.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("SHOP_KEY", KEY)
+            .env("RUST_LOG", rust_log)
+            .stdout(std::process::Stdio::from(
+                log_file.try_clone().expect("log file"),
+            ))
+            .stderr(std::process::Stdio::from(log_file))
+            .spawn()
+            .expect("the proxy binary starts");
+        let binary = Self {
+            child,
+            visitor: Visitor::of_shop(format!("http://{}", parsed.listen)),
+            admin_url: format!("http://{}", parsed.admin_listen),
+            config,
+            log,
+            _dir: dir,
+        };
+        let health = format!("{}/healthz", binary.url);
+        eventually("the proxy binary serves", || async {
+            reqwest::get(&health).await.is_ok()
+        })
+        .await;
+        binary
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGHUP (reload the config), with `kill`, as systemd's `ExecReload` does.
+    pub fn hangup(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -HUP failed: {status}");
+    }
+
+    /// Everything it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A GET of `path` on the admin listener: the status code and the body.
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.admin_url))
+            .await
+            .expect("the admin listener answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    }
+
+    /// The value of the metric line that starts with `series` (name and
+    /// labels as `/metrics` writes them), if present.
+    pub async fn metric(&self, series: &str) -> Option<u64> {
+        let (_, metrics) = self.admin_get("/metrics").await;
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Stops it at once (SIGKILL); the test is over with it.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProxyBinary {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
