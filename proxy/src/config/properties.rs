@@ -98,6 +98,10 @@ const KNOWN: &[(Table, &str, &str)] = &[
         "require_widget_header",
         "false",
     ),
+    (Some("sites.shop.challenge"), "mode", "\"auto\""),
+    (Some("sites.shop.challenge"), "bits", "18"),
+    (Some("sites.shop.challenge"), "auto_after_refusals", "30"),
+    (Some("sites.shop.challenge"), "auto_for_minutes", "30"),
     (Some("sites.shop.consent"), "version", "\"2024-01\""),
     (
         Some("sites.shop.consent"),

@@ -50,8 +50,14 @@ struct Outcome {
 }
 
 /// The proxy for site `shop`, trusting X-Forwarded-For from 127.0.0.1, with
-/// `limits` as its limits table.
+/// `limits` as its limits table. The proof-of-work challenge is off: these
+/// floods measure the limits alone ([`target_with_challenge`] has it on).
 async fn target(stub: &Stub, limits: &str) -> ProxyBinary {
+    target_with_challenge(stub, limits, "mode = \"off\"").await
+}
+
+/// [`target`] with `challenge` as the site's challenge table.
+async fn target_with_challenge(stub: &Stub, limits: &str, challenge: &str) -> ProxyBinary {
     let upstream = stub.serve().await;
     ProxyBinary::start(
         |dir| {
@@ -62,7 +68,7 @@ async fn target(stub: &Stub, limits: &str) -> ProxyBinary {
                     free_addr(),
                     &upstream,
                     &dir.join("leads.db"),
-                    &format!("limits = {{ {limits} }}"),
+                    &format!("limits = {{ {limits} }}\nchallenge = {{ {challenge} }}"),
                 )
             )
         },
@@ -141,14 +147,7 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
             round += 1;
             let started = Instant::now();
             if round == 5 {
-                let status = client
-                    .post(&url)
-                    .header("Origin", ORIGIN)
-                    .json(&json!({"phone": "+7 916 555-00-77", "elapsed_ms": 6000}))
-                    .send()
-                    .await
-                    .map_or(0, |r| r.status().as_u16());
-                ordered = status == 202;
+                ordered = order_as_the_widget(&client, &url).await == 202;
             } else {
                 let status = client
                     .get(format!("{}/v1/sites/shop/config", proxy.url))
@@ -208,6 +207,35 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
         outcome.visitor_requests,
     );
     outcome
+}
+
+/// Orders as the widget does: its header and elapsed time, and where the
+/// site asks for a proof of work (428), solves it and sends again.
+async fn order_as_the_widget(client: &reqwest::Client, url: &str) -> u16 {
+    let mut proof: Option<String> = None;
+    for _ in 0..3 {
+        let mut request = client
+            .post(url)
+            .header("Origin", ORIGIN)
+            .header("X-Callback-Widget", "1")
+            .json(&json!({"phone": "+7 916 555-00-77", "elapsed_ms": 6000}));
+        if let Some(proof) = &proof {
+            request = request.header("X-Callback-Proof", proof);
+        }
+        let Ok(response) = request.send().await else {
+            return 0;
+        };
+        let status = response.status().as_u16();
+        if status != 428 {
+            return status;
+        }
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let challenge: protocol::challenge::Challenge =
+            serde_json::from_value(body["challenge"].clone()).expect("a challenge");
+        let nonce = protocol::challenge::search(&challenge, 0, u64::MAX).expect("solvable");
+        proof = Some(format!("{}:{nonce}", challenge.token));
+    }
+    428
 }
 
 /// A generous burst, so the limits counted from the store are the ones that bind.
@@ -422,4 +450,55 @@ async fn ipv6_64s_and_48s_are_held_to_their_daily_limits() {
     .await;
     assert_eq!(outcome.by_status.get(&202), Some(&(12 + 50)), "{outcome:?}");
     assert!(outcome.visitor_ordered);
+}
+
+#[tokio::test]
+async fn a_flood_switches_the_challenge_on_and_the_visitor_still_orders() {
+    let stub = Stub::default();
+    let proxy = target_with_challenge(
+        &stub,
+        &format!("{ROOMY}, ip_per_day = 10"),
+        "mode = \"auto\", auto_after_refusals = 30",
+    )
+    .await;
+    let attempts = (0..2000)
+        .map(|n| {
+            (
+                Source::Bound(Ipv4Addr::new(127, 0, 0, 3)),
+                format!("+7999610{n:04}"),
+            )
+        })
+        .collect();
+    let outcome = flood(
+        &proxy,
+        &stub,
+        Attack {
+            name: "2000 from one address, challenge auto",
+            attempts,
+            in_flight: 16,
+        },
+    )
+    .await;
+    // Ten stored (the address's day), then refusals by the limit until
+    // thirty switch the challenge on; from then on nothing without a proof
+    // is read further. The visitor solves the challenge (18 bits) and orders.
+    let by_limit = outcome
+        .refused
+        .get("limit_address_per_day")
+        .copied()
+        .unwrap_or(0);
+    let challenged = outcome
+        .refused
+        .get("challenge_required")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(outcome.by_status.get(&202), Some(&10), "{outcome:?}");
+    assert!((30..30 + 16 + 1).contains(&by_limit), "{outcome:?}");
+    assert_eq!(challenged + by_limit + 10, 2000, "{outcome:?}");
+    assert_eq!(
+        outcome.by_status.get(&428).copied(),
+        Some(challenged as usize)
+    );
+    assert!(outcome.visitor_ordered, "{outcome:?}");
+    assert_eq!(outcome.forwarded, 11);
 }
