@@ -14,6 +14,7 @@ mod attacks;
 mod bot_checks;
 mod config_example;
 mod delivery;
+mod doctor;
 mod exactly_once;
 mod fault_matrix;
 mod flood;
