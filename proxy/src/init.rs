@@ -9,7 +9,7 @@
 //! and nothing existing is overwritten without `--force`.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -71,10 +71,9 @@ pub struct Written {
 
 /// Asks for what is missing, writes the key file and the config, and checks the config.
 pub fn run(mut options: InitOptions) -> anyhow::Result<Written> {
-    let stdin = std::io::stdin();
-    let interactive = rustix::termios::isatty(&stdin);
-    let mut input = stdin.lock();
-    let mut ask = |what: &str, flag: &str, default: Option<&str>| -> anyhow::Result<String> {
+    let interactive = rustix::termios::isatty(std::io::stdin());
+    // Each answer locks standard input only while reading it: the key is read from it after.
+    let ask = |what: &str, flag: &str, default: Option<&str>| -> anyhow::Result<String> {
         if !interactive {
             bail!("{flag} is missing (or run proxy init in a terminal to be asked)");
         }
@@ -84,7 +83,7 @@ pub fn run(mut options: InitOptions) -> anyhow::Result<Written> {
         }
         std::io::stderr().flush()?;
         let mut line = String::new();
-        input.read_line(&mut line)?;
+        std::io::stdin().read_line(&mut line)?;
         let line = line.trim();
         Ok(if line.is_empty() {
             default.unwrap_or_default().to_owned()
@@ -223,10 +222,10 @@ fn read_key(interactive: bool) -> anyhow::Result<SecretString> {
         eprint!("CallKeeper Profile key (not shown as you type): ");
         std::io::stderr().flush()?;
         let _echo_off = EchoOff::new(&stdin)?;
-        stdin.lock().read_line(&mut line)?;
+        stdin.read_line(&mut line)?;
         eprintln!();
     } else {
-        stdin.lock().read_line(&mut line)?;
+        stdin.read_line(&mut line)?;
     }
     if line.trim().is_empty() {
         bail!("no Profile key on standard input (or give --key-file)");

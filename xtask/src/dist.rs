@@ -31,9 +31,14 @@ const PROFILE: &str = "dist";
 /// Builds everything and returns the archive's path.
 pub(crate) fn archive(root: &Path) -> Result<PathBuf> {
     setup::wasm_toolchain(root)?;
-    setup::musl_toolchain()?;
     build::widget(root)?;
+    package(root)
+}
 
+/// The archive of the widget already built in `dist/` (the test command
+/// has just built it): the static proxy with it inside, and the files beside.
+pub(crate) fn package(root: &Path) -> Result<PathBuf> {
+    setup::musl_toolchain()?;
     let target = target_dir(root);
     let embedded = target.join("embed-widget");
     step(&format!(

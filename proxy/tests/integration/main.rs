@@ -18,6 +18,7 @@ mod doctor;
 mod exactly_once;
 mod fault_matrix;
 mod flood;
+mod init;
 mod limits;
 mod observability;
 mod operators;
