@@ -366,8 +366,7 @@ admin_listen = "{admin}"
 database = {database}
 # Where visitors' browsers reach this proxy: the script tag's address.
 public_url = {public_url}
-# The widget's files are built into this binary. To serve a widget built
-# elsewhere instead: assets = "/path/to/dist"
+{assets}
 
 # With nginx on this host in front (an https public_url), the visitor's address
 # comes from its X-Forwarded-For header; otherwise from the connection.
@@ -389,6 +388,13 @@ api_key_file = {key_file}
 # utc = "Europe/Moscow"
 "#,
         config_name = values.config_name,
+        assets = if crate::widget_files::WidgetFiles::built_in().is_some() {
+            "# The widget's files are built into this binary. To serve a widget built\n\
+             # elsewhere instead: assets = \"/path/to/dist\""
+        } else {
+            "# This proxy was built without the widget inside: it serves the directory\n\
+             # \"dist\" (cargo xtask build-widget) unless assets = \"/path/to/dist\" is set."
+        },
         listen = values.listen,
         admin = values.admin_listen,
         database = toml_string(&values.database.display().to_string()),

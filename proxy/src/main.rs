@@ -16,6 +16,11 @@ use proxy::store::Store;
 use proxy::{Application, cancel_on_signal};
 use tokio_util::sync::CancellationToken;
 
+/// See proxy/Cargo.toml: musl's allocator made the static binary slow to start.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The callback widget's proxy: holds the CallKeeper key, stores every lead,
 /// orders the call and reports its status to the widget.
 #[derive(Debug, Parser)]

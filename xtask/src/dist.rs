@@ -9,7 +9,8 @@
 //!    cargo feature `embed-widget`, in the `dist` profile (release, stripped).
 //! 4. `callback-proxy-VERSION-TARGET.tar.gz` with the binary, the example
 //!    config, the systemd unit, the nginx site and INSTALL.txt, and its
-//!    `.sha256` beside it (`sha256sum -c` reads it), in `target/dist/`.
+//!    `.sha256` beside it (`sha256sum -c` reads it), in `target/release-archive/`
+//!    (not `target/dist/`: cargo keeps the `dist` profile's host artifacts there).
 //!
 //! `aarch64-unknown-linux-musl` is not built: ring and the bundled SQLite
 //! need a C compiler for that target, and Debian ships musl-gcc only for the
@@ -72,7 +73,7 @@ pub(crate) fn package(root: &Path) -> Result<PathBuf> {
 
     let version = workspace_version(root)?;
     let name = format!("callback-proxy-{version}-{TARGET}");
-    let out = target.join("dist");
+    let out = target.join("release-archive");
     let staging = out.join(&name);
     step(&format!("Packing {name}.tar.gz"));
     let _ = std::fs::remove_dir_all(&staging);
