@@ -51,10 +51,30 @@ impl fmt::Display for WidgetFiles {
     }
 }
 
-/// Files by name (`widget.js`, `callback_widget.<hash>.js.br`, …).
+/// Files by name (`widget.js`, `callback_widget.<hash>.js.br`, …), each
+/// with its entity tag.
 #[derive(Clone, Default)]
 pub struct InMemoryFiles {
-    files: HashMap<String, Bytes>,
+    files: HashMap<String, InMemoryFile>,
+}
+
+/// One file's bytes and its `ETag`, computed once: files in memory have no
+/// modification time, so a browser revalidates the loader with
+/// `If-None-Match` where `ServeDir` answers `If-Modified-Since`.
+#[derive(Clone, Debug)]
+pub struct InMemoryFile {
+    /// The bytes served.
+    pub bytes: Bytes,
+    /// A strong entity tag: `"` + the first 16 bytes of the SHA-256, in hex, + `"`.
+    pub etag: String,
+}
+
+impl InMemoryFile {
+    fn new(bytes: Bytes) -> Self {
+        use sha2::{Digest, Sha256};
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
+        Self { bytes, etag }
+    }
 }
 
 impl fmt::Debug for InMemoryFiles {
@@ -74,7 +94,10 @@ impl InMemoryFiles {
         {
             let files = embedded::FILES
                 .iter()
-                .map(|(name, bytes)| ((*name).to_owned(), Bytes::from_static(bytes)))
+                .map(|(name, bytes)| {
+                    let file = InMemoryFile::new(Bytes::from_static(bytes));
+                    ((*name).to_owned(), file)
+                })
                 .collect();
             Some(Self { files })
         }
@@ -90,14 +113,15 @@ impl InMemoryFiles {
             let entry = entry?;
             if entry.file_type()?.is_file() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                files.insert(name, Bytes::from(std::fs::read(entry.path())?));
+                let bytes = Bytes::from(std::fs::read(entry.path())?);
+                files.insert(name, InMemoryFile::new(bytes));
             }
         }
         Ok(Self { files })
     }
 
     /// The file called `name`, if there is one.
-    pub fn get(&self, name: &str) -> Option<&Bytes> {
+    pub fn get(&self, name: &str) -> Option<&InMemoryFile> {
         self.files.get(name)
     }
 

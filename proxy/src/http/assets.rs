@@ -9,13 +9,14 @@
 //! The files come from a directory (tower-http's `ServeDir`) or from memory
 //! (the widget built into the binary, [`WidgetFiles::InMemory`]); both pick
 //! the `.br` or `.gz` twin by `Accept-Encoding` and get the same headers from
-//! [`headers`], which a test compares.
+//! [`headers`], which a test compares. Files in memory have no modification
+//! time: they carry an `ETag` (and answer `If-None-Match` with 304) where
+//! `ServeDir` sends `Last-Modified`, and they are sent whole (no ranges).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -23,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::widget_files::{InMemoryFiles, WidgetFiles};
+use crate::widget_files::{InMemoryFile, InMemoryFiles, WidgetFiles};
 
 /// The loader's cache lifetime: short, so releases propagate.
 const LOADER_CACHE: &str = "public, max-age=300";
@@ -85,24 +86,38 @@ fn from_memory(files: &InMemoryFiles, name: &str, request_headers: &HeaderMap) -
         return StatusCode::NOT_FOUND.into_response();
     };
     let accepted = AcceptedEncodings::from_headers(request_headers);
-    let mut twins: Vec<(f32, &'static str, &Bytes)> =
+    let mut twins: Vec<(f32, &'static str, &InMemoryFile)> =
         [("br", "br", accepted.br), ("gzip", "gz", accepted.gzip)]
             .into_iter()
             .filter(|(_, _, quality)| *quality > 0.0)
             .filter_map(|(encoding, extension, quality)| {
                 files
                     .get(&format!("{name}.{extension}"))
-                    .map(|bytes| (quality, encoding, bytes))
+                    .map(|file| (quality, encoding, file))
             })
             .collect();
     // Stable: brotli stays first among equals.
     twins.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (body, encoding) = twins.first().map_or_else(
-        || (plain.clone(), None),
-        |(_, encoding, bytes)| ((*bytes).clone(), Some(*encoding)),
-    );
-    let mut response = body.into_response();
+    let (file, encoding) = twins.first().map_or((plain, None), |(_, encoding, file)| {
+        (*file, Some(*encoding))
+    });
+    let etag = HeaderValue::from_str(&file.etag).expect("an ETag is quoted hex");
+    let revalidated = request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/") == file.etag
+        });
+    let mut response = if revalidated {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        file.bytes.clone().into_response()
+    };
     let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(name)),
@@ -194,7 +209,9 @@ async fn headers(request: Request, next: Next) -> Response {
     if !headers.contains_key(header::VARY) {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    let cache = if !response.status().is_success() {
+    // A 304 renews the cached response's headers: it must say what the 200 said.
+    let status = response.status();
+    let cache = if !(status.is_success() || status == StatusCode::NOT_MODIFIED) {
         "no-store"
     } else if is_loader {
         LOADER_CACHE

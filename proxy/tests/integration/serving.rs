@@ -225,3 +225,43 @@ async fn every_widget_file_is_public_but_not_sniffed_and_a_missing_one_is_not_ca
         proxy.stop();
     }
 }
+
+/// A browser revalidates the loader after its few minutes: the proxy answers
+/// 304 (from disk by `Last-Modified`, from memory by `ETag`) and the 304 keeps
+/// the loader's caching, or the browser would stop caching it.
+#[tokio::test]
+async fn the_loader_revalidates_with_304_and_keeps_its_caching() {
+    for proxy in spawn_both().await {
+        let first = fetch(&proxy, "widget.js", Some("br")).await;
+        assert_eq!(first.status, 200);
+        let (validator, value) = match (first.header("etag"), first.header("last-modified")) {
+            (Some(etag), _) => ("If-None-Match", etag.to_owned()),
+            (None, Some(date)) => ("If-Modified-Since", date.to_owned()),
+            (None, None) => panic!("the loader has no validator: {:?}", first.headers),
+        };
+        let again = reqwest::Client::new()
+            .get(format!("{}/widget/widget.js", proxy.url))
+            .header("Accept-Encoding", "br")
+            .header(validator, &value)
+            .send()
+            .await
+            .expect("the proxy answers");
+        assert_eq!(again.status().as_u16(), 304, "{validator}: {value}");
+        assert_eq!(
+            again
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            first.header("cache-control"),
+            "a 304 renews the cached headers"
+        );
+        let changed = reqwest::Client::new()
+            .get(format!("{}/widget/widget.js", proxy.url))
+            .header("If-None-Match", "\"0123\"")
+            .send()
+            .await
+            .expect("the proxy answers");
+        assert_eq!(changed.status().as_u16(), 200, "another tag gets the file");
+        proxy.stop();
+    }
+}
