@@ -196,6 +196,30 @@ impl Client {
         Ok(calls.swap_remove(0))
     }
 
+    /// Whether CallKeeper takes orders with these credentials from this host
+    /// for this widget, without ordering a call: an `orderCall` with no
+    /// `client` (the number to call), which the document requires, so
+    /// nobody can be dialled. Once the key, the host and the widget pass,
+    /// CallKeeper can only answer 409 "Not enough values": that is `Ok(())`.
+    /// Otherwise the documented refusal: [`Error::WrongKey`] (403),
+    /// [`Error::UnauthorizedHost`] (401), [`Error::WrongPair`] (424, the
+    /// widget is not the account's), [`Error::WidgetDisabled`] (710), …
+    ///
+    /// The document lists these answers but not the order CallKeeper checks
+    /// them in; the sandbox checks the key, the host and the widget before
+    /// the missing number. On an API that looked for the number first, a 409
+    /// would prove less, and this is as far as a harmless call can see.
+    pub async fn check_ordering(&self) -> Result<(), Error> {
+        match self.send("orderCall", &self.ordering_query()).await {
+            Err(Error::NotEnoughValues) => Ok(()),
+            Err(error) => Err(error),
+            Ok((status, _)) => Err(Error::Malformed {
+                status,
+                detail: "an orderCall without a number to call was not refused".to_owned(),
+            }),
+        }
+    }
+
     /// `makeCalls`: orders several calls at once (nested `calls[N][…]`).
     ///
     /// ```no_run

@@ -17,7 +17,8 @@
 //! - [`hours`]: opening hours and callback slots in the site's zone.
 //! - [`metrics`], [`monitor`] and [`heartbeat`]: what `/metrics` and `/readyz` report (on the
 //!   admin listener), the balance monitor and the store's heartbeat.
-//! - [`operator`]: the `proxy leads …` commands.
+//! - [`operator`]: the `proxy leads …` commands; [`init`] and [`doctor`]: `proxy init` and `proxy doctor`.
+//! - [`widget_files`]: the widget's files, from a directory or built into the binary.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
 
 pub mod call_state;
@@ -26,9 +27,11 @@ pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod heartbeat;
 pub mod hours;
 pub mod http;
+pub mod init;
 pub mod lead;
 pub mod metrics;
 pub mod monitor;
@@ -40,6 +43,7 @@ pub mod serve;
 pub mod site;
 pub mod store;
 pub mod trusted_proxies;
+pub mod widget_files;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

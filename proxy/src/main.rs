@@ -9,11 +9,17 @@ use clap::{Parser, Subcommand};
 use proxy::clock::SystemClock;
 use proxy::config::Config;
 use proxy::demo::{self, DemoOptions};
+use proxy::init::{self, InitOptions};
 use proxy::lead::LeadState;
 use proxy::operator;
 use proxy::store::Store;
 use proxy::{Application, cancel_on_signal};
 use tokio_util::sync::CancellationToken;
+
+/// See proxy/Cargo.toml: musl's allocator made the static binary slow to start.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The callback widget's proxy: holds the CallKeeper key, stores every lead,
 /// orders the call and reports its status to the widget.
@@ -35,6 +41,61 @@ enum Command {
     /// Check a config file (and PROXY_… overrides), print what it sets, and exit.
     CheckConfig {
         /// The TOML config file.
+        config: PathBuf,
+    },
+    /// Write a config and the Profile key's file for one site, then print the
+    /// script tag and the CSP lines to add to the site. Asks in a terminal for
+    /// what the flags do not give; the key is read without echo.
+    Init {
+        /// The config file to write.
+        #[arg(long, default_value = "proxy.toml")]
+        config: PathBuf,
+        /// The site's id: data-site in the script tag, like shop.
+        #[arg(long)]
+        site: Option<String>,
+        /// An origin whose pages show the widget, like https://shop.example (repeat for more).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// The CallKeeper company name (unique).
+        #[arg(long)]
+        unique: Option<String>,
+        /// The CallKeeper widget's hash, from its settings.
+        #[arg(long, conflicts_with = "walias")]
+        whash: Option<String>,
+        /// Or the widget's alias.
+        #[arg(long)]
+        walias: Option<String>,
+        /// CallKeeper's API (another address for the sandbox).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Where visitors' browsers reach this proxy, like https://callback.example.com/.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// The widget API's listener.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The admin listener (/metrics, /readyz).
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        admin_listen: SocketAddr,
+        /// The lead store [default: callback-proxy.db beside the config].
+        #[arg(long)]
+        database: Option<PathBuf>,
+        /// Read the Profile key from this file instead of standard input.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Where to write the key (mode 0600) [default: callkeeper-SITE.key beside the config].
+        #[arg(long)]
+        key_out: Option<PathBuf>,
+        /// Replace an existing config and key file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check everything a site owner tends to get wrong: key file, origins,
+    /// admin listener, CallKeeper (reachable, key, host, widget) and the public
+    /// widget.js. Exits with 0 only when every check passes.
+    Doctor {
+        /// The TOML config file.
+        #[arg(long, env = "PROXY_CONFIG")]
         config: PathBuf,
     },
     /// Look at leads, export them, or resend halted ones.
@@ -114,13 +175,17 @@ enum LeadsAction {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
-        .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    // The doctor's report is all it prints: no log lines among its checks.
+    if !matches!(cli.command, Command::Doctor { .. }) {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+            )
+            .init();
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -144,6 +209,63 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for warning in loaded.warnings() {
                 eprintln!("warning: {warning}");
             }
+            Ok(())
+        }
+        Command::Init {
+            config,
+            site,
+            origins,
+            unique,
+            whash,
+            walias,
+            upstream,
+            public_url,
+            listen,
+            admin_listen,
+            database,
+            key_file,
+            key_out,
+            force,
+        } => {
+            let written = init::run(InitOptions {
+                config,
+                site,
+                origins,
+                unique,
+                whash,
+                walias,
+                upstream,
+                public_url,
+                listen,
+                admin_listen,
+                database,
+                key_file,
+                key_out,
+                force,
+            })?;
+            println!(
+                "Wrote {} and the Profile key to {} (readable by you only).",
+                written.config.display(),
+                written.key_file.display()
+            );
+            println!(
+                "\nPaste this before </body> on the site's pages:\n  {}",
+                written.script_tag
+            );
+            println!(
+                "\nIf the site sends a Content-Security-Policy, add the proxy to it:\n  {}",
+                written.csp.join("\n  ")
+            );
+            println!(
+                "\nNext: proxy doctor --config {0} (checks the account), then proxy serve --config {0}.",
+                written.config.display()
+            );
+            Ok(())
+        }
+        Command::Doctor { config } => {
+            let report = proxy::doctor::examine(&config).await;
+            println!("{report}");
+            anyhow::ensure!(report.passed(), "not every check passed (the report above)");
             Ok(())
         }
         Command::Leads { config, action } => leads(&Config::load(&config)?, action).await,

@@ -5,8 +5,10 @@
 //! - `cargo xtask test`: installs what is missing (Chromium and ChromeDriver
 //!   included), then runs every suite: format and lints, unit and integration
 //!   tests, the widget's tests in headless Chromium, the end-to-end browser
-//!   tests and the size budget.
+//!   tests, the release archive with its install test, and the size budget.
 //! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
+//! - `cargo xtask dist`: the release archive: a static proxy with the widget
+//!   inside, its config example, systemd unit, nginx site and INSTALL text.
 //! - `cargo xtask fuzz [SECONDS]`: the contract fuzzer (schemathesis) against
 //!   a running proxy for longer than the test command's short run.
 //!
@@ -15,6 +17,7 @@
 
 mod breakdown;
 mod build;
+mod dist;
 mod fuzz;
 mod setup;
 mod size;
@@ -25,7 +28,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size [DIR] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | dist | size [DIR] | fuzz [SECONDS]>";
 
 /// How long the test command fuzzes the contract; `cargo xtask fuzz` runs
 /// longer (README, "Contract fuzzing").
@@ -55,6 +58,7 @@ fn run() -> Result<()> {
             build::widget(&root)?;
             Ok(())
         }
+        "dist" => dist::archive(&root).map(|_| ()),
         "fuzz" => {
             let seconds = match rest.first() {
                 Some(text) => text.parse().context("fuzz takes a number of seconds")?,
@@ -136,6 +140,30 @@ fn test(root: &Path) -> Result<()> {
             .env("WIDGET_DIST", root.join("dist"))
             .current_dir(root),
     )?;
+
+    let install_started = Instant::now();
+    step(
+        "The release archive (as cargo xtask dist), installed from it in an empty directory and driven in headless Chromium (tests/tests/install.rs)",
+    );
+    let archive = dist::package(root)?;
+    run_command(
+        cargo()
+            .args([
+                "test",
+                "--package",
+                "e2e",
+                "--test",
+                "install",
+                "--",
+                "--ignored",
+            ])
+            .env("CALLBACK_PROXY_ARCHIVE", &archive)
+            .current_dir(root),
+    )?;
+    step(&format!(
+        "The archive and its install test took {:.0?}",
+        install_started.elapsed()
+    ));
 
     step(
         "The widget's tests in headless Chromium (cargo test --target wasm32-unknown-unknown -p widget)",

@@ -103,6 +103,39 @@ pub(crate) fn browser() -> Result<()> {
     )
 }
 
+/// What `cargo xtask dist` needs for a static binary: Rust's
+/// x86_64-unknown-linux-musl target, and musl-gcc (Debian's musl-tools)
+/// for the C inside ring and the bundled SQLite.
+pub(crate) fn musl_toolchain() -> Result<()> {
+    let target = crate::dist::TARGET;
+    let targets = output_of(Command::new("rustup").args(["target", "list", "--installed"]))
+        .unwrap_or_default();
+    if !targets.lines().any(|t| t.trim() == target) {
+        step(&format!(
+            "Installing the {target} Rust target (rustup target add), for the static binary"
+        ));
+        run_command(Command::new("rustup").args(["target", "add", target]))?;
+    }
+    if output_of(Command::new("musl-gcc").arg("--version")).is_some() {
+        return Ok(());
+    }
+    let is_root = output_of(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !is_root {
+        bail!(
+            "musl-gcc is needed for the static binary (ring and SQLite have C inside); run: sudo apt-get install -y musl-tools"
+        );
+    }
+    step(
+        "Installing musl-gcc from Debian's packages (apt-get install musl-tools), for the C inside ring and SQLite",
+    );
+    run_command(Command::new("apt-get").args(["update", "-qq"]))?;
+    run_command(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "musl-tools"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
 /// The version of a package in Cargo.lock.
 fn locked_version(root: &Path, package: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;

@@ -49,6 +49,7 @@ use raw::RawConfig;
 
 use crate::serve::ServeLimits;
 use crate::trusted_proxies::TrustedProxies;
+use crate::widget_files::WidgetFiles;
 
 /// The prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "PROXY_";
@@ -63,8 +64,13 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     /// The SQLite file that holds every lead.
     pub database: PathBuf,
-    /// The built widget (`dist/`).
-    pub assets: PathBuf,
+    /// The widget's files: `assets` (a built `dist/`) when set, else the
+    /// widget built into this binary, else `dist` in the working directory.
+    pub assets: WidgetFiles,
+    /// Where visitors' browsers reach this proxy (`public_url`, say
+    /// `https://callback.example.com/`, always ending in `/`): what
+    /// `proxy init` prints in the script tag and `proxy doctor` fetches.
+    pub public_url: Option<url::Url>,
     /// How often an ordered call's status is asked of CallKeeper.
     pub status_poll_interval: Duration,
     /// How long a lead's personal data is kept (`retention_days`).
@@ -161,6 +167,31 @@ fn server_limits(raw: &raw::RawServer) -> Result<ServeLimits, ConfigError> {
     })
 }
 
+/// `public_url`: an http(s) URL without query or fragment, kept with a
+/// trailing `/` so that `widget.js` joins onto it.
+fn public_url(text: &str) -> Result<url::Url, ConfigError> {
+    let wrong = |why: &str| {
+        invalid(
+            "public_url",
+            format!(
+                "{text:?} {why}: write the address visitors' browsers reach the proxy at, like https://callback.example.com/"
+            ),
+        )
+    };
+    let mut url = url::Url::parse(text).map_err(|_| wrong("is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(wrong("is not an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(wrong("has a query or fragment"));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
 /// The sources, lowest priority first: the TOML text, then `PROXY_…` variables.
 fn with_env_overrides(toml: &str) -> Figment {
     Figment::from(Toml::string(toml)).merge(
@@ -169,6 +200,56 @@ fn with_env_overrides(toml: &str) -> Figment {
             // `PROXY_CONFIG` names the file (`proxy serve`), it is not a key.
             .ignore(&["config"]),
     )
+}
+
+/// One site's file-level facts that `proxy doctor` reports on their own,
+/// before the config as a whole is loaded, so that one mistake does not hide
+/// the others. The checks are the loader's own ([`Config::load`] runs them too).
+#[derive(Debug)]
+pub struct SiteFileChecks {
+    /// The site's id.
+    pub site: String,
+    /// The key file, and whether only its owner can read it; `None` when the
+    /// key comes from the environment (`api_key_env`), or when
+    /// `allow_readable_key_file` says its access is controlled otherwise.
+    pub key_file: Option<(PathBuf, Result<(), String>)>,
+    /// `allowed_origins` spelled as origins, or what is wrong with them.
+    pub origins: Result<Vec<String>, ConfigError>,
+}
+
+/// [`SiteFileChecks`] for every site of the file at `path` (with the
+/// `PROXY_…` overrides), in the order of their ids.
+pub fn site_file_checks(path: &Path) -> Result<Vec<SiteFileChecks>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let raw: RawConfig = with_env_overrides(&text)
+        .extract()
+        .map_err(|error| name_the_key(error, &path.display().to_string()))?;
+    let mut checks: Vec<SiteFileChecks> = raw
+        .sites
+        .into_iter()
+        .map(|(id, site)| {
+            let key = |name: &str| format!("sites.{id}.{name}");
+            let key_file = site
+                .api_key_file
+                .filter(|_| !raw.allow_readable_key_file)
+                .map(|file| {
+                    let private = checks::check_key_file_private(&file);
+                    (file, private)
+                });
+            let origins =
+                checks::check_origins(&site.allowed_origins, &key).map(|()| site.allowed_origins);
+            SiteFileChecks {
+                site: id,
+                key_file,
+                origins,
+            }
+        })
+        .collect();
+    checks.sort_by(|a, b| a.site.cmp(&b.site));
+    Ok(checks)
 }
 
 impl Config {
@@ -270,6 +351,12 @@ impl Config {
             86_400,
         )?;
         let server = server_limits(&raw.server)?;
+        let public_url = raw.public_url.as_deref().map(public_url).transpose()?;
+        let assets = match raw.assets {
+            Some(dir) => WidgetFiles::Directory(dir),
+            None => WidgetFiles::built_in()
+                .unwrap_or_else(|| WidgetFiles::Directory(PathBuf::from("dist"))),
+        };
         if raw.sites.is_empty() {
             return Err(invalid(
                 "sites",
@@ -285,7 +372,8 @@ impl Config {
             listen,
             admin_listen,
             database: raw.database,
-            assets: raw.assets,
+            assets,
+            public_url,
             status_poll_interval: Duration::from_millis(poll_ms),
             retention: Duration::from_secs(retention_days * 24 * 3600),
             upstream_deadline: Duration::from_secs(deadline_hours * 3600),
@@ -358,8 +446,11 @@ impl Config {
             out,
             "lead store {}, widget files {}",
             self.database.display(),
-            self.assets.display()
+            self.assets
         );
+        if let Some(url) = &self.public_url {
+            let _ = writeln!(out, "visitors' browsers reach the proxy at {url}");
+        }
         let _ = writeln!(
             out,
             "personal data kept {} days; a lead is retried for {} hours while CallKeeper is unreachable",

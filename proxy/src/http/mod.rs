@@ -27,7 +27,6 @@ mod sites;
 mod status;
 mod streams;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -55,8 +54,8 @@ pub struct AppState {
     pub changes: LeadChanges,
     /// Wakes the forwarder when a lead is stored.
     pub wake: Arc<tokio::sync::Notify>,
-    /// The built widget (`dist/`).
-    pub assets: PathBuf,
+    /// The built widget: a `dist/` directory or the copy in the binary.
+    pub assets: crate::widget_files::WidgetFiles,
     /// Per-address burst limits, and how to find the client's address.
     pub limits: Arc<IpLimits>,
     /// Counters and gauges for `/metrics`, and what `/readyz` knows of CallKeeper.

@@ -469,7 +469,18 @@ impl TestProxy {
     ) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
         let config = config_for(dir.path());
-        Self::serve(config, dir, clock).await
+        Self::serve(config, dir, clock, |_| {}).await
+    }
+
+    /// Like [`TestProxy::start`], with the parsed config changed by `adjust`
+    /// (for what a file cannot say, such as widget files held in memory).
+    pub async fn start_adjusted(
+        config_for: impl FnOnce(&Path) -> String,
+        adjust: impl FnOnce(&mut proxy::config::Config),
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let config = config_for(dir.path());
+        Self::serve(config, dir, Arc::new(SystemClock), adjust).await
     }
 
     /// The proxy with site `shop` against `stub`, with `site_extra` in the
@@ -526,9 +537,15 @@ impl TestProxy {
         }
     }
 
-    async fn serve(config: String, dir: Arc<tempfile::TempDir>, clock: Arc<dyn Clock>) -> Self {
-        let parsed = proxy::config::Config::parse(&config, |_| Some(KEY.to_owned()))
+    async fn serve(
+        config: String,
+        dir: Arc<tempfile::TempDir>,
+        clock: Arc<dyn Clock>,
+        adjust: impl FnOnce(&mut proxy::config::Config),
+    ) -> Self {
+        let mut parsed = proxy::config::Config::parse(&config, |_| Some(KEY.to_owned()))
             .expect("valid test config");
+        adjust(&mut parsed);
         let database = parsed.database.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -603,7 +620,7 @@ impl TestProxy {
             .await
             .expect("stopped in time")
             .expect("stopped cleanly");
-        Self::serve(config, dir, clock).await
+        Self::serve(config, dir, clock, |_| {}).await
     }
 }
 
