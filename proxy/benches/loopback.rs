@@ -125,6 +125,7 @@ async fn run(scale: usize) {
                     client
                         .post(&url)
                         .header("Origin", ORIGIN)
+                        .header("X-Callback-Widget", "1")
                         .header("Idempotency-Key", format!("bench-{n}"))
                         .json(&order_body(n))
                 }
@@ -236,6 +237,7 @@ fn percentile(samples: &[Duration], percent: usize) -> Duration {
 fn order_body(n: usize) -> Value {
     json!({
         "phone": format!("+7998{:07}", n % 10_000_000),
+        "elapsed_ms": 5000,
         "context": {
             "current_page": "https://bench.example/product/42",
             "referrer": "https://search.example/?q=callback",
@@ -327,6 +329,7 @@ async fn create_leads(client: &reqwest::Client, proxy: &str, count: usize) -> Ve
         let answer: Value = client
             .post(format!("{proxy}/v1/sites/bench/callbacks"))
             .header("Origin", ORIGIN)
+            .header("X-Callback-Widget", "1")
             .header("Idempotency-Key", format!("seed-{n}"))
             .json(&order_body(n))
             .send()

@@ -192,8 +192,7 @@ pub async fn start_with(
     let config_text = format!(
         "listen = \"{listen}\"\nadmin_listen = \"{admin}\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
          [sites.{DEMO_SITE}]\nallowed_origins = [\"{page_origin}\"]\nupstream = \"{sandbox_url}\"\n\
-         unique = \"{unique}\"\napi_key_env = \"DEMO_KEY\"\nwhash = \"{whash}\"\ndisplay_name = \"demo.localhost\"\n\
-         bot_checks = {{ require_widget_header = true }}\n{site_extra}\n",
+         unique = \"{unique}\"\napi_key_env = \"DEMO_KEY\"\nwhash = \"{whash}\"\ndisplay_name = \"demo.localhost\"\n{site_extra}\n",
         listen = api_listener.local_addr()?,
         admin = options.admin,
         database = options.database.display().to_string(),

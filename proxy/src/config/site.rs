@@ -111,7 +111,8 @@ pub struct BotChecks {
     /// (`min_fill_ms`, 1500); typing a phone number takes longer.
     pub min_fill: Duration,
     /// Whether a request must carry the widget's header and the dialog's
-    /// elapsed time (`require_widget_header`, off until the widget sends them).
+    /// elapsed time (`require_widget_header`, on: the widget sends both; off
+    /// for a site whose other clients post orders through the API).
     pub require_widget_header: bool,
 }
 
@@ -119,7 +120,7 @@ impl Default for BotChecks {
     fn default() -> Self {
         Self {
             min_fill: Duration::from_millis(1500),
-            require_widget_header: false,
+            require_widget_header: true,
         }
     }
 }

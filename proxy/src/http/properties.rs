@@ -392,6 +392,7 @@ fn arbitrary_status_reads_get_a_4xx_never_a_5xx() {
     // a 404 before it is).
     let order = Request::post("/v1/sites/shop/callbacks")
         .header("origin", ORIGIN)
+        .header("x-callback-widget", "1")
         .header("content-type", "application/json")
         .body(Body::from(
             r#"{"phone": "+7 916 555-00-99", "elapsed_ms": 6000}"#,

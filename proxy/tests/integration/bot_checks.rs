@@ -40,14 +40,14 @@ async fn a_filled_honeypot_or_a_form_sent_too_fast_is_refused() {
     let (status, field) = post(
         &proxy,
         &json!({"phone": "+79995000001", "website": "http://spam.example", "elapsed_ms": 9000}),
-        false,
+        true,
     )
     .await;
     assert_eq!((status, field.as_str()), (422, Some("website")));
     let (status, field) = post(
         &proxy,
         &json!({"phone": "+79995000002", "website": "", "elapsed_ms": 300}),
-        false,
+        true,
     )
     .await;
     assert_eq!((status, field.as_str()), (422, Some("elapsed_ms")));
@@ -57,26 +57,19 @@ async fn a_filled_honeypot_or_a_form_sent_too_fast_is_refused() {
     let (status, _) = post(
         &proxy,
         &json!({"phone": "+79995000003", "website": "", "elapsed_ms": 4200}),
-        false,
+        true,
     )
     .await;
-    assert_eq!(status, 202);
-    // A client that sends neither (not the widget) still orders where the
-    // widget's header is not required.
-    let (status, _) = post(&proxy, &json!({"phone": "+79995000004"}), false).await;
     assert_eq!(status, 202);
     assert!(stub.placed().iter().all(|call| call.phone != "79995000001"));
     proxy.stop();
 }
 
 #[tokio::test]
-async fn where_the_widget_header_is_required_a_script_without_it_is_refused() {
+async fn a_script_without_the_widget_s_header_is_refused_unless_the_site_allows_it() {
     let stub = Stub::default();
-    let proxy = TestProxy::against(
-        &stub,
-        &format!("{ROOMY}\nbot_checks = {{ require_widget_header = true }}"),
-    )
-    .await;
+    // The default: required.
+    let proxy = TestProxy::against(&stub, ROOMY).await;
     let order = json!({"phone": "+79995000011", "elapsed_ms": 5000});
     assert_eq!(post(&proxy, &order, false).await.0, 400);
     assert_eq!(
@@ -89,6 +82,21 @@ async fn where_the_widget_header_is_required_a_script_without_it_is_refused() {
     assert_eq!(post(&proxy, &order, true).await.0, 202);
     assert_eq!(refusals(&proxy, "bot_no_widget_header").await, 2);
     proxy.stop();
+
+    // A site whose other clients post through the API turns it off: a
+    // client that sends neither still orders.
+    let proxy = TestProxy::against(
+        &stub,
+        &format!("{ROOMY}\nbot_checks = {{ require_widget_header = false }}"),
+    )
+    .await;
+    assert_eq!(
+        post(&proxy, &json!({"phone": "+79995000004"}), false)
+            .await
+            .0,
+        202
+    );
+    proxy.stop();
 }
 
 #[tokio::test]
@@ -99,18 +107,13 @@ async fn a_site_that_requires_consent_takes_only_its_current_version() {
         &format!("{ROOMY}\n[sites.shop.consent]\nversion = \"2024-05\"\n"),
     )
     .await;
-    let without = json!({"phone": "+79995000021"});
-    assert_eq!(post(&proxy, &without, false).await, (422, json!("consent")));
-    let old = json!({"phone": "+79995000021", "consent": {"accepted": true, "version": "2019-01"}});
-    assert_eq!(post(&proxy, &old, false).await, (422, json!("consent")));
-    let declined =
-        json!({"phone": "+79995000021", "consent": {"accepted": false, "version": "2024-05"}});
-    assert_eq!(
-        post(&proxy, &declined, false).await,
-        (422, json!("consent"))
-    );
-    let given =
-        json!({"phone": "+79995000021", "consent": {"accepted": true, "version": "2024-05"}});
-    assert_eq!(post(&proxy, &given, false).await.0, 202);
+    let without = json!({"phone": "+79995000021", "elapsed_ms": 5000});
+    assert_eq!(post(&proxy, &without, true).await, (422, json!("consent")));
+    let old = json!({"phone": "+79995000021", "elapsed_ms": 5000, "consent": {"accepted": true, "version": "2019-01"}});
+    assert_eq!(post(&proxy, &old, true).await, (422, json!("consent")));
+    let declined = json!({"phone": "+79995000021", "elapsed_ms": 5000, "consent": {"accepted": false, "version": "2024-05"}});
+    assert_eq!(post(&proxy, &declined, true).await, (422, json!("consent")));
+    let given = json!({"phone": "+79995000021", "elapsed_ms": 5000, "consent": {"accepted": true, "version": "2024-05"}});
+    assert_eq!(post(&proxy, &given, true).await.0, 202);
     proxy.stop();
 }

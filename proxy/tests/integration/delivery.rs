@@ -663,7 +663,8 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
                     .post(format!("{url}/v1/sites/shop/callbacks"))
                     .header("Origin", crate::support::ORIGIN)
                     .header("Idempotency-Key", format!("load-{visitor}-{n}"))
-                    .json(&serde_json::json!({"phone": phone}))
+                    .header("X-Callback-Widget", "1")
+                    .json(&serde_json::json!({"phone": phone, "elapsed_ms": 5000}))
                     .timeout(Duration::from_secs(2))
                     .send()
                     .await;

@@ -110,10 +110,13 @@ async fn flood(proxy: &ProxyBinary, stub: &Stub, attack: Attack) -> Outcome {
                 Source::Bound(address) => (*address, None),
                 Source::Forwarded(client) => (Ipv4Addr::LOCALHOST, Some(client.to_string())),
             };
+            // A script sends what the widget sends: the bot checks are
+            // not what these floods measure.
             let mut request = clients[&bind]
                 .post(&url)
                 .header("Origin", ORIGIN)
-                .json(&json!({"phone": phone}));
+                .header("X-Callback-Widget", "1")
+                .json(&json!({"phone": phone, "elapsed_ms": 4000}));
             if let Some(forwarded) = forwarded {
                 request = request.header("X-Forwarded-For", forwarded);
             }

@@ -78,7 +78,8 @@ async fn order_from(proxy: &TestProxy, address: &str, phone: &str) -> u16 {
         .post(format!("{}/v1/sites/shop/callbacks", proxy.url))
         .header("Origin", ORIGIN)
         .header("X-Forwarded-For", address)
-        .json(&json!({"phone": phone}))
+        .header("X-Callback-Widget", "1")
+        .json(&json!({"phone": phone, "elapsed_ms": 5000}))
         .send()
         .await
         .expect("the proxy answers")
@@ -208,13 +209,14 @@ async fn invalid_replayed_and_get_requests_count_against_the_address() {
             .header("Origin", ORIGIN)
             .header("X-Forwarded-For", "198.51.100.7")
             .header("Idempotency-Key", key)
+            .header("X-Callback-Widget", "1")
             .header("Content-Type", "application/json")
             .body(body)
             .send()
     };
     let status = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(status(post("{not json", "a").await.expect("answer")), 400);
-    let order = r#"{"phone": "+79994000001"}"#;
+    let order = r#"{"phone": "+79994000001", "elapsed_ms": 5000}"#;
     assert_eq!(status(post(order, "b").await.expect("answer")), 202);
     assert_eq!(
         status(post(order, "b").await.expect("answer")),

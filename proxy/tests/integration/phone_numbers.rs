@@ -13,7 +13,8 @@ async fn post_in(proxy: &TestProxy, phone: &str, language: &str) -> (u16, Option
         .post(format!("{}/v1/sites/shop/callbacks", proxy.url))
         .header("Origin", &proxy.origin)
         .header("Accept-Language", language)
-        .json(&json!({"phone": phone}))
+        .header("X-Callback-Widget", "1")
+        .json(&json!({"phone": phone, "elapsed_ms": 5000}))
         .send()
         .await
         .expect("the proxy answers");

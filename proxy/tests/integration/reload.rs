@@ -15,7 +15,8 @@ async fn order(proxy: &ProxyBinary, phone: &str) -> (u16, Option<String>) {
     let response = reqwest::Client::new()
         .post(format!("{}/v1/sites/shop/callbacks", proxy.url))
         .header("Origin", ORIGIN)
-        .json(&json!({"phone": phone}))
+        .header("X-Callback-Widget", "1")
+        .json(&json!({"phone": phone, "elapsed_ms": 5000}))
         .send()
         .await
         .expect("the proxy answers");

@@ -316,7 +316,7 @@ pub struct Visitor {
     /// The `Origin` of the site's pages.
     pub origin: String,
     /// Whether orders carry what the widget sends (`X-Callback-Widget` and
-    /// `elapsed_ms`): the demo requires them, as a site would.
+    /// `elapsed_ms`): sites require them by default.
     pub as_widget: bool,
 }
 
@@ -327,7 +327,7 @@ impl Visitor {
             url,
             site: "shop".to_owned(),
             origin: ORIGIN.to_owned(),
-            as_widget: false,
+            as_widget: true,
         }
     }
 
