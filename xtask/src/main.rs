@@ -3,9 +3,10 @@
 //! - `cargo xtask demo`: installs what is missing, builds the widget and runs
 //!   `proxy demo` (proxy, demo host page and sandbox CallKeeper).
 //! - `cargo xtask test`: installs what is missing (Chromium and ChromeDriver
-//!   included), then runs every suite: format and lints, unit and integration
-//!   tests, the widget's tests in headless Chromium, the end-to-end browser
-//!   tests and the size budget.
+//!   included, and a PostgreSQL server unless `DATABASE_URL` names one), then
+//!   runs every suite: format and lints, unit and integration tests (the
+//!   proxy's on SQLite, then again on PostgreSQL), the widget's tests in
+//!   headless Chromium, the end-to-end browser tests and the size budget.
 //! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
 //! - `cargo xtask fuzz [SECONDS]`: the contract fuzzer (schemathesis) against
 //!   a running proxy for longer than the test command's short run.
@@ -92,6 +93,7 @@ fn test(root: &Path) -> Result<()> {
     let started = Instant::now();
     setup::wasm_toolchain(root)?;
     setup::browser()?;
+    let database_url = setup::postgres()?;
 
     step("Checking formatting (cargo fmt --check)");
     run_command(cargo().args(["fmt", "--all", "--check"]).current_dir(root))?;
@@ -134,6 +136,18 @@ fn test(root: &Path) -> Result<()> {
         cargo()
             .args(["test", "--workspace", "--exclude", "widget"])
             .env("WIDGET_DIST", root.join("dist"))
+            .env("DATABASE_URL", &database_url)
+            .current_dir(root),
+    )?;
+
+    // The same proxy tests on the second store engine: every test makes its
+    // own schema in this database and drops it.
+    step("The proxy's integration tests again on PostgreSQL (TEST_STORE=postgres)");
+    run_command(
+        cargo()
+            .args(["test", "--package", "proxy", "--test", "integration"])
+            .env("DATABASE_URL", &database_url)
+            .env("TEST_STORE", "postgres")
             .current_dir(root),
     )?;
 

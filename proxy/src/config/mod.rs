@@ -46,6 +46,7 @@ use error::{invalid, name_the_key};
 use raw::RawConfig;
 
 use crate::serve::ServeLimits;
+use crate::store::StoreUrl;
 use crate::trusted_proxies::TrustedProxies;
 
 /// The prefix of the environment variables that override the file.
@@ -59,8 +60,9 @@ pub struct Config {
     /// Where `/metrics`, `/readyz` and `/healthz` listen for operators
     /// (`admin_listen`, loopback by default).
     pub admin_listen: SocketAddr,
-    /// The SQLite file that holds every lead.
-    pub database: PathBuf,
+    /// Where every lead is kept: `[store] url`, or the SQLite file
+    /// `database` when that is unset.
+    pub store: StoreUrl,
     /// The built widget (`dist/`).
     pub assets: PathBuf,
     /// How often an ordered call's status is asked of CallKeeper.
@@ -268,6 +270,10 @@ impl Config {
             86_400,
         )?;
         let server = server_limits(&raw.server)?;
+        let store = match &raw.store.url {
+            Some(url) => StoreUrl::parse(url).map_err(|error| invalid("store.url", error))?,
+            None => StoreUrl::Sqlite(raw.database.clone()),
+        };
         if raw.sites.is_empty() {
             return Err(invalid(
                 "sites",
@@ -282,7 +288,7 @@ impl Config {
         Ok(Self {
             listen,
             admin_listen,
-            database: raw.database,
+            store,
             assets: raw.assets,
             status_poll_interval: Duration::from_millis(poll_ms),
             retention: Duration::from_secs(retention_days * 24 * 3600),
@@ -355,7 +361,7 @@ impl Config {
         let _ = writeln!(
             out,
             "lead store {}, widget files {}",
-            self.database.display(),
+            self.store,
             self.assets.display()
         );
         let _ = writeln!(

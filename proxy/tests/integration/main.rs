@@ -21,6 +21,7 @@ mod limits;
 mod observability;
 mod operators;
 mod phone_numbers;
+mod replicas;
 mod serving;
 mod status_flow;
 mod streams;

@@ -4,6 +4,14 @@
 //! ([`Visitor`]: order, status, watch; the admin listener's readyz and metrics), and a scripted CallKeeper
 //! stub for faults.
 //!
+//! The store engine is chosen for the whole run: SQLite by default,
+//! PostgreSQL with `TEST_STORE=postgres` and `DATABASE_URL` (as
+//! `cargo xtask test` runs this binary a second time). Every test's store
+//! lives in its test directory ([`TestDir`]): a SQLite file in it, or a
+//! PostgreSQL schema named after it, created on first use and dropped with
+//! the directory. A test of the SQLite file itself says so with
+//! [`sqlite_only`].
+//!
 //! The stub imitates only what the document says (answer shapes, the
 //! `{"status":"fail","reason":…}` errors and their HTTP codes); it is the one
 //! thing mocked, because it is outside the project.
@@ -13,6 +21,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +32,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use proxy::clock::{Clock, SystemClock};
 use proxy::demo::{Demo, DemoOptions};
+use proxy::store::StoreUrl;
+use sha2::Digest as _;
+use sqlx::Connection as _;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +94,18 @@ struct StubState {
     calls_info_requests: usize,
     calls_info_delay: Duration,
     next_id: u64,
+    polls: Vec<Poll>,
+}
+
+/// One getCallInfo the stub answered.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    /// The call asked about.
+    pub call: u64,
+    /// When it came.
+    pub at: std::time::Instant,
+    /// The tag of the address it came to ([`Stub::serve_tagged`]).
+    pub via: usize,
 }
 
 /// The scripted upstream.
@@ -109,6 +133,18 @@ impl Stub {
     pub fn calls_info_requests(&self) -> usize {
         self.lock().calls_info_requests
     }
+    /// Every getCallInfo received, in order.
+    pub fn polls(&self) -> Vec<Poll> {
+        self.lock().polls.clone()
+    }
+    /// From now on, the calls placed for `phone` report `status`.
+    pub fn set_call_status(&self, phone: &str, status: (u16, u16)) {
+        for call in &mut self.lock().placed {
+            if call.phone == phone {
+                call.status = status;
+            }
+        }
+    }
     /// getCallsInfo answers only after `delay`.
     pub fn set_calls_info_delay(&self, delay: Duration) {
         self.lock().calls_info_delay = delay;
@@ -121,10 +157,17 @@ impl Stub {
 
     /// Serves the stub on a free port; returns its base URL.
     pub async fn serve(&self) -> String {
+        self.serve_tagged(0).await
+    }
+
+    /// Serves the stub on another free port whose getCallInfo requests are
+    /// recorded with `tag` (one per proxy replica, to tell who polled).
+    pub async fn serve_tagged(&self, tag: usize) -> String {
         let app = Router::new()
             .route("/orderCall", post(order_call))
             .route("/getCallInfo", post(get_call_info))
             .route("/getCallsInfo", post(get_calls_info))
+            .layer(axum::Extension(Tag(tag)))
             .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -246,14 +289,24 @@ fn record(call: &Placed) -> Value {
            "phone2": call.phone, "date": date, "attempt": "1", "tags": " "})
 }
 
+/// Which of the stub's addresses a request came to.
+#[derive(Debug, Clone, Copy)]
+struct Tag(usize);
+
 async fn get_call_info(
     State(stub): State<Stub>,
+    axum::Extension(Tag(via)): axum::Extension<Tag>,
     Form(params): Form<HashMap<String, String>>,
 ) -> Response {
     let id: u64 = params
         .get("id_call")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    stub.lock().polls.push(Poll {
+        call: id,
+        at: std::time::Instant::now(),
+        via,
+    });
     match stub.placed().iter().find(|c| c.id == id) {
         Some(call) => axum::Json(record(call)).into_response(),
         None => fail(404, "Mismatched request!"),
@@ -274,7 +327,197 @@ async fn get_calls_info(
     axum::Json(Value::Array(records)).into_response()
 }
 
-/// A proxy config for one site `shop` against `upstream`.
+/// The store engine of this test run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestEngine {
+    /// A SQLite file per test (the default).
+    Sqlite,
+    /// A schema per test in `DATABASE_URL`'s database.
+    Postgres,
+}
+
+/// `TEST_STORE` (`sqlite`, the default, or `postgres`). A run asked
+/// for PostgreSQL without `DATABASE_URL` fails: it never falls back.
+pub fn engine() -> TestEngine {
+    match std::env::var("TEST_STORE").as_deref() {
+        Ok("postgres") => {
+            assert!(
+                std::env::var("DATABASE_URL").is_ok(),
+                "TEST_STORE=postgres needs DATABASE_URL (cargo xtask test sets both up)"
+            );
+            TestEngine::Postgres
+        }
+        Ok("sqlite") | Err(_) => TestEngine::Sqlite,
+        Ok(other) => panic!("TEST_STORE={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// True (and says so) when this run is on PostgreSQL, for a test of the
+/// SQLite file itself (its locks, its file mode, a full disk), which the
+/// caller then ends: `if sqlite_only("…") { return; }`.
+pub fn sqlite_only(what: &str) -> bool {
+    let postgres = engine() == TestEngine::Postgres;
+    if postgres {
+        eprintln!("SQLite-only test, not run on PostgreSQL: {what}");
+    }
+    postgres
+}
+
+/// True on a PostgreSQL run; on SQLite it says the test `what` runs in the
+/// PostgreSQL pass and is false (the caller then ends).
+pub fn needs_postgres(what: &str) -> bool {
+    let postgres = engine() == TestEngine::Postgres;
+    if !postgres {
+        eprintln!("PostgreSQL-only test, run in the TEST_STORE=postgres pass: {what}");
+    }
+    postgres
+}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL").expect("DATABASE_URL is set for a PostgreSQL run")
+}
+
+/// The PostgreSQL schema of the test directory `dir`.
+fn schema_of(dir: &Path) -> String {
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    format!("test_{}", &hex::encode(digest)[..24])
+}
+
+/// Runs `sql` on `DATABASE_URL`, from any context (a thread of its own,
+/// so that `Drop` and sync helpers can use it inside a test's runtime).
+fn postgres_execute(sql: String) {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let mut connection = sqlx::PgConnection::connect(&database_url())
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach DATABASE_URL's PostgreSQL: {e}"));
+            sqlx::raw_sql(&sql)
+                .execute(&mut connection)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        });
+    })
+    .join()
+    .expect("the PostgreSQL helper thread");
+}
+
+/// Where the leads of the test directory `dir` are kept on this run's
+/// engine (the PostgreSQL schema is created if it is not there yet).
+pub fn store_url(dir: &Path) -> StoreUrl {
+    match engine() {
+        TestEngine::Sqlite => StoreUrl::Sqlite(dir.join("leads.db")),
+        TestEngine::Postgres => {
+            let schema = schema_of(dir);
+            postgres_execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}"));
+            let url = database_url();
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            StoreUrl::parse(&format!("{url}{joiner}options[search_path]={schema}"))
+                .expect("a PostgreSQL URL")
+        }
+    }
+}
+
+/// A test's temporary directory, and its store: the PostgreSQL schema
+/// named after it (if one was made) is dropped with it.
+#[derive(Debug)]
+pub struct TestDir(tempfile::TempDir);
+
+impl TestDir {
+    /// A new empty directory.
+    pub fn new() -> Self {
+        Self(tempfile::tempdir().expect("tempdir"))
+    }
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if engine() == TestEngine::Postgres {
+            postgres_execute(format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                schema_of(self.path())
+            ));
+        }
+    }
+}
+
+/// Runs `sql` on the store at `url` (to corrupt a row, say), on either engine.
+pub async fn execute_sql(url: &StoreUrl, sql: &str) {
+    use secrecy::ExposeSecret as _;
+    match url {
+        StoreUrl::Sqlite(path) => {
+            let mut connection =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("open the store");
+            sqlx::raw_sql(sql)
+                .execute(&mut connection)
+                .await
+                .expect("the SQL runs");
+        }
+        StoreUrl::Postgres(url) => {
+            let mut connection = sqlx::PgConnection::connect(url.expose_secret())
+                .await
+                .expect("open the store");
+            sqlx::raw_sql(sql)
+                .execute(&mut connection)
+                .await
+                .expect("the SQL runs");
+        }
+    }
+}
+
+/// The one text value `sql` selects from the store at `url`, on either engine.
+pub async fn fetch_text(url: &StoreUrl, sql: &str) -> String {
+    use secrecy::ExposeSecret as _;
+    match url {
+        StoreUrl::Sqlite(path) => {
+            let mut connection =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("open the store");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .expect("the SQL runs")
+        }
+        StoreUrl::Postgres(url) => {
+            let mut connection = sqlx::PgConnection::connect(url.expose_secret())
+                .await
+                .expect("open the store");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .expect("the SQL runs")
+        }
+    }
+}
+
+/// `[store] url` for a store in `database`'s directory on this run's
+/// engine: nothing on SQLite (`database` says it).
+fn store_table(database: &Path) -> String {
+    match engine() {
+        TestEngine::Sqlite => String::new(),
+        TestEngine::Postgres => {
+            let dir = database.parent().expect("the store file is in a directory");
+            let StoreUrl::Postgres(url) = store_url(dir) else {
+                unreachable!("a PostgreSQL run gives PostgreSQL URLs")
+            };
+            use secrecy::ExposeSecret as _;
+            format!("[store]\nurl = {:?}\n\n", url.expose_secret())
+        }
+    }
+}
+
+/// A proxy config for one site `shop` against `upstream`, its store beside
+/// `database` (that SQLite file, or its directory's PostgreSQL schema).
 pub fn config_toml(
     listen: SocketAddr,
     upstream: &str,
@@ -282,11 +525,12 @@ pub fn config_toml(
     extra_site: &str,
 ) -> String {
     format!(
-        "listen = \"{listen}\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n\
+        "listen = \"{listen}\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n{}\
          [sites.shop]\nallowed_origins = [\"{ORIGIN}\"]\nupstream = \"{upstream}\"\nunique = \"example_company\"\n\
          api_key_env = \"SHOP_KEY\"\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n{extra_site}\n",
         database.display(),
         database.with_file_name("dist").display(),
+        store_table(database),
     )
 }
 
@@ -418,15 +662,17 @@ pub struct TestProxy {
     pub admin_url: String,
     /// The config it runs (to restart it on the same store).
     pub config: String,
-    /// The SQLite file of its leads.
+    /// The SQLite file of its leads (on a SQLite run).
     pub database: PathBuf,
+    /// Where its leads are, on this run's engine.
+    pub store: StoreUrl,
     /// The demo's parts (sandbox, host page) when started with [`TestProxy::demo`].
     demo: Option<Demo>,
     /// "Now" for the proxy.
     pub clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    dir: Arc<tempfile::TempDir>,
+    dir: Arc<TestDir>,
 }
 
 impl std::ops::Deref for TestProxy {
@@ -448,7 +694,7 @@ impl TestProxy {
         config_for: impl FnOnce(&Path) -> String,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let dir = Arc::new(TestDir::new());
         let config = config_for(dir.path());
         Self::serve(config, dir, clock).await
     }
@@ -480,7 +726,7 @@ impl TestProxy {
         site_extra: &str,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let dir = Arc::new(TestDir::new());
         let options =
             DemoOptions::ephemeral(dir.path(), time_scale, Duration::from_millis(poll_ms));
         let database = options.database.clone();
@@ -497,6 +743,7 @@ impl TestProxy {
             visitor,
             admin_url: demo.admin_url.clone(),
             config: String::new(),
+            store: StoreUrl::Sqlite(database.clone()),
             database,
             shutdown: demo.shutdown.clone(),
             demo: Some(demo),
@@ -506,10 +753,14 @@ impl TestProxy {
         }
     }
 
-    async fn serve(config: String, dir: Arc<tempfile::TempDir>, clock: Arc<dyn Clock>) -> Self {
+    async fn serve(config: String, dir: Arc<TestDir>, clock: Arc<dyn Clock>) -> Self {
         let parsed = proxy::config::Config::parse(&config, |_| Some(KEY.to_owned()))
             .expect("valid test config");
-        let database = parsed.database.clone();
+        let store = parsed.store.clone();
+        let database = match &store {
+            StoreUrl::Sqlite(path) => path.clone(),
+            StoreUrl::Postgres(_) => dir.path().join("leads.db"),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -525,6 +776,7 @@ impl TestProxy {
             admin_url,
             config,
             database,
+            store,
             demo: None,
             clock,
             shutdown,
@@ -593,13 +845,92 @@ impl Drop for TestProxy {
     }
 }
 
+/// The proxy as a child process, so the test can SIGKILL it.
+pub struct ProxyProcess {
+    child: Child,
+    visitor: Visitor,
+}
+
+impl std::ops::Deref for ProxyProcess {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+impl ProxyProcess {
+    /// Starts `proxy serve --config config`, logging to `log`, and waits
+    /// until it answers at `url`.
+    pub async fn start(config: &std::path::Path, log: &std::path::Path, url: String) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_proxy"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("SHOP_KEY", KEY)
+            .env(
+                "RUST_LOG",
+                "debug,hyper=info,sqlx=info,h2=info,reqwest=info,hyper_util=info",
+            )
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("the proxy binary starts");
+        let health = format!("{url}/healthz");
+        eventually("the proxy is up", || async {
+            reqwest::get(&health).await.is_ok()
+        })
+        .await;
+        Self {
+            child,
+            visitor: Visitor::of_shop(url),
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing finishes.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Polls `check` every 20 ms until it holds, failing after 30 s.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    eventually_within(what, Duration::from_secs(30), check).await;
+}
+
+/// How long a restarted proxy may take to settle the sends its killed
+/// predecessor left in flight: 30 s on SQLite, where it owns the file and
+/// releases them at start; on PostgreSQL another replica may be the one
+/// sending, so they wait for the send lease to run out first.
+pub fn restart_settles_within() -> Duration {
+    match engine() {
+        TestEngine::Sqlite => Duration::from_secs(30),
+        TestEngine::Postgres => proxy::pipeline::SEND_LEASE + Duration::from_secs(30),
+    }
+}
+
+/// Polls `check` every 20 ms until it holds, failing after `within`.
+pub async fn eventually_within<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
