@@ -10,7 +10,8 @@
 //! - [`lead`]: the lead, its states and transitions; [`store`]: where leads are kept (SQLite, or PostgreSQL for replicas).
 //! - [`pipeline`]: the forwarder, the tracker and the retention job.
 //! - [`call_state`]: CallKeeper's status codes in the visitor's words.
-//! - [`changes`]: which lead changed, for the live status streams.
+//! - [`changes`]: which lead changed, for the live status streams;
+//!   [`lead_cache`]: leads the status GET read, dropped when they change.
 //! - [`trusted_proxies`]: whose forwarding header is believed.
 //! - [`clock`]: the one "now" everything above reads.
 //! - [`hours`]: opening hours and callback slots in the site's zone.
@@ -28,6 +29,7 @@ pub mod heartbeat;
 pub mod hours;
 pub mod http;
 pub mod lead;
+pub mod lead_cache;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;
@@ -109,6 +111,7 @@ impl Application {
             every: config.upstream_check_interval,
         };
         let state = AppState {
+            lead_cache: lead_cache::LeadCache::following(&changes),
             limits,
             streams: Arc::new(http::Streams::new(
                 config.max_open_streams,

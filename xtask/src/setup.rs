@@ -155,19 +155,28 @@ pub(crate) fn postgres() -> Result<String> {
         run_command(Command::new("pg_ctlcluster").args([version, name, "start"]))?;
     }
     let psql = |sql: &str| {
-        output_of(Command::new("runuser").args(["-u", "postgres", "--", "psql", "-p", port, "-Atqc", sql]))
+        output_of(
+            Command::new("runuser")
+                .args(["-u", "postgres", "--", "psql", "-p", port, "-Atqc", sql]),
+        )
     };
-    let role_exists = psql(&format!("SELECT 1 FROM pg_roles WHERE rolname = '{TEST_ROLE}'"))
-        .context("cannot run psql as the postgres user (runuser -u postgres -- psql)")?;
+    let role_exists = psql(&format!(
+        "SELECT 1 FROM pg_roles WHERE rolname = '{TEST_ROLE}'"
+    ))
+    .context("cannot run psql as the postgres user (runuser -u postgres -- psql)")?;
     if role_exists.trim().is_empty() {
         step(&format!(
             "Creating the PostgreSQL role and database {TEST_ROLE} for the tests"
         ));
-        psql(&format!("CREATE ROLE {TEST_ROLE} LOGIN PASSWORD '{TEST_ROLE}'"))
-            .context("creating the test role")?;
+        psql(&format!(
+            "CREATE ROLE {TEST_ROLE} LOGIN PASSWORD '{TEST_ROLE}'"
+        ))
+        .context("creating the test role")?;
     }
-    let database_exists = psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{TEST_ROLE}'"))
-        .unwrap_or_default();
+    let database_exists = psql(&format!(
+        "SELECT 1 FROM pg_database WHERE datname = '{TEST_ROLE}'"
+    ))
+    .unwrap_or_default();
     if database_exists.trim().is_empty() {
         psql(&format!("CREATE DATABASE {TEST_ROLE} OWNER {TEST_ROLE}"))
             .context("creating the test database")?;

@@ -69,6 +69,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The store heartbeat's last outcome, for `/readyz`.
     pub heartbeat: Arc<crate::heartbeat::StoreHeartbeat>,
+    /// Leads the status GET read, kept fresh by the change notifications.
+    pub lead_cache: Arc<crate::lead_cache::LeadCache>,
 }
 
 impl crate::site::SiteRuntime {

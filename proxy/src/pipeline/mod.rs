@@ -149,7 +149,9 @@ impl Pipeline {
                 self.changes.publish(&lead.id);
             }
             Ok(false) => {}
-            Err(error) => tracing::error!(lead = %lead.id, %error, "cannot release the interrupted send"),
+            Err(error) => {
+                tracing::error!(lead = %lead.id, %error, "cannot release the interrupted send")
+            }
         }
     }
 

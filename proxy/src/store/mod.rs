@@ -12,6 +12,7 @@
 //! milliseconds from the caller's clock; the store never reads the time.
 //! This module never logs phone numbers.
 
+mod group_commit;
 mod postgres;
 mod row;
 mod sqlite;
@@ -38,6 +39,10 @@ pub enum StoreError {
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A group of writes could not be committed (SQLite's group commit):
+    /// none of its leads is stored.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The store's file could not be created.
     #[error("cannot create the store's file: {0}")]
     Create(#[source] std::io::Error),
@@ -107,7 +112,10 @@ impl StoreUrl {
             })?;
             return Ok(Self::Postgres(SecretString::from(text.to_owned())));
         }
-        Err("use sqlite://PATH (the embedded default) or postgres://USER:PASSWORD@HOST/DATABASE".to_owned())
+        Err(
+            "use sqlite://PATH (the embedded default) or postgres://USER:PASSWORD@HOST/DATABASE"
+                .to_owned(),
+        )
     }
 }
 

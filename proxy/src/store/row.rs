@@ -82,4 +82,3 @@ pub(super) fn to_json(request: &CallbackRequest) -> Result<String, StoreError> {
 fn clamp_u16(value: i64) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
 }
-

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use proxy::clock::FixedClock;
 
-use crate::support::{KEY, ProxyProcess, Reply, Stub, TestProxy, config_toml, eventually, free_addr};
+use crate::support::{
+    KEY, ProxyProcess, Reply, Stub, TestProxy, config_toml, eventually, free_addr,
+};
 
 #[tokio::test]
 async fn upstream_failures_are_handled_by_class() {
@@ -172,12 +174,16 @@ async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_tw
     stub.set_rule("31", Reply::Accept);
     let second = ProxyProcess::start(&config, &log, url).await;
     for id in &ids {
-        crate::support::eventually_within("every lead is ordered after the restart", crate::support::restart_settles_within(), || async {
-            matches!(
-                second.status(id).await["state"].as_str(),
-                Some("ordered" | "in_progress" | "succeeded")
-            )
-        })
+        crate::support::eventually_within(
+            "every lead is ordered after the restart",
+            crate::support::restart_settles_within(),
+            || async {
+                matches!(
+                    second.status(id).await["state"].as_str(),
+                    Some("ordered" | "in_progress" | "succeeded")
+                )
+            },
+        )
         .await;
     }
     let placed = stub.placed();
@@ -640,19 +646,23 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
             lost += 1;
         }
     }
-    crate::support::eventually_within("every stored lead is sent after the restart", crate::support::restart_settles_within(), || async {
-        store
-            .list(None, 10_000)
-            .await
-            .expect("list")
-            .iter()
-            .all(|lead| {
-                !matches!(
-                    lead.state,
-                    LeadState::Received | LeadState::Queued | LeadState::Sending
-                )
-            })
-    })
+    crate::support::eventually_within(
+        "every stored lead is sent after the restart",
+        crate::support::restart_settles_within(),
+        || async {
+            store
+                .list(None, 10_000)
+                .await
+                .expect("list")
+                .iter()
+                .all(|lead| {
+                    !matches!(
+                        lead.state,
+                        LeadState::Received | LeadState::Queued | LeadState::Sending
+                    )
+                })
+        },
+    )
     .await;
     let stored = store.list(None, 10_000).await.expect("list");
     let placed = stub.placed();

@@ -699,17 +699,18 @@ async fn every_fault_leaves_no_202_unstored_and_no_stored_lead_unsettled() {
     let started = Instant::now();
     // The store's faults are the SQLite file's (its lock, a full disk, a
     // read-only file); CallKeeper's are run on either engine.
-    let (upstream, locked, full, read_only) =
-        if crate::support::sqlite_only("the store-fault rows (SQLite's lock, full disk, read-only file)") {
-            (upstream_faults().await, Vec::new(), Vec::new(), Vec::new())
-        } else {
-            tokio::join!(
-                upstream_faults(),
-                store_locked(),
-                store_full(),
-                store_read_only()
-            )
-        };
+    let (upstream, locked, full, read_only) = if crate::support::sqlite_only(
+        "the store-fault rows (SQLite's lock, full disk, read-only file)",
+    ) {
+        (upstream_faults().await, Vec::new(), Vec::new(), Vec::new())
+    } else {
+        tokio::join!(
+            upstream_faults(),
+            store_locked(),
+            store_full(),
+            store_read_only()
+        )
+    };
     let rows = upstream.len() + locked.len() + full.len() + read_only.len();
     println!(
         "fault matrix | {rows} rows in {:.1} s",

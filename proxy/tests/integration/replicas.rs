@@ -15,8 +15,8 @@ use proxy::lead::LeadState;
 use serde_json::{Value, json};
 
 use crate::support::{
-    ORIGIN, ProxyProcess, Reply, Stub, TestDir, Visitor, config_toml, eventually, eventually_within,
-    free_addr, needs_postgres, restart_settles_within, store_url,
+    ORIGIN, ProxyProcess, Reply, Stub, TestDir, Visitor, config_toml, eventually,
+    eventually_within, free_addr, needs_postgres, restart_settles_within, store_url,
 };
 
 /// The replicas' status poll interval: long enough that two polls of one
@@ -194,15 +194,37 @@ async fn three_replicas_share_the_work_survive_a_sigkill_and_tell_every_watcher(
     let orders = stub.order_attempts();
     let times_placed = |phone: &str| placed.iter().filter(|call| call.phone == phone).count();
     let times_received = |phone: &str| orders.iter().filter(|p| *p == phone).count();
-    let twice = stored
+    // Placed: what CallKeeper acted on, i.e. whether the visitor is called.
+    let placed_not_once = stored
         .iter()
-        .filter(|lead| times_placed(&lead.phone) != 1 || times_received(&lead.phone) != 1)
+        .filter(|lead| times_placed(&lead.phone) != 1)
         .count();
-    assert!(accepted.len() > 30, "the load was served: {}", accepted.len());
+    // Received twice: an orderCall the SIGKILL cut before CallKeeper took
+    // it (the stub places a slow order only when its answer goes out); the
+    // replica that took the lead over found no call (getCallsInfo) and
+    // ordered it again. At most the dead replica's sends in flight.
+    let received_twice = stored
+        .iter()
+        .filter(|lead| times_received(&lead.phone) == 2)
+        .count();
+    let received_more = stored
+        .iter()
+        .filter(|lead| times_received(&lead.phone) > 2)
+        .count();
+    assert!(
+        accepted.len() > 30,
+        "the load was served: {}",
+        accepted.len()
+    );
     assert_eq!(lost, 0, "every 202 is stored");
     assert_eq!(
-        twice, 0,
-        "every stored lead reached CallKeeper in exactly one orderCall"
+        placed_not_once, 0,
+        "every stored lead was placed exactly once"
+    );
+    assert_eq!(received_more, 0, "no lead was sent more than twice");
+    assert!(
+        received_twice <= 8,
+        "only sends the SIGKILL cut were sent again: {received_twice}"
     );
 
     // Polls: watch the calls (all in progress) for a few intervals.
@@ -253,10 +275,14 @@ async fn three_replicas_share_the_work_survive_a_sigkill_and_tell_every_watcher(
     for lead in stored.iter().skip(3) {
         stub.set_call_status(&lead.phone, (200, 200));
     }
-    eventually_within("the other calls are final", Duration::from_secs(60), || async {
-        let leads = store.list(None, 10_000).await.expect("list");
-        leads.iter().filter(|lead| lead.state.is_final()).count() == leads.len() - 3
-    })
+    eventually_within(
+        "the other calls are final",
+        Duration::from_secs(60),
+        || async {
+            let leads = store.list(None, 10_000).await.expect("list");
+            leads.iter().filter(|lead| lead.state.is_final()).count() == leads.len() - 3
+        },
+    )
     .await;
     // A watcher on every replica; the final status is polled by one of them.
     let mut streams = Vec::new();
@@ -313,7 +339,8 @@ async fn three_replicas_share_the_work_survive_a_sigkill_and_tell_every_watcher(
         "each call's final status reached the two replicas that did not poll it"
     );
     println!(
-        "three replicas: {} answered 202, {} stored, 0 lost, 0 ordered twice; {} polls of {} calls \
+        "three replicas: {} answered 202, {} stored, 0 lost, each placed once ({received_twice} \
+         orderCalls cut by the SIGKILL sent again after reconciling); {} polls of {} calls \
          in {window:?} (closest two of one call {closest:?} apart, poll interval {POLL:?}); \
          {heard_from_another} watchers heard a final status another replica polled; {:.1} s",
         accepted.len(),
@@ -346,7 +373,13 @@ async fn a_ceiling_of_n_holds_across_three_replicas_under_k_orders_at_once() {
         orders.spawn(async move {
             let client = reqwest::Client::new();
             start.wait().await;
-            order(&client, &url, &format!("+79990080{n:03}"), &format!("c-{n}")).await
+            order(
+                &client,
+                &url,
+                &format!("+79990080{n:03}"),
+                &format!("c-{n}"),
+            )
+            .await
         });
     }
     let mut accepted = 0;
@@ -357,7 +390,9 @@ async fn a_ceiling_of_n_holds_across_three_replicas_under_k_orders_at_once() {
         .await
         .expect("the store");
     let stored = store.list(None, 10_000).await.expect("list").len();
-    println!("{AT_ONCE} orders at once over three replicas, ceiling {CEILING}: {accepted} accepted, {stored} stored");
+    println!(
+        "{AT_ONCE} orders at once over three replicas, ceiling {CEILING}: {accepted} accepted, {stored} stored"
+    );
     assert_eq!(accepted, CEILING, "exactly the ceiling is accepted");
     assert_eq!(stored, CEILING, "exactly the ceiling is stored");
     let visitor = replicas.visitor(1);

@@ -33,9 +33,9 @@ use axum::routing::post;
 use proxy::clock::{Clock, SystemClock};
 use proxy::demo::{Demo, DemoOptions};
 use proxy::store::StoreUrl;
+use serde_json::{Value, json};
 use sha2::Digest as _;
 use sqlx::Connection as _;
-use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 /// The demo key, used by every test config.
