@@ -8,6 +8,8 @@
 //!   proxy's on SQLite, then again on PostgreSQL), the widget's tests in
 //!   headless Chromium, the end-to-end browser tests and the size budget.
 //! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
+//! - `cargo xtask postgres`: the PostgreSQL the proxy's tests use, set up if
+//!   needed; prints its URL last (for `DATABASE_URL` when running tests by hand).
 //! - `cargo xtask fuzz [SECONDS]`: the contract fuzzer (schemathesis) against
 //!   a running proxy for longer than the test command's short run.
 //!
@@ -26,7 +28,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size [DIR] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size [DIR] | fuzz [SECONDS] | postgres>";
 
 /// How long the test command fuzzes the contract; `cargo xtask fuzz` runs
 /// longer (README, "Contract fuzzing").
@@ -64,6 +66,12 @@ fn run() -> Result<()> {
             setup::wasm_toolchain(&root)?;
             build::widget(&root)?;
             fuzz::contract(&root, seconds)
+        }
+        // The PostgreSQL the tests use, set up as `test` does; its URL is
+        // the last line printed (for DATABASE_URL).
+        "postgres" => {
+            println!("{}", setup::postgres()?);
+            Ok(())
         }
         "size" => {
             let dir = rest

@@ -308,7 +308,7 @@ async fn three_replicas_share_the_work_survive_a_sigkill_and_tell_every_watcher(
         let last: Value = body
             .lines()
             .filter_map(|line| line.strip_prefix("data: "))
-            .last()
+            .next_back()
             .map(|data| serde_json::from_str(data).expect("a status"))
             .expect("an event");
         seen.push((id, phone, replica, last, took));
@@ -329,8 +329,7 @@ async fn three_replicas_share_the_work_survive_a_sigkill_and_tell_every_watcher(
         let final_poll = stub
             .polls()
             .into_iter()
-            .filter(|poll| poll.call == call.id)
-            .last()
+            .rfind(|poll| poll.call == call.id)
             .expect("the call was polled");
         heard_from_another += usize::from(final_poll.via != *replica);
     }

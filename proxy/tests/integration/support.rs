@@ -730,7 +730,8 @@ impl TestProxy {
         let options =
             DemoOptions::ephemeral(dir.path(), time_scale, Duration::from_millis(poll_ms));
         let database = options.database.clone();
-        let mut demo = proxy::demo::start_with(options, site_extra, clock.clone())
+        let store = store_url(dir.path());
+        let mut demo = proxy::demo::start_on(options, &store, site_extra, clock.clone())
             .await
             .expect("the demo starts");
         let visitor = Visitor {
@@ -743,7 +744,7 @@ impl TestProxy {
             visitor,
             admin_url: demo.admin_url.clone(),
             config: String::new(),
-            store: StoreUrl::Sqlite(database.clone()),
+            store,
             database,
             shutdown: demo.shutdown.clone(),
             demo: Some(demo),
