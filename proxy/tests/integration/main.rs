@@ -7,13 +7,16 @@
 //! cost more than the tests. `cargo test -p proxy --test integration delivery::`
 //! runs one file's tests.
 //!
-//! Every file drives the proxy through [`support::TestProxy`].
+//! Every file drives the proxy through [`support::TestProxy`]. The binary
+//! runs once per store engine (`engines.rs`): SQLite, then PostgreSQL with
+//! `TEST_STORE=postgres` (`cargo xtask test` runs both).
 
 mod api;
 mod attacks;
 mod bot_checks;
 mod config_example;
 mod delivery;
+mod engines;
 mod exactly_once;
 mod fault_matrix;
 mod flood;
