@@ -9,7 +9,11 @@
 //! Everything runs in this process on 127.0.0.1: the sandbox CallKeeper
 //! (the forwarder and the tracker really call it while the benchmark runs),
 //! the proxy with a fresh SQLite store in a temporary directory, a bare
-//! axum server, and the client (reqwest, keep-alive). Client and servers
+//! axum server, and the client (reqwest, keep-alive). With `DATABASE_URL`
+//! set (a PostgreSQL, `synchronous_commit` as the server has it: on by
+//! default), orders are also measured on PostgreSQL, through one proxy and
+//! through three replicas on one schema (round-robin, in this process),
+//! in a schema made for the run and dropped after it. Client and servers
 //! share the machine's cores, so the figures compare the rows of one run;
 //! they are not a capacity plan.
 //!
@@ -82,7 +86,7 @@ async fn run(scale: usize) {
     let ids = Arc::new(create_leads(&client, &proxy, 64).await);
     let phones = Arc::new(AtomicUsize::new(1_000));
 
-    let targets = vec![
+    let mut targets = vec![
         Target {
             name: "bare axum: GET, small JSON",
             expect: StatusCode::OK,
@@ -120,6 +124,7 @@ async fn run(scale: usize) {
             expect: StatusCode::ACCEPTED,
             request: Box::new({
                 let url = format!("{proxy}/v1/sites/bench/callbacks");
+                let phones = phones.clone();
                 move |client| {
                     let n = phones.fetch_add(1, Ordering::Relaxed);
                     client
@@ -132,6 +137,41 @@ async fn run(scale: usize) {
             }),
         },
     ];
+
+    let postgres = match std::env::var("DATABASE_URL") {
+        Ok(url) => Some(Postgres::start(&url, &sandbox_url).await),
+        Err(_) => None,
+    };
+    if let Some(postgres) = &postgres {
+        for (name, replicas) in [
+            (
+                "proxy on PostgreSQL: POST, 1 replica",
+                &postgres.replicas[..1],
+            ),
+            (
+                "proxy on PostgreSQL: POST, 3 replicas",
+                &postgres.replicas[..],
+            ),
+        ] {
+            let urls: Vec<String> = replicas
+                .iter()
+                .map(|url| format!("{url}/v1/sites/bench/callbacks"))
+                .collect();
+            let phones = phones.clone();
+            targets.push(Target {
+                name,
+                expect: StatusCode::ACCEPTED,
+                request: Box::new(move |client| {
+                    let n = phones.fetch_add(1, Ordering::Relaxed);
+                    client
+                        .post(&urls[n % urls.len()])
+                        .header("Origin", ORIGIN)
+                        .header("Idempotency-Key", format!("bench-{n}"))
+                        .json(&order_body(n))
+                }),
+            });
+        }
+    }
 
     println!(
         "loopback benchmark: {} core(s); {} sequential + {} concurrent requests ({} connections) per target, at most {} s a phase",
@@ -163,6 +203,57 @@ async fn run(scale: usize) {
             );
         }
     }
+    if let Some(postgres) = postgres {
+        postgres.drop_schema().await;
+    }
+}
+
+/// Proxies on one PostgreSQL schema, made for this run.
+struct Postgres {
+    url: String,
+    schema: String,
+    replicas: Vec<String>,
+}
+
+impl Postgres {
+    async fn start(url: &str, sandbox_url: &str) -> Self {
+        use sqlx::Connection as _;
+        let schema = format!("bench_{}", std::process::id());
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .expect("DATABASE_URL: a PostgreSQL to benchmark on");
+        sqlx::raw_sql(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .execute(&mut connection)
+        .await
+        .expect("a schema for the benchmark");
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        let store = format!("{url}{joiner}options[search_path]={schema}");
+        let mut replicas = Vec::new();
+        for _ in 0..3 {
+            replicas.push(start_proxy_on(&store_table(&store), sandbox_url).await);
+        }
+        Self {
+            url: url.to_owned(),
+            schema,
+            replicas,
+        }
+    }
+
+    async fn drop_schema(self) {
+        use sqlx::Connection as _;
+        if let Ok(mut connection) = sqlx::PgConnection::connect(&self.url).await {
+            let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+                .execute(&mut connection)
+                .await;
+        }
+    }
+}
+
+/// `[store] url = …` for a config.
+fn store_table(url: &str) -> String {
+    format!("[store]\nurl = {url:?}\n\n")
 }
 
 /// Warms up, then measures one target.
@@ -293,18 +384,25 @@ async fn start_bare() -> String {
     serve(app).await
 }
 
-/// The proxy with one site, `bench`, whose limits never stop the benchmark.
+/// The proxy on a SQLite file in `dir`, with one site, `bench`, whose
+/// limits never stop the benchmark.
 async fn start_proxy(dir: &tempfile::TempDir, sandbox_url: &str) -> String {
-    let many = 1_000_000_000;
+    let database = dir.path().join("bench.db").display().to_string();
+    start_proxy_on(&format!("database = {database:?}\n"), sandbox_url).await
+}
+
+/// The proxy on the store `store` says (config lines), with one site,
+/// `bench`, whose limits never stop the benchmark.
+async fn start_proxy_on(store: &str, sandbox_url: &str) -> String {
+    // The most a limit may be (config: 1 to 1000000).
+    let many = 1_000_000;
     let config = format!(
-        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = 1000\nreads_per_minute = {many}\nstatus_polls_per_minute = {many}\n\n\
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nassets = \"dist\"\nstatus_poll_interval_ms = 1000\nreads_per_minute = {many}\nstatus_polls_per_minute = {many}\n{store}\n\
          [sites.bench]\nallowed_origins = [\"{ORIGIN}\"]\nupstream = \"{sandbox_url}\"\nunique = \"{unique}\"\n\
          api_key_env = \"BENCH_KEY\"\nwhash = \"{whash}\"\n\n\
          [sites.bench.limits]\nnumber_cooldown_minutes = 0\nnumber_per_day = {many}\nsite_per_hour = {many}\n\
          site_per_day = {many}\nip_burst = {many}\nip_per_minute = {many}\n\
          ip_per_day = {many}\nnetwork_per_day = {many}\n",
-        database = dir.path().join("bench.db").display().to_string(),
-        assets = dir.path().join("dist").display().to_string(),
         unique = sandbox::DEMO_UNIQUE,
         whash = sandbox::DEMO_WHASH,
     );

@@ -1,10 +1,12 @@
 //! In-process notifications that a lead changed, for the live status streams
 //! (not the SSE events the widget receives: those are `http/status.rs`).
 //!
-//! Workers publish a lead id after writing it to the store; each stream
-//! re-reads the store, so every watcher is served from the proxy's own state
-//! and a missed notification costs only latency (streams also re-check on a
-//! timer).
+//! Workers publish a lead id after writing it to the store; on PostgreSQL
+//! the ids other replicas wrote arrive here too (`LISTEN`, see
+//! `store/postgres.rs`). Each stream re-reads the store, so every watcher is
+//! served from the proxy's own state and a missed notification costs only
+//! latency (streams also re-check on a timer). The status GET's lead cache
+//! (`lead_cache.rs`) drops a lead on the same notifications.
 
 use tokio::sync::broadcast;
 

@@ -14,12 +14,14 @@ use anyhow::Context;
 use axum::Router;
 use axum::response::Html;
 use callkeeper::sandbox::{self, Sandbox, SandboxConfig};
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::Application;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::store::StoreUrl;
 
 /// The demo page, with `{{WIDGET_SRC}}` for the loader's URL.
 const DEMO_PAGE: &str = include_str!("../../www/demo/index.html");
@@ -136,6 +138,18 @@ pub async fn start_with(
     site_extra: &str,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Demo> {
+    let store = StoreUrl::Sqlite(options.database.clone());
+    start_on(options, &store, site_extra, clock).await
+}
+
+/// Like [`start_with`], on the store `store` instead of the SQLite file
+/// `options.database` (the proxy's tests run the demo on PostgreSQL too).
+pub async fn start_on(
+    options: DemoOptions,
+    store: &StoreUrl,
+    site_extra: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Demo> {
     let bind = |addr: SocketAddr, what: &'static str| async move {
         TcpListener::bind(addr)
             .await
@@ -190,12 +204,19 @@ pub async fn start_with(
     // The demo's configuration is written as a site owner would write it,
     // so it goes through the same parsing and validation as production.
     let config_text = format!(
-        "listen = \"{listen}\"\nadmin_listen = \"{admin}\"\ndatabase = {database:?}\nassets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
-         [sites.{DEMO_SITE}]\nallowed_origins = [\"{page_origin}\"]\nupstream = \"{sandbox_url}\"\n\
+        "listen = \"{listen}\"\nadmin_listen = \"{admin}\"\n{store}assets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
+         {store_table}[sites.{DEMO_SITE}]\nallowed_origins = [\"{page_origin}\"]\nupstream = \"{sandbox_url}\"\n\
          unique = \"{unique}\"\napi_key_env = \"DEMO_KEY\"\nwhash = \"{whash}\"\ndisplay_name = \"demo.localhost\"\n{site_extra}\n",
         listen = api_listener.local_addr()?,
         admin = options.admin,
-        database = options.database.display().to_string(),
+        store = match store {
+            StoreUrl::Sqlite(path) => format!("database = {:?}\n", path.display().to_string()),
+            StoreUrl::Postgres(_) => String::new(),
+        },
+        store_table = match store {
+            StoreUrl::Sqlite(_) => String::new(),
+            StoreUrl::Postgres(url) => format!("[store]\nurl = {:?}\n\n", url.expose_secret()),
+        },
         assets = options.assets.display().to_string(),
         poll = options.poll_interval.as_millis(),
         unique = sandbox::DEMO_UNIQUE,

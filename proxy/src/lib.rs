@@ -8,10 +8,11 @@
 //! - [`config`]: the TOML configuration; [`site`]: each site built for running;
 //!   [`reload`]: the config read again on SIGHUP.
 //! - [`http`]: the widget's API and assets ([`http::app`]).
-//! - [`lead`]: the lead, its states and transitions; [`store`]: where leads are kept (SQLite).
+//! - [`lead`]: the lead, its states and transitions; [`store`]: where leads are kept (SQLite, or PostgreSQL for replicas).
 //! - [`pipeline`]: the forwarder, the tracker and the retention job.
 //! - [`call_state`]: CallKeeper's status codes in the visitor's words.
-//! - [`changes`]: which lead changed, for the live status streams.
+//! - [`changes`]: which lead changed, for the live status streams;
+//!   [`lead_cache`]: leads the status GET read, dropped when they change.
 //! - [`trusted_proxies`]: whose forwarding header is believed.
 //! - [`clock`]: the one "now" everything above reads.
 //! - [`hours`]: opening hours and callback slots in the site's zone.
@@ -33,6 +34,7 @@ pub mod hours;
 pub mod http;
 pub mod init;
 pub mod lead;
+pub mod lead_cache;
 pub mod metrics;
 pub mod monitor;
 pub mod operator;
@@ -93,9 +95,9 @@ impl Application {
                     config.admin_listen
                 )
             })?;
-        let store = Store::open(&config.database)
+        let store = Store::connect(&config.store)
             .await
-            .with_context(|| format!("opening the lead store {}", config.database.display()))?;
+            .with_context(|| format!("opening the lead store {}", config.store))?;
         let changes = LeadChanges::default();
         let wake = Arc::new(tokio::sync::Notify::new());
         let metrics = Arc::new(metrics::Metrics::new(&config, clock.clone()));
@@ -119,6 +121,7 @@ impl Application {
             every: config.upstream_check_interval,
         };
         let state = AppState {
+            lead_cache: lead_cache::LeadCache::following(&changes),
             limits,
             streams: Arc::new(http::Streams::new(
                 config.max_open_streams,
@@ -174,6 +177,13 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
     /// Leads not yet sent stay in the store and are sent by the next start.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // Replicas on one PostgreSQL: changes the others write reach this
+        // one's status streams.
+        self.state
+            .store
+            .follow_changes(&self.state.changes, shutdown.clone())
+            .await
+            .context("listening to the lead store's change notifications")?;
         let workers = tokio::spawn(self.pipeline.run(shutdown.clone()));
         let monitor = tokio::spawn(self.monitor.run(shutdown.clone()));
         let heartbeat = tokio::spawn(self.state.heartbeat.clone().run(

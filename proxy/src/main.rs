@@ -320,7 +320,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn leads(config: &Config, action: LeadsAction) -> anyhow::Result<()> {
-    let store = Store::open(&config.database).await?;
+    let store = Store::connect(&config.store).await?;
     let parse_state = |state: Option<String>| -> anyhow::Result<Option<LeadState>> {
         state
             .map(|s| {

@@ -135,7 +135,7 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<String> {
     };
     differs("listen", old.listen != new.listen);
     differs("admin_listen", old.admin_listen != new.admin_listen);
-    differs("database", old.database != new.database);
+    differs("store", old.store.to_string() != new.store.to_string());
     differs("assets", old.assets.to_string() != new.assets.to_string());
     differs(
         "status_poll_interval_ms",

@@ -3,12 +3,16 @@
 //! - `cargo xtask demo`: installs what is missing, builds the widget and runs
 //!   `proxy demo` (proxy, demo host page and sandbox CallKeeper).
 //! - `cargo xtask test`: installs what is missing (Chromium and ChromeDriver
-//!   included), then runs every suite: format and lints, unit and integration
-//!   tests, the widget's tests in headless Chromium, the end-to-end browser
-//!   tests, the release archive with its install test, and the size budget.
+//!   included, and a PostgreSQL server unless `DATABASE_URL` names one), then
+//!   runs every suite: format and lints, unit and integration tests (the
+//!   proxy's on SQLite, then again on PostgreSQL), the widget's tests in
+//!   headless Chromium, the end-to-end browser tests, the release archive
+//!   with its install test, and the size budget.
 //! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
 //! - `cargo xtask dist`: the release archive: a static proxy with the widget
 //!   inside, its config example, systemd unit, nginx site and INSTALL text.
+//! - `cargo xtask postgres`: the PostgreSQL the proxy's tests use, set up if
+//!   needed; prints its URL last (for `DATABASE_URL` when running tests by hand).
 //! - `cargo xtask fuzz [SECONDS]`: the contract fuzzer (schemathesis) against
 //!   a running proxy for longer than the test command's short run.
 //!
@@ -28,7 +32,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | dist | size [DIR] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | dist | size [DIR] | fuzz [SECONDS] | postgres>";
 
 /// How long the test command fuzzes the contract; `cargo xtask fuzz` runs
 /// longer (README, "Contract fuzzing").
@@ -68,6 +72,12 @@ fn run() -> Result<()> {
             build::widget(&root)?;
             fuzz::contract(&root, seconds)
         }
+        // The PostgreSQL the tests use, set up as `test` does; its URL is
+        // the last line printed (for DATABASE_URL).
+        "postgres" => {
+            println!("{}", setup::postgres()?);
+            Ok(())
+        }
         "size" => {
             let dir = rest
                 .first()
@@ -96,6 +106,7 @@ fn test(root: &Path) -> Result<()> {
     let started = Instant::now();
     setup::wasm_toolchain(root)?;
     setup::browser()?;
+    let database_url = setup::postgres()?;
 
     step("Checking formatting (cargo fmt --check)");
     run_command(cargo().args(["fmt", "--all", "--check"]).current_dir(root))?;
@@ -138,6 +149,18 @@ fn test(root: &Path) -> Result<()> {
         cargo()
             .args(["test", "--workspace", "--exclude", "widget"])
             .env("WIDGET_DIST", root.join("dist"))
+            .env("DATABASE_URL", &database_url)
+            .current_dir(root),
+    )?;
+
+    // The same proxy tests on the second store engine: every test makes its
+    // own schema in this database and drops it.
+    step("The proxy's integration tests again on PostgreSQL (TEST_STORE=postgres)");
+    run_command(
+        cargo()
+            .args(["test", "--package", "proxy", "--test", "integration"])
+            .env("DATABASE_URL", &database_url)
+            .env("TEST_STORE", "postgres")
             .current_dir(root),
     )?;
 

@@ -1,4 +1,5 @@
-//! Installs what the build and the tests need, once, saying so.
+//! Installs what the build and the tests need, once, saying so (PostgreSQL
+//! too, for the proxy's tests on its second store engine).
 //!
 //! Versions are pinned where a mismatch breaks things: wasm-bindgen-cli must be
 //! the version in Cargo.lock, and wasm-opt comes from the npm `binaryen`
@@ -134,6 +135,88 @@ pub(crate) fn musl_toolchain() -> Result<()> {
             .args(["install", "-y", "-qq", "musl-tools"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
+}
+
+/// The role, password and database the tests use on a PostgreSQL this
+/// task set up (a local test server: the password is no secret).
+const TEST_ROLE: &str = "proxy_test";
+
+/// A PostgreSQL server for the tests, as a URL: `DATABASE_URL` when it is
+/// set. Otherwise, as root: Debian's `postgresql` installed when missing,
+/// its cluster started (`pg_ctlcluster`, no systemd needed), and a role and
+/// database `proxy_test` created, each step said. Not as root: what to run,
+/// and an error. The tests never skip PostgreSQL, so neither does this.
+pub(crate) fn postgres() -> Result<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        step("PostgreSQL for the tests: DATABASE_URL as set");
+        return Ok(url);
+    }
+    let is_root = output_of(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !is_root {
+        bail!(
+            "the proxy's tests run on PostgreSQL too, and DATABASE_URL is not set. Either set \
+             DATABASE_URL=postgres://USER:PASSWORD@HOST/DATABASE (a role that may create schemas \
+             there), or run as root:\n  apt-get install -y postgresql\n  pg_ctlcluster 15 main start\n  \
+             su postgres -c \"psql -c \\\"CREATE ROLE {TEST_ROLE} LOGIN PASSWORD '{TEST_ROLE}'\\\"\"\n  \
+             su postgres -c \"psql -c \\\"CREATE DATABASE {TEST_ROLE} OWNER {TEST_ROLE}\\\"\"\n\
+             then DATABASE_URL=postgres://{TEST_ROLE}:{TEST_ROLE}@127.0.0.1:5432/{TEST_ROLE}"
+        );
+    }
+    if output_of(Command::new("pg_lsclusters").arg("--no-header")).is_none() {
+        step("Installing PostgreSQL from Debian's packages (apt-get install postgresql)");
+        run_command(Command::new("apt-get").args(["update", "-qq"]))?;
+        run_command(
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "postgresql"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let clusters = output_of(Command::new("pg_lsclusters").arg("--no-header")).unwrap_or_default();
+    // "15  main    5432 down   postgres /var/lib/… /var/log/…": the first cluster.
+    let Some([version, name, port, status]) = clusters.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.len() >= 4).then(|| [fields[0], fields[1], fields[2], fields[3]])
+    }) else {
+        bail!(
+            "PostgreSQL is installed but has no cluster; create one as root with `pg_createcluster --start 15 main`"
+        );
+    };
+    if status != "online" {
+        step(&format!(
+            "Starting the PostgreSQL cluster {version}/{name} (pg_ctlcluster {version} {name} start)"
+        ));
+        run_command(Command::new("pg_ctlcluster").args([version, name, "start"]))?;
+    }
+    let psql = |sql: &str| {
+        output_of(
+            Command::new("runuser")
+                .args(["-u", "postgres", "--", "psql", "-p", port, "-Atqc", sql]),
+        )
+    };
+    let role_exists = psql(&format!(
+        "SELECT 1 FROM pg_roles WHERE rolname = '{TEST_ROLE}'"
+    ))
+    .context("cannot run psql as the postgres user (runuser -u postgres -- psql)")?;
+    if role_exists.trim().is_empty() {
+        step(&format!(
+            "Creating the PostgreSQL role and database {TEST_ROLE} for the tests"
+        ));
+        psql(&format!(
+            "CREATE ROLE {TEST_ROLE} LOGIN PASSWORD '{TEST_ROLE}'"
+        ))
+        .context("creating the test role")?;
+    }
+    let database_exists = psql(&format!(
+        "SELECT 1 FROM pg_database WHERE datname = '{TEST_ROLE}'"
+    ))
+    .unwrap_or_default();
+    if database_exists.trim().is_empty() {
+        psql(&format!("CREATE DATABASE {TEST_ROLE} OWNER {TEST_ROLE}"))
+            .context("creating the test database")?;
+    }
+    let url = format!("postgres://{TEST_ROLE}:{TEST_ROLE}@127.0.0.1:{port}/{TEST_ROLE}");
+    step(&format!("PostgreSQL for the tests: {url}"));
+    Ok(url)
 }
 
 /// The version of a package in Cargo.lock.

@@ -48,6 +48,7 @@ use error::{invalid, name_the_key};
 use raw::RawConfig;
 
 use crate::serve::ServeLimits;
+use crate::store::StoreUrl;
 use crate::trusted_proxies::TrustedProxies;
 use crate::widget_files::WidgetFiles;
 
@@ -62,8 +63,9 @@ pub struct Config {
     /// Where `/metrics`, `/readyz` and `/healthz` listen for operators
     /// (`admin_listen`, loopback by default).
     pub admin_listen: SocketAddr,
-    /// The SQLite file that holds every lead.
-    pub database: PathBuf,
+    /// Where every lead is kept: `[store] url`, or the SQLite file
+    /// `database` when that is unset.
+    pub store: StoreUrl,
     /// The widget's files: `assets` (a built `dist/`) when set, else the
     /// widget built into this binary, else `dist` in the working directory.
     pub assets: WidgetFiles,
@@ -351,6 +353,10 @@ impl Config {
             86_400,
         )?;
         let server = server_limits(&raw.server)?;
+        let store = match &raw.store.url {
+            Some(url) => StoreUrl::parse(url).map_err(|error| invalid("store.url", error))?,
+            None => StoreUrl::Sqlite(raw.database.clone()),
+        };
         let public_url = raw.public_url.as_deref().map(public_url).transpose()?;
         let assets = match raw.assets {
             Some(dir) => WidgetFiles::Directory(dir),
@@ -371,7 +377,7 @@ impl Config {
         Ok(Self {
             listen,
             admin_listen,
-            database: raw.database,
+            store,
             assets,
             public_url,
             status_poll_interval: Duration::from_millis(poll_ms),
@@ -445,8 +451,7 @@ impl Config {
         let _ = writeln!(
             out,
             "lead store {}, widget files {}",
-            self.database.display(),
-            self.assets
+            self.store, self.assets
         );
         if let Some(url) = &self.public_url {
             let _ = writeln!(out, "visitors' browsers reach the proxy at {url}");

@@ -37,7 +37,16 @@ pub(super) struct RawConfig {
     pub(super) upstream_check_interval_seconds: u64,
     pub(super) allow_readable_key_file: bool,
     pub(super) server: RawServer,
+    pub(super) store: RawStore,
     pub(super) sites: HashMap<String, RawSite>,
+}
+
+/// `[store]`: where the leads are kept. `url` unset: the SQLite file
+/// `database` (the embedded default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawStore {
+    pub(super) url: Option<String>,
 }
 
 /// `[server]`: how much one listener takes; defaults from [`ServeLimits::default`].
@@ -86,6 +95,7 @@ impl Default for RawConfig {
             upstream_check_interval_seconds: 300,
             allow_readable_key_file: false,
             server: RawServer::default(),
+            store: RawStore::default(),
             sites: HashMap::new(),
         }
     }

@@ -604,3 +604,43 @@ fn an_unknown_time_zone_is_a_check_config_warning() {
             .any(|w| w.starts_with("sites.shop.utc:"))
     );
 }
+
+#[test]
+fn the_store_is_the_sqlite_file_unless_a_url_names_another() {
+    let config = parse(&format!("database = \"leads.db\"\n{}", site_toml(""))).expect("valid");
+    assert!(matches!(&config.store, StoreUrl::Sqlite(path) if path == Path::new("leads.db")));
+    let config = parse(&format!(
+        "[store]\nurl = \"sqlite://other.db\"\n\n{}",
+        site_toml("")
+    ))
+    .expect("valid");
+    assert!(matches!(&config.store, StoreUrl::Sqlite(path) if path == Path::new("other.db")));
+    let config = parse(&format!(
+        "[store]\nurl = \"postgres://callback:hunter2secret@db.internal/callback\"\n\n{}",
+        site_toml("")
+    ))
+    .expect("valid");
+    assert!(matches!(config.store, StoreUrl::Postgres(_)));
+    assert!(
+        config
+            .summary()
+            .contains("postgres://callback:***@db.internal/callback"),
+        "{}",
+        config.summary()
+    );
+    assert!(
+        !format!("{config:?}{}", config.summary()).contains("hunter2secret"),
+        "the store's password is never printed"
+    );
+}
+
+#[test]
+fn an_unknown_store_url_names_the_key() {
+    for url in ["mysql://db/callback", "sqlite://", "postgres://[bad"] {
+        assert_eq!(
+            error_key(&format!("[store]\nurl = \"{url}\"\n\n{}", site_toml(""))),
+            "store.url",
+            "{url}"
+        );
+    }
+}

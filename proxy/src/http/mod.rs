@@ -74,6 +74,8 @@ pub struct AppState {
     pub heartbeat: Arc<crate::heartbeat::StoreHeartbeat>,
     /// The proof-of-work challenges: which sites ask for one, spent tokens.
     pub challenges: Arc<crate::challenge::Challenges>,
+    /// Leads the status GET read, kept fresh by the change notifications.
+    pub lead_cache: Arc<crate::lead_cache::LeadCache>,
 }
 
 impl AppState {

@@ -26,12 +26,26 @@ const STREAM_RETRY: Duration = Duration::from_secs(30);
 /// A stream re-reads the store at least this often, even without a notification.
 const STREAM_RECHECK: Duration = Duration::from_secs(5);
 
-/// `GET /v1/callbacks/{id}`: the current status.
+/// `GET /v1/callbacks/{id}`: the current status, from the lead cache when
+/// it has the lead (the store is read on a miss).
 pub(super) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let lead = live_lead(&state, &id).await?;
+    let lead = match state.lead_cache.get(&id) {
+        Some(lead) => lead,
+        None => {
+            let epoch = state.lead_cache.epoch();
+            let lead = state
+                .store
+                .get(&id)
+                .await?
+                .ok_or(ApiError::NotFound("callback"))?;
+            state.lead_cache.put(lead.clone(), epoch);
+            lead
+        }
+    };
+    let lead = still_live(&state, lead)?;
     let locale = state
         .sites
         .get(&lead.site)
@@ -134,6 +148,11 @@ async fn live_lead(state: &AppState, id: &str) -> Result<Lead, ApiError> {
         .get(id)
         .await?
         .ok_or(ApiError::NotFound("callback"))?;
+    still_live(state, lead)
+}
+
+/// `lead`, unless its call is final since longer than the configured time.
+fn still_live(state: &AppState, lead: Lead) -> Result<Lead, ApiError> {
     let ttl = millis(state.status_ttl);
     let now = state.clock.now_ms();
     if lead.state.is_final() && now > lead.updated_at.saturating_add(ttl) {

@@ -31,7 +31,7 @@ const WRITE_MARGIN: Duration = Duration::from_secs(15);
 /// out never starts an orderCall, and one that started finishes within its
 /// lease. Only a dead (or frozen) sender's claim runs out, and its writes are
 /// then refused by the claim's fence.
-const SEND_LEASE: Duration = RECONCILE_DEADLINE
+pub const SEND_LEASE: Duration = RECONCILE_DEADLINE
     .saturating_add(ORDER_DEADLINE)
     .saturating_add(WRITE_MARGIN);
 /// The lease from the start of an orderCall.
@@ -98,6 +98,11 @@ impl Pipeline {
             .await
         {
             Ok(Some(claim)) => {
+                if lead.state == LeadState::Sending {
+                    // Only a send whose lease ran out is claimable: its
+                    // sender (another replica, or this one's last life) died.
+                    tracing::warn!(lead = %lead.id, "a send was interrupted (its lease ran out); reconciling before resending");
+                }
                 self.changes.publish(&lead.id);
                 claim
             }

@@ -52,6 +52,7 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use forwarder::SEND_LEASE;
 pub use order::external_id;
 
 use crate::call_state::reason_name;
@@ -59,7 +60,7 @@ use crate::changes::LeadChanges;
 use crate::clock::Clock;
 use crate::lead::{LeadState, Transition};
 use crate::site::Sites;
-use crate::store::Store;
+use crate::store::{SendClaim, Store};
 
 /// Leads a worker takes per round.
 const BATCH: i64 = 32;
@@ -95,25 +96,25 @@ impl Pipeline {
     /// Runs the forwarder and the tracker until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) {
         // A lead caught mid-send by a crash stays marked in doubt; put it back
-        // in line at once, where the forwarder reconciles it before sending
-        // again. Safe because one proxy process owns a SQLite file; proxies
-        // sharing a database would wait for the send lease to run out instead.
+        // in line, where the forwarder reconciles it before sending again.
+        // One proxy process owns a SQLite file, so every send is this
+        // process's last life's: released at once. Replicas share a
+        // PostgreSQL database, and a live replica may be sending: only sends
+        // whose lease ran out (their sender died) are released.
+        let interrupted_before = if self.store.is_shared() {
+            self.clock.now_ms()
+        } else {
+            i64::MAX
+        };
         match self
             .store
-            .due(&[LeadState::Sending], i64::MAX, i64::MAX)
+            .due(&[LeadState::Sending], interrupted_before, i64::MAX)
             .await
         {
             Ok(caught) => {
                 for lead in caught {
                     tracing::warn!(lead = %lead.id, "a send was interrupted; reconciling before resending");
-                    let change = Transition {
-                        state: Some(LeadState::Queued),
-                        in_doubt: Some(true),
-                        next_attempt_at: self.clock.now_ms(),
-                        ..Default::default()
-                    };
-                    self.apply_from(&lead.id, &[LeadState::Sending], change)
-                        .await;
+                    self.release_interrupted(&lead).await;
                 }
             }
             Err(error) => tracing::error!(%error, "cannot read interrupted sends"),
@@ -122,6 +123,35 @@ impl Pipeline {
         let retention = self.clone().retention_loop(shutdown.clone());
         let tracker = self.track_loop(shutdown);
         tokio::join!(forwarder, tracker, retention);
+    }
+
+    /// Puts an interrupted send back in line, marked in doubt, fenced by
+    /// the claim it was read with: a replica that claimed the lead since
+    /// keeps it.
+    async fn release_interrupted(&self, lead: &crate::lead::Lead) {
+        let Some(sent_at) = lead.sent_at else {
+            return;
+        };
+        let change = Transition {
+            state: Some(LeadState::Queued),
+            in_doubt: Some(true),
+            next_attempt_at: self.clock.now_ms(),
+            ..Default::default()
+        };
+        match self
+            .store
+            .transition_claimed(&lead.id, SendClaim(sent_at), &change, self.clock.now_ms())
+            .await
+        {
+            Ok(true) => {
+                self.metrics.transition(change.state);
+                self.changes.publish(&lead.id);
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!(lead = %lead.id, %error, "cannot release the interrupted send")
+            }
+        }
     }
 
     /// Writes a transition and tells the watchers.

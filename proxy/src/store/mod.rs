@@ -1,19 +1,29 @@
 //! The lead store: every callback request, durably, before the widget hears "202".
 //!
 //! This module is the store's API, the one callers see ([`Store`]); each
-//! engine lives in its own file beside it with its own migrations
-//! (`sqlite.rs` and `migrations/sqlite/`). A second engine (PostgreSQL for
-//! several proxy replicas: `postgres.rs`, `migrations/postgres/`) becomes a
-//! second [`Engine`] variant here, and callers do not change.
+//! engine lives in its own file beside it with its own migrations, run at
+//! start: `sqlite.rs` and `migrations/sqlite/` (the embedded default, one
+//! proxy process per file), `postgres.rs` and `migrations/postgres/` (any
+//! number of replicas on one database). [`StoreUrl`] (`[store] url`) picks
+//! one; `row.rs` is the row both read leads from.
 //!
 //! Every change to a lead is a guarded, conditional UPDATE or a claim, so
 //! workers and replicas that race are safe by construction. Times are Unix
 //! milliseconds from the caller's clock; the store never reads the time.
 //! This module never logs phone numbers.
 
+mod group_commit;
+mod postgres;
+mod row;
 mod sqlite;
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio_util::sync::CancellationToken;
+
+use crate::changes::LeadChanges;
 
 use crate::lead::{Lead, LeadState, NewLead, Transition, UnknownLeadState};
 
@@ -29,6 +39,10 @@ pub enum StoreError {
     /// A stored row could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A group of writes could not be committed (SQLite's group commit):
+    /// none of its leads is stored.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The store's file could not be created.
     #[error("cannot create the store's file: {0}")]
     Create(#[source] std::io::Error),
@@ -65,6 +79,68 @@ pub struct Recent {
 #[derive(Debug, Clone)]
 enum Engine {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// Where the leads are kept (`[store] url`), parsed once from the config.
+#[derive(Clone)]
+pub enum StoreUrl {
+    /// `sqlite://PATH` (or `database = "PATH"`): one file, one proxy process.
+    Sqlite(PathBuf),
+    /// `postgres://…` (or `postgresql://…`): shared by replicas. Secret
+    /// because it may carry a password; shown with the password hidden.
+    Postgres(SecretString),
+}
+
+impl StoreUrl {
+    /// Reads `sqlite://PATH`, `sqlite:PATH` or `postgres://…`; the error
+    /// says what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(path) = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, like sqlite://callback.db".to_owned());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            url::Url::parse(text).map_err(|error| {
+                format!("not a valid PostgreSQL URL ({error}); use postgres://USER:PASSWORD@HOST/DATABASE")
+            })?;
+            return Ok(Self::Postgres(SecretString::from(text.to_owned())));
+        }
+        Err(
+            "use sqlite://PATH (the embedded default) or postgres://USER:PASSWORD@HOST/DATABASE"
+                .to_owned(),
+        )
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and `check-config`.
+impl fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url.expose_secret()) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    write!(f, "{url}")
+                }
+                Err(_) => f.write_str("postgres://(unreadable)"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreUrl({self})")
+    }
 }
 
 /// What [`Store::resend_halted`] did.
@@ -103,10 +179,43 @@ impl Store {
         })
     }
 
+    /// Opens the store `url` names and brings its schema up to date.
+    pub async fn connect(url: &StoreUrl) -> Result<Self, StoreError> {
+        Ok(Self {
+            engine: match url {
+                StoreUrl::Sqlite(path) => Engine::Sqlite(sqlite::Sqlite::open(path).await?),
+                StoreUrl::Postgres(url) => Engine::Postgres(postgres::Postgres::open(url).await?),
+            },
+        })
+    }
+
+    /// Whether other proxy processes may be working on these leads now
+    /// (PostgreSQL: replicas). Then nothing another process holds may be
+    /// taken from it at start: only leases that ran out.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
+    }
+
+    /// Makes changes written by other replicas reach this one's status
+    /// streams through `changes` (PostgreSQL `LISTEN`), until `shutdown`.
+    /// SQLite: nothing to do, every writer is in this process and publishes
+    /// on `changes` itself.
+    pub async fn follow_changes(
+        &self,
+        changes: &LeadChanges,
+        shutdown: CancellationToken,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(_) => Ok(()),
+            Engine::Postgres(db) => db.follow_changes(changes.clone(), shutdown).await,
+        }
+    }
+
     /// Stores a new lead, or returns the one its idempotency key already made.
     pub async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.insert(lead).await,
+            Engine::Postgres(db) => db.insert(lead).await,
         }
     }
 
@@ -118,7 +227,7 @@ impl Store {
     ///
     /// SQLite: `BEGIN IMMEDIATE` takes the database's write lock before the
     /// first count, so every writer (every process on the file) waits its
-    /// turn. PostgreSQL (several replicas) will do the same with
+    /// turn. PostgreSQL (several replicas) does the same with
     /// `pg_advisory_xact_lock` on the site's id at the start of the
     /// transaction: only leads of one site serialize.
     pub async fn insert_within<E>(
@@ -129,6 +238,7 @@ impl Store {
     ) -> Result<Result<Inserted, E>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.insert_within(lead, since, admit).await,
+            Engine::Postgres(db) => db.insert_within(lead, since, admit).await,
         }
     }
 
@@ -140,6 +250,7 @@ impl Store {
     ) -> Result<Option<Lead>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.by_idempotency_key(site, key).await,
+            Engine::Postgres(db) => db.by_idempotency_key(site, key).await,
         }
     }
 
@@ -147,6 +258,7 @@ impl Store {
     pub async fn get(&self, id: &str) -> Result<Option<Lead>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.get(id).await,
+            Engine::Postgres(db) => db.get(id).await,
         }
     }
 
@@ -159,6 +271,7 @@ impl Store {
     ) -> Result<Vec<Lead>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.due(states, now, limit).await,
+            Engine::Postgres(db) => db.due(states, now, limit).await,
         }
     }
 
@@ -184,6 +297,7 @@ impl Store {
     ) -> Result<Option<Lead>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.transition_from(id, from, change, now).await,
+            Engine::Postgres(db) => db.transition_from(id, from, change, now).await,
         }
     }
 
@@ -197,6 +311,7 @@ impl Store {
     ) -> Result<Vec<(i64, LeadState)>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.number_history(site, phone, since).await,
+            Engine::Postgres(db) => db.number_history(site, phone, since).await,
         }
     }
 
@@ -208,6 +323,7 @@ impl Store {
     ) -> Result<(i64, Option<i64>), StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.site_count_since(site, since).await,
+            Engine::Postgres(db) => db.site_count_since(site, since).await,
         }
     }
 
@@ -219,6 +335,7 @@ impl Store {
     ) -> Result<Vec<Lead>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.list(state, limit).await,
+            Engine::Postgres(db) => db.list(state, limit).await,
         }
     }
 
@@ -235,6 +352,7 @@ impl Store {
     ) -> Result<Resent, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.resend_halted(id, now, deadline_at, force).await,
+            Engine::Postgres(db) => db.resend_halted(id, now, deadline_at, force).await,
         }
     }
 
@@ -247,6 +365,7 @@ impl Store {
     pub async fn erase_personal_data(&self, before: i64, now: i64) -> Result<u64, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.erase_personal_data(before, now).await,
+            Engine::Postgres(db) => db.erase_personal_data(before, now).await,
         }
     }
 
@@ -278,6 +397,10 @@ impl Store {
                 db.claim_for_sending(id, now, lease_until, seen_sent_at)
                     .await
             }
+            Engine::Postgres(db) => {
+                db.claim_for_sending(id, now, lease_until, seen_sent_at)
+                    .await
+            }
         }
     }
 
@@ -291,6 +414,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.renew_claim(id, claim, lease_until).await,
+            Engine::Postgres(db) => db.renew_claim(id, claim, lease_until).await,
         }
     }
 
@@ -306,6 +430,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.transition_claimed(id, claim, change, now).await,
+            Engine::Postgres(db) => db.transition_claimed(id, claim, change, now).await,
         }
     }
 
@@ -314,6 +439,7 @@ impl Store {
     pub async fn claim_poll(&self, id: &str, expected: i64, next: i64) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.claim_poll(id, expected, next).await,
+            Engine::Postgres(db) => db.claim_poll(id, expected, next).await,
         }
     }
 
@@ -321,6 +447,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.ping().await,
+            Engine::Postgres(db) => db.ping().await,
         }
     }
 
@@ -329,6 +456,7 @@ impl Store {
     pub async fn heartbeat(&self, name: &str, now: i64) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.heartbeat(name, now).await,
+            Engine::Postgres(db) => db.heartbeat(name, now).await,
         }
     }
 
@@ -339,6 +467,7 @@ impl Store {
     pub async fn count_unfinished(&self) -> Result<Vec<(LeadState, i64)>, StoreError> {
         match &self.engine {
             Engine::Sqlite(db) => db.count_unfinished().await,
+            Engine::Postgres(db) => db.count_unfinished().await,
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The store on SQLite: one file, WAL, `synchronous = FULL`, migrations in
-//! `migrations/sqlite/`.
+//! `migrations/sqlite/`. New leads, and the workers' claims and
+//! transitions, are written through a group commit (`group_commit.rs`):
+//! writes arriving together share one transaction and one fsync, and each
+//! returns only once that commit is done.
 //!
 //! Rows are read with `#[derive(FromRow)]` and turned into [`Lead`]s in one
 //! place ([`LeadRow`]); lists of states are bound one by one with
@@ -7,12 +10,14 @@
 
 use std::path::Path;
 
-use protocol::CallbackRequest;
 use sqlx::sqlite::{
-    Sqlite as Engine, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite as Engine, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, SqlitePool};
 
+use super::group_commit::GroupCommit;
+use super::row::{COLUMNS, LeadRow, from_json, leads, to_json};
 use super::{Inserted, Recent, Resent, SendClaim, StoreError};
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
@@ -20,79 +25,8 @@ use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 #[derive(Debug, Clone)]
 pub(super) struct Sqlite {
     pool: SqlitePool,
-}
-
-/// Every column a [`Lead`] is read from.
-const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at, call_attempt, next_call_at, updated_at";
-
-/// A `leads` row as SQLite holds it.
-#[derive(Debug, sqlx::FromRow)]
-struct LeadRow {
-    id: String,
-    site: String,
-    body_hash: String,
-    phone: String,
-    ip: Option<String>,
-    request: String,
-    state: String,
-    reason: Option<String>,
-    upstream_id: Option<String>,
-    status_code: Option<i64>,
-    status2_code: Option<i64>,
-    attempts: i64,
-    next_attempt_at: i64,
-    version: i64,
-    created_at: i64,
-    sent_at: Option<i64>,
-    in_doubt: i64,
-    deadline_at: Option<i64>,
-    call_attempt: i64,
-    next_call_at: Option<i64>,
-    updated_at: i64,
-}
-
-impl TryFrom<LeadRow> for Lead {
-    type Error = StoreError;
-
-    fn try_from(row: LeadRow) -> Result<Self, StoreError> {
-        Ok(Lead {
-            request: from_json(&row.request)?,
-            state: row.state.parse()?,
-            status: row
-                .status_code
-                .zip(row.status2_code)
-                .map(|(a, b)| (clamp_u16(a), clamp_u16(b))),
-            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-            in_doubt: row.in_doubt != 0,
-            call_attempt: u32::try_from(row.call_attempt).unwrap_or(0),
-            id: row.id,
-            site: row.site,
-            body_hash: row.body_hash,
-            phone: row.phone,
-            ip: row.ip,
-            reason: row.reason,
-            upstream_id: row.upstream_id,
-            next_attempt_at: row.next_attempt_at,
-            version: row.version,
-            created_at: row.created_at,
-            sent_at: row.sent_at,
-            deadline_at: row.deadline_at,
-            next_call_at: row.next_call_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-fn leads(rows: Vec<LeadRow>) -> Result<Vec<Lead>, StoreError> {
-    rows.into_iter().map(Lead::try_from).collect()
-}
-
-fn from_json(request: &str) -> Result<CallbackRequest, StoreError> {
-    serde_json::from_str(request).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn to_json(request: &CallbackRequest) -> Result<String, StoreError> {
-    serde_json::to_string(request).map_err(|e| StoreError::Corrupt(e.to_string()))
+    /// New leads go through it: orders arriving together share one commit.
+    writes: GroupCommit,
 }
 
 /// Adds `IN (…)` with one bound parameter per state.
@@ -120,7 +54,10 @@ impl Sqlite {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            writes: GroupCommit::new(pool.clone()),
+            pool,
+        })
     }
 
     pub(super) async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
@@ -151,6 +88,9 @@ impl Sqlite {
         })
     }
 
+    /// In the group commit's shared transaction (`group_commit.rs`): the
+    /// group's `BEGIN IMMEDIATE` holds the database's write lock, so every
+    /// writer (every process on the file) counts after the leads before it.
     pub(super) async fn insert_within<E>(
         &self,
         lead: NewLead,
@@ -158,68 +98,11 @@ impl Sqlite {
         admit: impl FnOnce(&Recent) -> Result<(), E>,
     ) -> Result<Result<Inserted, E>, StoreError> {
         let request = to_json(&lead.request)?;
-        let by_key =
-            format!("SELECT {COLUMNS} FROM leads WHERE site = $1 AND idempotency_key = $2");
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(row) = sqlx::query_as::<_, LeadRow>(&by_key)
-            .bind(&lead.site)
-            .bind(&lead.idempotency_key)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            tx.commit().await?;
-            return Ok(Ok(Inserted::Existing(Lead::try_from(row)?)));
-        }
-        let number: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
-        )
-        .bind(&lead.site)
-        .bind(&lead.phone)
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
-        let site: Vec<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT created_at, ip FROM leads WHERE site = $1 AND created_at >= $2 ORDER BY created_at DESC",
-        )
-        .bind(&lead.site)
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
-        let recent = Recent {
-            number: number
-                .into_iter()
-                .map(|(at, state)| Ok((at, state.parse()?)))
-                .collect::<Result<_, StoreError>>()?,
-            site: site
-                .into_iter()
-                .map(|(at, ip)| (at, ip.and_then(|ip| ip.parse().ok())))
-                .collect(),
-        };
-        if let Err(refusal) = admit(&recent) {
-            tx.rollback().await?;
-            return Ok(Err(refusal));
-        }
-        sqlx::query(
-            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)",
-        )
-        .bind(&lead.id)
-        .bind(&lead.site)
-        .bind(&lead.idempotency_key)
-        .bind(&lead.body_hash)
-        .bind(&lead.phone)
-        .bind(&lead.ip)
-        .bind(&request)
-        .bind(lead.now)
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query_as::<_, LeadRow>(&by_key)
-            .bind(&lead.site)
-            .bind(&lead.idempotency_key)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Ok(Inserted::New(Lead::try_from(row)?)))
+        self.writes
+            .run(async move |tx: &mut SqliteConnection| {
+                insert_counted(tx, &lead, &request, since, admit).await
+            })
+            .await
     }
 
     pub(super) async fn by_idempotency_key(
@@ -365,7 +248,10 @@ impl Sqlite {
         if let Some(claim) = claim {
             query.push(" AND sent_at = ").push_bind(claim.0);
         }
-        let result = query.build().execute(&self.pool).await?;
+        let result = self
+            .writes
+            .run(async |tx: &mut SqliteConnection| Ok(query.build().execute(tx).await?))
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -507,7 +393,7 @@ impl Sqlite {
         // even two within one millisecond (or under a frozen test clock).
         // `sent_at IS $4`: only a sender that saw the lead as it still is
         // may claim it (its in-doubt flag decides whether to reconcile).
-        let claimed: Option<i64> = sqlx::query_scalar(
+        let claim = sqlx::query_scalar(
             "UPDATE leads SET state = 'sending', sent_at = MAX($2, COALESCE(sent_at, 0) + 1),
                     in_doubt = 1, next_attempt_at = $3, updated_at = $2
              WHERE id = $1 AND sent_at IS $4
@@ -517,9 +403,11 @@ impl Sqlite {
         .bind(id)
         .bind(now)
         .bind(lease_until)
-        .bind(seen_sent_at)
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(seen_sent_at);
+        let claimed: Option<i64> = self
+            .writes
+            .run(async |tx: &mut SqliteConnection| Ok(claim.fetch_optional(tx).await?))
+            .await?;
         Ok(claimed.map(SendClaim))
     }
 
@@ -529,14 +417,16 @@ impl Sqlite {
         claim: SendClaim,
         lease_until: i64,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
+        let renew = sqlx::query(
             "UPDATE leads SET next_attempt_at = $3 WHERE id = $1 AND state = 'sending' AND sent_at = $2",
         )
         .bind(id)
         .bind(claim.0)
-        .bind(lease_until)
-        .execute(&self.pool)
-        .await?;
+        .bind(lease_until);
+        let result = self
+            .writes
+            .run(async |tx: &mut SqliteConnection| Ok(renew.execute(tx).await?))
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -546,14 +436,16 @@ impl Sqlite {
         expected: i64,
         next: i64,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
+        let claim = sqlx::query(
             "UPDATE leads SET next_attempt_at = $3 WHERE id = $1 AND next_attempt_at = $2",
         )
         .bind(id)
         .bind(expected)
-        .bind(next)
-        .execute(&self.pool)
-        .await?;
+        .bind(next);
+        let result = self
+            .writes
+            .run(async |tx: &mut SqliteConnection| Ok(claim.execute(tx).await?))
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -588,8 +480,72 @@ impl Sqlite {
     }
 }
 
-fn clamp_u16(value: i64) -> u16 {
-    u16::try_from(value).unwrap_or(u16::MAX)
+/// Counts what the limits judge, asks `admit`, and inserts `lead` if it
+/// may, on `tx` (the caller's transaction).
+async fn insert_counted<E>(
+    tx: &mut SqliteConnection,
+    lead: &NewLead,
+    request: &str,
+    since: i64,
+    admit: impl FnOnce(&Recent) -> Result<(), E>,
+) -> Result<Result<Inserted, E>, StoreError> {
+    let by_key = format!("SELECT {COLUMNS} FROM leads WHERE site = $1 AND idempotency_key = $2");
+    if let Some(row) = sqlx::query_as::<_, LeadRow>(&by_key)
+        .bind(&lead.site)
+        .bind(&lead.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        return Ok(Ok(Inserted::Existing(Lead::try_from(row)?)));
+    }
+    let number: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
+    )
+    .bind(&lead.site)
+    .bind(&lead.phone)
+    .bind(since)
+    .fetch_all(&mut *tx)
+    .await?;
+    let site: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT created_at, ip FROM leads WHERE site = $1 AND created_at >= $2 ORDER BY created_at DESC",
+    )
+    .bind(&lead.site)
+    .bind(since)
+    .fetch_all(&mut *tx)
+    .await?;
+    let recent = Recent {
+        number: number
+            .into_iter()
+            .map(|(at, state)| Ok((at, state.parse()?)))
+            .collect::<Result<_, StoreError>>()?,
+        site: site
+            .into_iter()
+            .map(|(at, ip)| (at, ip.and_then(|ip| ip.parse().ok())))
+            .collect(),
+    };
+    if let Err(refusal) = admit(&recent) {
+        return Ok(Err(refusal));
+    }
+    sqlx::query(
+        "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)",
+    )
+    .bind(&lead.id)
+    .bind(&lead.site)
+    .bind(&lead.idempotency_key)
+    .bind(&lead.body_hash)
+    .bind(&lead.phone)
+    .bind(&lead.ip)
+    .bind(request)
+    .bind(lead.now)
+    .execute(&mut *tx)
+    .await?;
+    let row = sqlx::query_as::<_, LeadRow>(&by_key)
+        .bind(&lead.site)
+        .bind(&lead.idempotency_key)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(Ok(Inserted::New(Lead::try_from(row)?)))
 }
 
 /// Creates the store's file readable by its owner only (0600) when it does

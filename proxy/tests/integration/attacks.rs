@@ -70,7 +70,7 @@ async fn the_binary_holds_against_a_slowloris_and_a_stream_flood() {
     let stub = Stub::default();
     stub.set_default(crate::support::Reply::Hang); // leads stay open: streams stay open
     let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::support::TestDir::new();
     let addr = free_addr();
     let config = dir.path().join("proxy.toml");
     std::fs::write(

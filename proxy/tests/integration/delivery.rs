@@ -2,14 +2,15 @@
 //! class, downtime, a SIGKILL with a send in doubt and one under a load of
 //! orders (the binary), limits across restarts and retention.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proxy::clock::FixedClock;
-use sqlx::Connection as _;
 
-use crate::support::{KEY, Reply, Stub, TestProxy, Visitor, config_toml, eventually, free_addr};
+use crate::support::{
+    KEY, ProxyProcess, Reply, Stub, TestProxy, config_toml, eventually, free_addr,
+};
 
 #[tokio::test]
 async fn upstream_failures_are_handled_by_class() {
@@ -128,63 +129,6 @@ async fn leads_survive_an_upstream_outage_and_are_each_ordered_once() {
     proxy.stop();
 }
 
-/// The proxy as a child process, so the test can SIGKILL it.
-struct ProxyProcess {
-    child: Child,
-    visitor: Visitor,
-}
-
-impl std::ops::Deref for ProxyProcess {
-    type Target = Visitor;
-    fn deref(&self) -> &Visitor {
-        &self.visitor
-    }
-}
-
-impl ProxyProcess {
-    async fn start(config: &std::path::Path, log: &std::path::Path, url: String) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("SHOP_KEY", KEY)
-            .env(
-                "RUST_LOG",
-                "debug,hyper=info,sqlx=info,h2=info,reqwest=info,hyper_util=info",
-            )
-            .stdout(Stdio::from(log.try_clone().expect("log file")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("the proxy binary starts");
-        let health = format!("{url}/healthz");
-        eventually("the proxy is up", || async {
-            reqwest::get(&health).await.is_ok()
-        })
-        .await;
-        Self {
-            child,
-            visitor: Visitor::of_shop(url),
-        }
-    }
-
-    /// SIGKILL: no shutdown, no flush, nothing finishes.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for ProxyProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_twice() {
     let stub = Stub::default();
@@ -192,7 +136,7 @@ async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_tw
     // CallKeeper takes this order and the answer never comes back: the send is in doubt.
     stub.set_rule("31", Reply::Hang);
     let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::support::TestDir::new();
     let addr = free_addr();
     let config = dir.path().join("proxy.toml");
     std::fs::write(
@@ -230,12 +174,16 @@ async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_tw
     stub.set_rule("31", Reply::Accept);
     let second = ProxyProcess::start(&config, &log, url).await;
     for id in &ids {
-        eventually("every lead is ordered after the restart", || async {
-            matches!(
-                second.status(id).await["state"].as_str(),
-                Some("ordered" | "in_progress" | "succeeded")
-            )
-        })
+        crate::support::eventually_within(
+            "every lead is ordered after the restart",
+            crate::support::restart_settles_within(),
+            || async {
+                matches!(
+                    second.status(id).await["state"].as_str(),
+                    Some("ordered" | "in_progress" | "succeeded")
+                )
+            },
+        )
         .await;
     }
     let placed = stub.placed();
@@ -310,10 +258,9 @@ async fn per_number_limits_hold_across_a_restart_and_allow_a_retry_after_a_failu
 async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones() {
     use proxy::lead::{LeadState, NewLead, Transition};
     use proxy::store::Store;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("leads.db"))
-        .await
-        .expect("store");
+    let dir = crate::support::TestDir::new();
+    let store_url = crate::support::store_url(dir.path());
+    let store = Store::connect(&store_url).await.expect("store");
     let lead = |id: &str, at: i64| {
         let mut request: protocol::CallbackRequest =
             serde_json::from_value(serde_json::json!({"phone": "79991234567", "email": "v@example.com",
@@ -342,14 +289,11 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
         store.insert(lead(id, at)).await.expect("insert");
     }
     // One row the job cannot read must not stop it for the others.
-    let url = format!("sqlite://{}", dir.path().join("leads.db").display());
-    let mut raw = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("open the store");
-    sqlx::query("UPDATE leads SET request = 'not json' WHERE id = 'old-unreadable'")
-        .execute(&mut raw)
-        .await
-        .expect("break one row");
+    crate::support::execute_sql(
+        &store_url,
+        "UPDATE leads SET request = 'not json' WHERE id = 'old-unreadable'",
+    )
+    .await;
     let done = Transition {
         state: Some(LeadState::Succeeded),
         next_attempt_at: i64::MAX,
@@ -384,10 +328,11 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
         old.request.context.referrer.as_deref(),
         Some("https://search.example/")
     );
-    let (hash,): (String,) = sqlx::query_as("SELECT body_hash FROM leads WHERE id = 'old-final'")
-        .fetch_one(&mut raw)
-        .await
-        .expect("read");
+    let hash = crate::support::fetch_text(
+        &store_url,
+        "SELECT body_hash FROM leads WHERE id = 'old-final'",
+    )
+    .await;
     assert_eq!(hash, "", "the body's hash could give the number back");
     assert_eq!(
         old.consent(),
@@ -535,6 +480,9 @@ async fn a_status_token_stops_answering_a_while_after_its_call_is_final() {
 #[tokio::test]
 async fn a_lead_that_cannot_be_stored_gets_503_and_is_stored_once_on_retry() {
     use sqlx::Connection;
+    if crate::support::sqlite_only("holds SQLite's write lock past the busy timeout") {
+        return;
+    }
     let stub = Stub::default();
     let proxy = TestProxy::against(&stub, "").await;
     let database = proxy.database.clone();
@@ -633,7 +581,7 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
     let stub = Stub::default();
     stub.set_default(Reply::Accept);
     let upstream = stub.serve().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::support::TestDir::new();
     let addr = free_addr();
     let config = dir.path().join("proxy.toml");
     std::fs::write(
@@ -690,7 +638,7 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
     }
 
     let second = ProxyProcess::start(&config, &log, url).await;
-    let store = proxy::store::Store::open(&dir.path().join("leads.db"))
+    let store = proxy::store::Store::connect(&crate::support::store_url(dir.path()))
         .await
         .expect("the store");
     let mut lost = 0;
@@ -699,19 +647,23 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
             lost += 1;
         }
     }
-    eventually("every stored lead is sent after the restart", || async {
-        store
-            .list(None, 10_000)
-            .await
-            .expect("list")
-            .iter()
-            .all(|lead| {
-                !matches!(
-                    lead.state,
-                    LeadState::Received | LeadState::Queued | LeadState::Sending
-                )
-            })
-    })
+    crate::support::eventually_within(
+        "every stored lead is sent after the restart",
+        crate::support::restart_settles_within(),
+        || async {
+            store
+                .list(None, 10_000)
+                .await
+                .expect("list")
+                .iter()
+                .all(|lead| {
+                    !matches!(
+                        lead.state,
+                        LeadState::Received | LeadState::Queued | LeadState::Sending
+                    )
+                })
+        },
+    )
     .await;
     let stored = store.list(None, 10_000).await.expect("list");
     let placed = stub.placed();

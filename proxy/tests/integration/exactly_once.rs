@@ -17,7 +17,7 @@ async fn a_slow_reconcile_then_a_slow_order_still_orders_the_lead_once() {
     let stub = Stub::default();
     let clock = Arc::new(FixedClock::at_system_time());
     let proxy = TestProxy::against_with_clock(&stub, "", clock.clone()).await;
-    let store = Store::open(&proxy.database).await.expect("the store");
+    let store = Store::connect(&proxy.store).await.expect("the store");
 
     // The first orderCall gets a 503: it may have arrived, so the lead is in doubt.
     stub.set_default(Reply::Unavailable);
@@ -87,8 +87,8 @@ fn new_lead(id: &str) -> NewLead {
 
 #[tokio::test]
 async fn a_stale_senders_writes_are_refused_by_the_claim() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("leads.db"))
+    let dir = crate::support::TestDir::new();
+    let store = Store::connect(&crate::support::store_url(dir.path()))
         .await
         .expect("store");
     store.insert(new_lead("fenced")).await.expect("insert");
@@ -205,7 +205,7 @@ async fn answers_lost_in_transit_are_reconciled_and_a_redirect_is_never_followed
     .await;
     assert_eq!(proxy.status(&ids[2]).await["reason"], "not_ordered");
     // A garbled or broken answer may hide a placed call: in doubt, queued.
-    let store = proxy::store::Store::open(&proxy.database)
+    let store = proxy::store::Store::connect(&proxy.store)
         .await
         .expect("the store");
     for id in &ids[..2] {

@@ -177,14 +177,14 @@ impl Drop for Binary {
 
 /// A directory with a config for site `shop` against `upstream`.
 struct Setup {
-    dir: tempfile::TempDir,
+    dir: crate::support::TestDir,
     config: PathBuf,
     database: PathBuf,
     url: String,
 }
 
 fn setup(upstream: &str) -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::support::TestDir::new();
     let addr = free_addr();
     let database = dir.path().join("leads.db");
     let config = dir.path().join("proxy.toml");
@@ -206,6 +206,18 @@ fn setup(upstream: &str) -> Setup {
 /// The stored states of the leads for `phone` (read from outside, read-only).
 async fn stored_states(database: &Path, phone: &str) -> Vec<String> {
     let digits = phone.trim_start_matches('+');
+    if crate::support::engine() == crate::support::TestEngine::Postgres {
+        let dir = database.parent().expect("the store's directory");
+        let store = proxy::store::Store::connect(&crate::support::store_url(dir))
+            .await
+            .expect("open the store");
+        let leads = store.list(None, 100_000).await.expect("read the store");
+        return leads
+            .into_iter()
+            .filter(|lead| lead.phone.ends_with(digits))
+            .map(|lead| lead.state.as_str().to_owned())
+            .collect();
+    }
     let mut connection =
         sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", database.display()))
             .await
@@ -685,12 +697,20 @@ async fn store_read_only() -> Vec<Outcome> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_leaves_no_202_unstored_and_no_stored_lead_unsettled() {
     let started = Instant::now();
-    let (upstream, locked, full, read_only) = tokio::join!(
-        upstream_faults(),
-        store_locked(),
-        store_full(),
-        store_read_only()
-    );
+    // The store's faults are the SQLite file's (its lock, a full disk, a
+    // read-only file); CallKeeper's are run on either engine.
+    let (upstream, locked, full, read_only) = if crate::support::sqlite_only(
+        "the store-fault rows (SQLite's lock, full disk, read-only file)",
+    ) {
+        (upstream_faults().await, Vec::new(), Vec::new(), Vec::new())
+    } else {
+        tokio::join!(
+            upstream_faults(),
+            store_locked(),
+            store_full(),
+            store_read_only()
+        )
+    };
     let rows = upstream.len() + locked.len() + full.len() + read_only.len();
     println!(
         "fault matrix | {rows} rows in {:.1} s",

@@ -9,6 +9,8 @@
 //!
 //! Files drive the proxy in this process through [`support::TestProxy`],
 //! or the real binary through [`support::ProxyBinary`] (floods, reload).
+//! The binary runs once per store engine (`engines.rs`): SQLite, then
+//! PostgreSQL with `TEST_STORE=postgres` (`cargo xtask test` runs both).
 
 mod api;
 mod attacks;
@@ -17,6 +19,7 @@ mod challenge;
 mod config_example;
 mod delivery;
 mod doctor;
+mod engines;
 mod exactly_once;
 mod fault_matrix;
 mod flood;
@@ -26,6 +29,7 @@ mod observability;
 mod operators;
 mod phone_numbers;
 mod reload;
+mod replicas;
 mod serving;
 mod status_flow;
 mod streams;

@@ -4,6 +4,9 @@
 //! ([`Visitor`]: order, status, watch; the admin listener's readyz and metrics), and a scripted CallKeeper
 //! stub for faults.
 //!
+//! Each test's store is on the run's engine (SQLite, or PostgreSQL in the
+//! second pass): `engines.rs`, re-exported here.
+//!
 //! The stub imitates only what the document says (answer shapes, the
 //! `{"status":"fail","reason":…}` errors and their HTTP codes); it is the one
 //! thing mocked, because it is outside the project.
@@ -13,6 +16,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,8 +27,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use proxy::clock::{Clock, SystemClock};
 use proxy::demo::{Demo, DemoOptions};
+use proxy::store::StoreUrl;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+
+use crate::engines::store_table;
+pub use crate::engines::{
+    TestDir, TestEngine, engine, execute_sql, fetch_text, needs_postgres, sqlite_only, store_url,
+};
 
 /// The demo key, used by every test config.
 pub const KEY: &str = "eb2cee1bc1b8d1b6e4282486af09e078";
@@ -82,6 +92,18 @@ struct StubState {
     calls_info_requests: usize,
     calls_info_delay: Duration,
     next_id: u64,
+    polls: Vec<Poll>,
+}
+
+/// One getCallInfo the stub answered.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    /// The call asked about.
+    pub call: u64,
+    /// When it came.
+    pub at: std::time::Instant,
+    /// The tag of the address it came to ([`Stub::serve_tagged`]).
+    pub via: usize,
 }
 
 /// The scripted upstream.
@@ -109,6 +131,18 @@ impl Stub {
     pub fn calls_info_requests(&self) -> usize {
         self.lock().calls_info_requests
     }
+    /// Every getCallInfo received, in order.
+    pub fn polls(&self) -> Vec<Poll> {
+        self.lock().polls.clone()
+    }
+    /// From now on, the calls placed for `phone` report `status`.
+    pub fn set_call_status(&self, phone: &str, status: (u16, u16)) {
+        for call in &mut self.lock().placed {
+            if call.phone == phone {
+                call.status = status;
+            }
+        }
+    }
     /// getCallsInfo answers only after `delay`.
     pub fn set_calls_info_delay(&self, delay: Duration) {
         self.lock().calls_info_delay = delay;
@@ -121,10 +155,17 @@ impl Stub {
 
     /// Serves the stub on a free port; returns its base URL.
     pub async fn serve(&self) -> String {
+        self.serve_tagged(0).await
+    }
+
+    /// Serves the stub on another free port whose getCallInfo requests are
+    /// recorded with `tag` (one per proxy replica, to tell who polled).
+    pub async fn serve_tagged(&self, tag: usize) -> String {
         let app = Router::new()
             .route("/orderCall", post(order_call))
             .route("/getCallInfo", post(get_call_info))
             .route("/getCallsInfo", post(get_calls_info))
+            .layer(axum::Extension(Tag(tag)))
             .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -246,14 +287,24 @@ fn record(call: &Placed) -> Value {
            "phone2": call.phone, "date": date, "attempt": "1", "tags": " "})
 }
 
+/// Which of the stub's addresses a request came to.
+#[derive(Debug, Clone, Copy)]
+struct Tag(usize);
+
 async fn get_call_info(
     State(stub): State<Stub>,
+    axum::Extension(Tag(via)): axum::Extension<Tag>,
     Form(params): Form<HashMap<String, String>>,
 ) -> Response {
     let id: u64 = params
         .get("id_call")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    stub.lock().polls.push(Poll {
+        call: id,
+        at: std::time::Instant::now(),
+        via,
+    });
     match stub.placed().iter().find(|c| c.id == id) {
         Some(call) => axum::Json(record(call)).into_response(),
         None => fail(404, "Mismatched request!"),
@@ -283,7 +334,8 @@ pub fn as_from_the_widget(body: &Value) -> Value {
     body
 }
 
-/// A proxy config for one site `shop` against `upstream`.
+/// A proxy config for one site `shop` against `upstream`, its store beside
+/// `database` (that SQLite file, or its directory's PostgreSQL schema).
 pub fn config_toml(
     listen: SocketAddr,
     upstream: &str,
@@ -291,11 +343,12 @@ pub fn config_toml(
     extra_site: &str,
 ) -> String {
     format!(
-        "listen = \"{listen}\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n\
+        "listen = \"{listen}\"\nadmin_listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\nassets = \"{}\"\nstatus_poll_interval_ms = 50\n\n{}\
          [sites.shop]\nallowed_origins = [\"{ORIGIN}\"]\nupstream = \"{upstream}\"\nunique = \"example_company\"\n\
          api_key_env = \"SHOP_KEY\"\nwhash = \"96d6ec6937c878c2ca1f889b9b9e865a\"\n{extra_site}\n",
         database.display(),
         database.with_file_name("dist").display(),
+        store_table(database),
     )
 }
 
@@ -437,15 +490,17 @@ pub struct TestProxy {
     pub admin_url: String,
     /// The config it runs (to restart it on the same store).
     pub config: String,
-    /// The SQLite file of its leads.
+    /// The SQLite file of its leads (on a SQLite run).
     pub database: PathBuf,
+    /// Where its leads are, on this run's engine.
+    pub store: StoreUrl,
     /// The demo's parts (sandbox, host page) when started with [`TestProxy::demo`].
     demo: Option<Demo>,
     /// "Now" for the proxy.
     pub clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    dir: Arc<tempfile::TempDir>,
+    dir: Arc<TestDir>,
 }
 
 impl std::ops::Deref for TestProxy {
@@ -467,7 +522,7 @@ impl TestProxy {
         config_for: impl FnOnce(&Path) -> String,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let dir = Arc::new(TestDir::new());
         let config = config_for(dir.path());
         Self::serve(config, dir, clock, |_| {}).await
     }
@@ -478,7 +533,7 @@ impl TestProxy {
         config_for: impl FnOnce(&Path) -> String,
         adjust: impl FnOnce(&mut proxy::config::Config),
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let dir = Arc::new(TestDir::new());
         let config = config_for(dir.path());
         Self::serve(config, dir, Arc::new(SystemClock), adjust).await
     }
@@ -510,11 +565,12 @@ impl TestProxy {
         site_extra: &str,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let dir = Arc::new(TestDir::new());
         let options =
             DemoOptions::ephemeral(dir.path(), time_scale, Duration::from_millis(poll_ms));
         let database = options.database.clone();
-        let mut demo = proxy::demo::start_with(options, site_extra, clock.clone())
+        let store = store_url(dir.path());
+        let mut demo = proxy::demo::start_on(options, &store, site_extra, clock.clone())
             .await
             .expect("the demo starts");
         let visitor = Visitor {
@@ -528,6 +584,7 @@ impl TestProxy {
             visitor,
             admin_url: demo.admin_url.clone(),
             config: String::new(),
+            store,
             database,
             shutdown: demo.shutdown.clone(),
             demo: Some(demo),
@@ -539,14 +596,18 @@ impl TestProxy {
 
     async fn serve(
         config: String,
-        dir: Arc<tempfile::TempDir>,
+        dir: Arc<TestDir>,
         clock: Arc<dyn Clock>,
         adjust: impl FnOnce(&mut proxy::config::Config),
     ) -> Self {
         let mut parsed = proxy::config::Config::parse(&config, |_| Some(KEY.to_owned()))
             .expect("valid test config");
         adjust(&mut parsed);
-        let database = parsed.database.clone();
+        let store = parsed.store.clone();
+        let database = match &store {
+            StoreUrl::Sqlite(path) => path.clone(),
+            StoreUrl::Postgres(_) => dir.path().join("leads.db"),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -562,6 +623,7 @@ impl TestProxy {
             admin_url,
             config,
             database,
+            store,
             demo: None,
             clock,
             shutdown,
@@ -630,13 +692,92 @@ impl Drop for TestProxy {
     }
 }
 
+/// The proxy as a child process, so the test can SIGKILL it.
+pub struct ProxyProcess {
+    child: Child,
+    visitor: Visitor,
+}
+
+impl std::ops::Deref for ProxyProcess {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+impl ProxyProcess {
+    /// Starts `proxy serve --config config`, logging to `log`, and waits
+    /// until it answers at `url`.
+    pub async fn start(config: &std::path::Path, log: &std::path::Path, url: String) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_proxy"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("SHOP_KEY", KEY)
+            .env(
+                "RUST_LOG",
+                "debug,hyper=info,sqlx=info,h2=info,reqwest=info,hyper_util=info",
+            )
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("the proxy binary starts");
+        let health = format!("{url}/healthz");
+        eventually("the proxy is up", || async {
+            reqwest::get(&health).await.is_ok()
+        })
+        .await;
+        Self {
+            child,
+            visitor: Visitor::of_shop(url),
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing finishes.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Polls `check` every 20 ms until it holds, failing after 30 s.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    eventually_within(what, Duration::from_secs(30), check).await;
+}
+
+/// How long a restarted proxy may take to settle the sends its killed
+/// predecessor left in flight: 30 s on SQLite, where it owns the file and
+/// releases them at start; on PostgreSQL another replica may be the one
+/// sending, so they wait for the send lease to run out first.
+pub fn restart_settles_within() -> Duration {
+    match engine() {
+        TestEngine::Sqlite => Duration::from_secs(30),
+        TestEngine::Postgres => proxy::pipeline::SEND_LEASE + Duration::from_secs(30),
+    }
+}
+
+/// Polls `check` every 20 ms until it holds, failing after `within`.
+pub async fn eventually_within<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
