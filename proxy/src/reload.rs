@@ -267,10 +267,7 @@ mod tests {
             "listen = \"127.0.0.1:1\"\ndatabase = \"other.db\"\n[server]\nmax_connections = 500",
             "",
         );
-        assert_eq!(
-            needs_restart(&old, &moved),
-            ["listen", "database", "server"]
-        );
+        assert_eq!(needs_restart(&old, &moved), ["listen", "store", "server"]);
     }
 
     /// A config file for `sites` (id, table lines), its key in a file.
