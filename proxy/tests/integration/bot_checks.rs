@@ -21,16 +21,6 @@ async fn post(proxy: &TestProxy, body: &Value, widget_header: bool) -> (u16, Val
     (status, body["error"]["field"].clone())
 }
 
-/// The count of `class` refusals of the shop in `/metrics`.
-async fn refusals(proxy: &TestProxy, class: &str) -> u64 {
-    let (_, text) = proxy.admin_get("/metrics").await;
-    let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series.as_str()))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
-}
-
 const ROOMY: &str = "limits = { ip_burst = 50, ip_per_minute = 100, ip_per_day = 50 }";
 
 #[tokio::test]
@@ -51,8 +41,8 @@ async fn a_filled_honeypot_or_a_form_sent_too_fast_is_refused() {
     )
     .await;
     assert_eq!((status, field.as_str()), (422, Some("elapsed_ms")));
-    assert_eq!(refusals(&proxy, "bot_honeypot").await, 1);
-    assert_eq!(refusals(&proxy, "bot_too_fast").await, 1);
+    assert_eq!(proxy.refusals("bot_honeypot").await, 1);
+    assert_eq!(proxy.refusals("bot_too_fast").await, 1);
     // A person: an empty honeypot, a few seconds to type.
     let (status, _) = post(
         &proxy,
@@ -80,7 +70,7 @@ async fn a_script_without_the_widget_s_header_is_refused_unless_the_site_allows_
         "the elapsed time is required too"
     );
     assert_eq!(post(&proxy, &order, true).await.0, 202);
-    assert_eq!(refusals(&proxy, "bot_no_widget_header").await, 2);
+    assert_eq!(proxy.refusals("bot_no_widget_header").await, 2);
     proxy.stop();
 
     // A site whose other clients post through the API turns it off: a

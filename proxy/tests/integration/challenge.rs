@@ -38,16 +38,6 @@ fn solve(refused: &Value) -> String {
     format!("{}:{nonce}", challenge.token)
 }
 
-/// The count of `class` refusals of the shop in `/metrics`.
-async fn refusals(proxy: &TestProxy, class: &str) -> u64 {
-    let (_, text) = proxy.admin_get("/metrics").await;
-    let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series.as_str()))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
-}
-
 const ROOMY: &str = "limits = { ip_burst = 50, ip_per_minute = 100, ip_per_day = 50 }";
 
 fn order(phone: &str) -> Value {
@@ -98,8 +88,8 @@ async fn where_the_site_always_asks_only_a_solved_unspent_challenge_orders() {
         post(&proxy, &order("+79995000032"), Some(&proof)).await.0,
         428
     );
-    assert_eq!(refusals(&proxy, "challenge_required").await, 1);
-    assert_eq!(refusals(&proxy, "challenge_invalid").await, 3);
+    assert_eq!(proxy.refusals("challenge_required").await, 1);
+    assert_eq!(proxy.refusals("challenge_invalid").await, 3);
     proxy.stop();
 }
 

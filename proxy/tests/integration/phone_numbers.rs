@@ -27,16 +27,6 @@ async fn post_in(proxy: &TestProxy, phone: &str, language: &str) -> (u16, Option
     (status, reason, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The count of `class` refusals of the shop in `/metrics`.
-async fn refusals(proxy: &TestProxy, class: &str) -> u64 {
-    let (_, text) = proxy.admin_get("/metrics").await;
-    let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series.as_str()))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
-}
-
 #[tokio::test]
 async fn premium_foreign_and_satellite_numbers_are_refused_on_the_phone_field() {
     let stub = Stub::default();
@@ -70,10 +60,10 @@ async fn premium_foreign_and_satellite_numbers_are_refused_on_the_phone_field() 
             .is_some_and(|m| m.contains("premium-rate")),
         "the visitor's language: {body}"
     );
-    assert_eq!(refusals(&proxy, "phone_kind_not_allowed").await, 3);
-    assert_eq!(refusals(&proxy, "phone_country_not_allowed").await, 4);
-    assert_eq!(refusals(&proxy, "phone_invalid").await, 1);
-    assert_eq!(refusals(&proxy, "phone_unparseable").await, 1);
+    assert_eq!(proxy.refusals("phone_kind_not_allowed").await, 3);
+    assert_eq!(proxy.refusals("phone_country_not_allowed").await, 4);
+    assert_eq!(proxy.refusals("phone_invalid").await, 1);
+    assert_eq!(proxy.refusals("phone_unparseable").await, 1);
 
     // A real number still goes through, and nothing refused reached CallKeeper.
     let (status, _, body) = post_in(&proxy, "+7 999 123-45-67", "ru").await;
@@ -137,6 +127,6 @@ async fn a_site_blocks_numbers_and_prefixes_and_chooses_its_countries() {
     }
     let (status, _, body) = post_in(&proxy, "+375 29 123-45-67", "ru").await;
     assert_eq!(status, 202, "Belarus is allowed here: {body}");
-    assert_eq!(refusals(&proxy, "phone_blocked").await, 2);
+    assert_eq!(proxy.refusals("phone_blocked").await, 2);
     proxy.stop();
 }

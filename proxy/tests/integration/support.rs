@@ -641,6 +641,16 @@ impl TestProxy {
         (status, response.text().await.expect("a body"))
     }
 
+    /// The count of `class` refusals of the site `shop` in `/metrics`.
+    pub async fn refusals(&self, class: &str) -> u64 {
+        let (_, text) = self.admin_get("/metrics").await;
+        let series = format!("callback_proxy_refusals_total{{site=\"shop\",class=\"{class}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series.as_str()))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in /metrics"))
+    }
+
     /// `/readyz` on the admin listener: the status code and its JSON.
     pub async fn readyz(&self) -> (u16, Value) {
         let (status, body) = self.admin_get("/readyz").await;
