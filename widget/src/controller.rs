@@ -210,8 +210,7 @@ impl Controller {
         }
         let first = self.update(|state| {
             state.open = open;
-            let first = open && !state.drawn;
-            state.drawn |= open;
+            let first = open && !state.drawn();
             if first {
                 state.opened_at = js_sys::Date::now();
             }

@@ -13,12 +13,9 @@ use crate::i18n::{Locale, Texts};
 pub struct State {
     /// Whether the dialog is open.
     pub open: bool,
-    /// Whether the dialog has been drawn. It is drawn when it first opens
-    /// and stays: mounting draws the launcher only, so loading never runs
-    /// one long task on the page's thread.
-    pub drawn: bool,
     /// When the dialog first opened (ms since the epoch; 0: never): the
     /// proxy refuses a request sent sooner after it than a person can type.
+    /// The dialog is drawn from then on ([`State::drawn`]).
     pub opened_at: f64,
     /// Whether the site's config has been read (the widget shows from then on).
     pub ready: bool,
@@ -74,6 +71,13 @@ impl State {
         let mut state = Self::default();
         state.site.open_now = true;
         state
+    }
+
+    /// Whether the dialog has been drawn: it is drawn when it first opens
+    /// and stays, so mounting draws the launcher only and loading never
+    /// runs one long task on the page's thread.
+    pub fn drawn(&self) -> bool {
+        self.opened_at > 0.0
     }
 
     /// Whether the form offers a time: chosen, or the company is closed.

@@ -75,7 +75,7 @@ pub fn App(
             />
             {move || {
                 drawn.track();
-                state.with_untracked(|s| s.drawn).then(|| drawn_dialog(c.clone()))
+                state.with_untracked(State::drawn).then(|| drawn_dialog(c.clone()))
             }}
         </div>
     }
