@@ -49,6 +49,7 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
                 "--profile",
                 PROFILE,
             ])
+            .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths(root))
             .current_dir(root),
     )?;
 
@@ -70,9 +71,12 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
     )?;
 
     let wasm = bindgen_out.join(format!("{NAME}_bg.wasm"));
+    let bindgen_wasm = bindgen_out.join("bindgen.wasm");
+    std::fs::rename(&wasm, &bindgen_wasm)?;
     // The optimiser's input, kept for the size breakdown (it has the names).
     let unoptimised = bindgen_out.join("unoptimised.wasm");
-    std::fs::rename(&wasm, &unoptimised)?;
+    step("Dropping the exports the widget never uses (wasm-metadce, from npm binaryen)");
+    prune_unused_exports(root, &bindgen_wasm, &unoptimised)?;
 
     step("Optimising the wasm (wasm-opt -Os --converge, from npm binaryen)");
     run_command(
@@ -118,6 +122,94 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
     minify(root, &loader_source, &loader_source)?;
     write_with_twins(&dist.join("widget.js"), &std::fs::read(&loader_source)?)?;
     crate::size::report(&dist)?;
+    Ok(())
+}
+
+/// rustc flags for the shipped wasm: the build machine's paths (panic
+/// locations keep their source file's name) become short relative ones,
+/// `crates/<crate>-<version>/…` and `./…`. The wasm then says nothing of
+/// where it was built, and is smaller (0.5 KB brotli). Flags are separated
+/// by 0x1f, as `CARGO_ENCODED_RUSTFLAGS` wants.
+fn remapped_paths(root: &Path) -> String {
+    let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"),
+        Into::into,
+    );
+    let mut prefixes: Vec<(std::path::PathBuf, &str)> =
+        std::fs::read_dir(cargo_home.join("registry/src"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|index| (index.path(), "crates"))
+            .collect();
+    prefixes.push((root.to_path_buf(), "."));
+    prefixes
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// Exports of wasm-streams' classes (`IntoUnderlyingSource`, `…Sink`,
+/// `…ByteSource`): Leptos always depends on its server-function client,
+/// which brings wasm-streams, and a `#[wasm_bindgen]` export is kept by
+/// every optimiser however unused. The widget never builds a stream for
+/// JavaScript, so they and what only they reach go (1.2 KB brotli).
+const UNUSED_EXPORT_PREFIXES: &[&str] = &["intounderlying", "__wbg_intounderlying"];
+
+/// Writes `from` without the exports named in [`UNUSED_EXPORT_PREFIXES`]
+/// and the code only they reach: wasm-metadce with a graph whose one root
+/// (the JS glue) reaches every other export. The glue keeps the dead
+/// classes' methods, which nothing calls.
+fn prune_unused_exports(root: &Path, from: &Path, to: &Path) -> Result<()> {
+    let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::ExportSection(exports) = payload? {
+            for export in exports {
+                let name = export?.name;
+                if UNUSED_EXPORT_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                    dropped += 1;
+                } else {
+                    kept.push(name.to_owned());
+                }
+            }
+        }
+    }
+    anyhow::ensure!(
+        dropped > 0 && kept.iter().any(|name| name == "mount"),
+        "{} does not have the exports the pruning expects (mount, wasm-streams' classes): \
+         check UNUSED_EXPORT_PREFIXES after a dependency update",
+        from.display()
+    );
+    // wasm-metadce's graph: not quite JSON (no escapes), but export names
+    // are plain identifiers.
+    let node = |name: &str| format!("{{\"name\": \"e_{name}\", \"export\": \"{name}\"}}");
+    let reaches: Vec<String> = kept.iter().map(|name| format!("\"e_{name}\"")).collect();
+    let mut graph = vec![format!(
+        "{{\"name\": \"glue\", \"root\": true, \"reaches\": [{}]}}",
+        reaches.join(", ")
+    )];
+    graph.extend(kept.iter().map(|name| node(name)));
+    let graph_file = to.with_extension("graph.json");
+    std::fs::write(&graph_file, format!("[\n{}\n]\n", graph.join(",\n")))?;
+    let output = Command::new(setup::wasm_metadce(root))
+        .arg(from)
+        .arg("--graph-file")
+        .arg(&graph_file)
+        // Names kept for the size breakdown; the shipped file loses them.
+        .arg("-g")
+        .args(WASM_FEATURES)
+        .arg("-o")
+        .arg(to)
+        .output()
+        .context("running wasm-metadce")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "wasm-metadce failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     Ok(())
 }
 

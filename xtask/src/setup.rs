@@ -76,6 +76,11 @@ pub(crate) fn wasm_opt(root: &Path) -> PathBuf {
     target_dir(root).join("tools/node_modules/.bin/wasm-opt")
 }
 
+/// Where npm binaryen's wasm-metadce lives (DCE across the JS boundary).
+pub(crate) fn wasm_metadce(root: &Path) -> PathBuf {
+    target_dir(root).join("tools/node_modules/.bin/wasm-metadce")
+}
+
 /// Where the npm-installed esbuild lives.
 pub(crate) fn esbuild(root: &Path) -> PathBuf {
     target_dir(root).join("tools/node_modules/.bin/esbuild")
