@@ -6,19 +6,18 @@
 //! the [`Controller`] from their event handlers; they never change the state
 //! themselves. The DOM follows the state on its own (Leptos), so nothing
 //! here paints: it only changes the state, and moves focus, once the view
-//! has caught up ([`focus_soon`]).
+//! has caught up ([`Controller::focus_soon`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use leptos::html;
 use leptos::prelude::*;
 use protocol::{
     CallState, CallStatus, CallbackRequest, Consent, ErrorCode, FailureReason, SiteConfig, TextKey,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlElement;
+use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 use crate::alive::Alive;
 use crate::analytics::{Analytics, WidgetEvent};
@@ -51,25 +50,54 @@ pub struct Services {
     pub alive: Alive,
 }
 
-/// The elements the controller moves focus to (or reads, for the Tab trap).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Refs {
+/// The elements the controller moves focus to or reads, found by their
+/// `id` in the widget's shadow root (ids are unique there, whatever the
+/// page has). Cheaper in the wasm than a `NodeRef` per element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
     /// The round button.
-    pub launcher: NodeRef<html::Button>,
-    /// `role=dialog`.
-    pub dialog: NodeRef<html::Div>,
+    Launcher,
+    /// `role=dialog` (the Tab trap looks inside it).
+    Dialog,
     /// The call's status.
-    pub status: NodeRef<html::P>,
+    Status,
     /// The phone field.
-    pub phone: NodeRef<html::Input>,
+    Phone,
     /// The office list.
-    pub office: NodeRef<html::Select>,
+    Office,
     /// The list of times.
-    pub slot: NodeRef<html::Select>,
+    Slot,
     /// The consent box.
-    pub consent: NodeRef<html::Input>,
+    Consent,
     /// The honeypot, hidden from people (`website`).
-    pub honeypot: NodeRef<html::Input>,
+    Honeypot,
+}
+
+impl Part {
+    /// The element's `id`.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Self::Launcher => "cbw-launcher",
+            Self::Dialog => "cbw-dialog",
+            Self::Status => "cbw-status",
+            Self::Phone => "cbw-phone",
+            Self::Office => "cbw-office",
+            Self::Slot => "cbw-slot",
+            Self::Consent => "cbw-consent",
+            Self::Honeypot => "cbw-website",
+        }
+    }
+}
+
+/// Where focus goes once the view has caught up ([`Controller::focus_soon`]).
+#[derive(Debug)]
+enum Focus {
+    /// Nowhere.
+    Stay,
+    /// One of the widget's parts (if it is drawn).
+    To(Part),
+    /// An element held already (one of the page's, or in the dialog).
+    Element(HtmlElement),
 }
 
 /// Acts on the widget: from its own controls and from the page's API.
@@ -80,7 +108,6 @@ pub struct Controller(Rc<Inner>);
 struct Inner {
     state: RwSignal<State>,
     services: Services,
-    refs: Refs,
     /// Fired once, when the dialog is first opened: the view draws it then
     /// (cheaper in the wasm than a `Show` over the state).
     drawn: Trigger,
@@ -114,7 +141,6 @@ impl Controller {
         Self(Rc::new(Inner {
             state: RwSignal::new(state),
             services,
-            refs: Refs::default(),
             drawn: Trigger::new(),
             root,
             sheet,
@@ -131,11 +157,6 @@ impl Controller {
     /// The state's signal, for the view.
     pub fn state(&self) -> RwSignal<State> {
         self.0.state
-    }
-
-    /// The elements focus moves to.
-    pub fn refs(&self) -> Refs {
-        self.0.refs
     }
 
     /// Fires when the dialog is first opened (then `State::drawn` is true).
@@ -224,11 +245,10 @@ impl Controller {
             self.load_slots(false);
         } else if focus_was_inside {
             match self.0.return_focus.take() {
-                Some(element) if element.is_connected() => focus_soon(move || Some(element)),
-                _ => {
-                    let launcher = self.0.refs.launcher;
-                    focus_soon(move || launcher.get_untracked().map(Into::into));
+                Some(element) if element.is_connected() => {
+                    self.focus_soon(Focus::Element(element));
                 }
+                _ => self.focus_soon(Focus::To(Part::Launcher)),
             }
         }
         let event = if open {
@@ -237,6 +257,32 @@ impl Controller {
             WidgetEvent::Closed
         };
         self.emit(event, &js_sys::Object::new());
+    }
+
+    /// One of the widget's elements, if it is drawn.
+    pub fn element(&self, part: Part) -> Option<HtmlElement> {
+        find(&self.0.root, part)
+    }
+
+    /// Focuses `target` once the view has caught up with the state: Leptos
+    /// applies a change in a microtask, a hidden element cannot take focus,
+    /// and a dialog opened for the first time is only drawn then. (It also
+    /// keeps the focus move, and the `focusout` it fires, out of the event
+    /// handler that asked for it.)
+    fn focus_soon(&self, target: Focus) {
+        let root = self.0.root.clone();
+        leptos::task::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL))
+                .await;
+            let element = match target {
+                Focus::Stay => None,
+                Focus::To(part) => find(&root, part),
+                Focus::Element(element) => Some(element),
+            };
+            if let Some(element) = element {
+                let _ = element.focus();
+            }
+        });
     }
 
     /// The launcher: opens or closes.
@@ -248,12 +294,12 @@ impl Controller {
     fn focus_in(&self) {
         // Read once the view has caught up: a dialog opened for the first
         // time is drawn then.
-        let refs = self.0.refs;
-        if self.with_state(|s| s.status.is_some()) {
-            focus_soon(move || refs.status.get_untracked().map(Into::into));
+        let part = if self.with_state(|s| s.status.is_some()) {
+            Part::Status
         } else {
-            focus_soon(move || refs.phone.get_untracked().map(Into::into));
-        }
+            Part::Phone
+        };
+        self.focus_soon(Focus::To(part));
     }
 
     /// Tells the page, unless the widget is gone (a page's handler may
@@ -284,7 +330,7 @@ impl Controller {
         match event.key().as_str() {
             "Escape" => self.set_open(false),
             "Tab" => {
-                let Some(dialog) = self.0.refs.dialog.get_untracked() else {
+                let Some(dialog) = self.element(Part::Dialog) else {
                     return;
                 };
                 let Ok(candidates) = dialog.query_selector_all("button,input,select,a[href]")
@@ -315,8 +361,7 @@ impl Controller {
                     return;
                 };
                 event.prevent_default();
-                let wrap_to = wrap_to.clone();
-                focus_soon(move || Some(wrap_to));
+                self.focus_soon(Focus::Element(wrap_to.clone()));
             }
             _ => {}
         }
@@ -377,13 +422,10 @@ impl Controller {
             state.later = later;
             state.message = None;
         });
-        let refs = self.0.refs;
         if later {
             self.load_slots(false);
-            focus_soon(move || refs.slot.get_untracked().map(Into::into));
-        } else {
-            focus_soon(move || refs.phone.get_untracked().map(Into::into));
         }
+        self.focus_soon(Focus::To(if later { Part::Slot } else { Part::Phone }));
     }
 
     /// Fetches the coming slots (and whether the company is open now),
@@ -444,24 +486,23 @@ impl Controller {
     /// cannot be reached with is kept and retried (see `send`),
     /// and the visitor is told so.
     pub fn submit(&self) {
-        let refs = self.0.refs;
-        let slot = refs
-            .slot
-            .get_untracked()
+        let slot = self
+            .element(Part::Slot)
+            .and_then(|s| s.dyn_into::<HtmlSelectElement>().ok())
             .map(|s| s.value())
             .unwrap_or_default();
-        let office = refs
-            .office
-            .get_untracked()
+        let office = self
+            .element(Part::Office)
+            .and_then(|s| s.dyn_into::<HtmlSelectElement>().ok())
             .map_or(-1, |s| s.selected_index());
-        let website = refs
-            .honeypot
-            .get_untracked()
+        let website = self
+            .element(Part::Honeypot)
+            .and_then(|h| h.dyn_into::<HtmlInputElement>().ok())
             .map(|h| h.value())
             .filter(|v| !v.is_empty());
-        let checked = self.update(|state| -> Result<CallbackRequest, Option<HtmlElement>> {
+        let checked = self.update(|state| -> Result<CallbackRequest, Focus> {
             if state.sending {
-                return Err(None);
+                return Err(Focus::Stay);
             }
             let number = phone_error(&state.phone, non_empty(&state.site.country_code));
             state.phone_error = number.as_ref().err().copied();
@@ -477,12 +518,12 @@ impl Controller {
             } else {
                 None
             };
-            let number = number.map_err(|_| refs.phone.get_untracked().map(Into::into))?;
+            let number = number.map_err(|_| Focus::To(Part::Phone))?;
             if state.consent_error {
-                return Err(refs.consent.get_untracked().map(Into::into));
+                return Err(Focus::To(Part::Consent));
             }
             if state.wants_later() && time.is_none() {
-                return Err(refs.slot.get_untracked().map(Into::into));
+                return Err(Focus::To(Part::Slot));
             }
             state.message = Some(TextKey::Sending);
             state.sending = true;
@@ -505,7 +546,7 @@ impl Controller {
         let mut request = match checked {
             Ok(request) => request,
             Err(field) => {
-                focus_soon(move || field);
+                self.focus_soon(field);
                 // Times that could not be loaded are tried again.
                 if self.with_state(|s| s.slot_error == Some(TextKey::SlotsUnavailable)) {
                     self.load_slots(false);
@@ -665,8 +706,7 @@ impl Controller {
         self.show_status(accepted.status);
         // The form is gone: keyboard and screen reader go to the status.
         if self.with_state(|s| s.open) {
-            let status = self.0.refs.status;
-            focus_soon(move || status.get_untracked().map(Into::into));
+            self.focus_soon(Focus::To(Part::Status));
         }
         if !is_final {
             let watcher = self.clone();
@@ -683,9 +723,8 @@ impl Controller {
 
     /// The proxy refused the request: say why where it belongs.
     fn refused(&self, failure: ApiFailure) {
-        let refs = self.0.refs;
         // `None`: the proxy could not be reached.
-        let (code, focus): (Option<ErrorCode>, Option<HtmlElement>) = match failure {
+        let (code, focus): (Option<ErrorCode>, Focus) = match failure {
             ApiFailure::Refused {
                 code: ErrorCode::InvalidInput,
                 field,
@@ -696,28 +735,28 @@ impl Controller {
                 let focus = self.update(|state| match field.as_str() {
                     "time" => {
                         state.slot_error = Some(TextKey::SlotTaken);
-                        refs.slot.get_untracked().map(Into::into)
+                        Part::Slot
                     }
                     "consent" => {
                         state.consent_error = true;
-                        refs.consent.get_untracked().map(Into::into)
+                        Part::Consent
                     }
                     "phone" => {
                         // The proxy says why (a country or a kind of number
                         // the site does not call), in the widget's language.
                         state.phone_error = Some(TextKey::PhoneShort);
                         state.phone_refusal = message.filter(|m| !m.is_empty());
-                        refs.phone.get_untracked().map(Into::into)
+                        Part::Phone
                     }
                     _ => {
                         state.message = Some(TextKey::FailedToSend);
-                        refs.phone.get_untracked().map(Into::into)
+                        Part::Phone
                     }
                 });
                 if field == "time" {
                     self.load_slots(true);
                 }
-                (Some(ErrorCode::InvalidInput), focus)
+                (Some(ErrorCode::InvalidInput), Focus::To(focus))
             }
             ApiFailure::Refused {
                 code: ErrorCode::RateLimited,
@@ -728,18 +767,18 @@ impl Controller {
                     state.message = Some(TextKey::RateLimited);
                     state.wait_minutes = retry_after.unwrap_or(60).div_ceil(60).max(1);
                 });
-                (Some(ErrorCode::RateLimited), None)
+                (Some(ErrorCode::RateLimited), Focus::Stay)
             }
             ApiFailure::Refused { code, .. } => {
                 self.update(|state| state.message = Some(TextKey::FailedToSend));
-                (Some(code), None)
+                (Some(code), Focus::Stay)
             }
             ApiFailure::Unreachable => {
                 self.update(|state| state.message = Some(TextKey::FailedToSend));
-                (None, None)
+                (None, Focus::Stay)
             }
         };
-        focus_soon(move || focus);
+        self.focus_soon(focus);
         self.failed(code);
     }
 
@@ -801,19 +840,9 @@ fn retryable(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::Unavailable | ErrorCode::RateLimited)
 }
 
-/// Focuses the element `find` gives once the view has caught up with the
-/// state: Leptos applies a change in a microtask, a hidden element cannot
-/// take focus, and a dialog opened for the first time is only drawn then.
-/// (It also keeps the focus move, and the `focusout` it fires, out of the
-/// event handler that asked for it.)
-pub(crate) fn focus_soon(find: impl FnOnce() -> Option<HtmlElement> + 'static) {
-    leptos::task::spawn_local(async move {
-        let _ =
-            wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
-        if let Some(element) = find() {
-            let _ = element.focus();
-        }
-    });
+/// The element of `part` in the widget's shadow root.
+fn find(root: &web_sys::ShadowRoot, part: Part) -> Option<HtmlElement> {
+    root.get_element_by_id(part.id())?.dyn_into().ok()
 }
 
 /// A fresh idempotency key for one callback request (retries reuse it):

@@ -122,7 +122,6 @@ async fn the_launcher_says_whether_the_dialog_is_open_and_reports_its_clicks() {
             <Launcher
                 open=move || open.get()
                 words=english()
-                button=NodeRef::new()
                 on_toggle=move || heard.borrow_mut().push(())
             />
         }
@@ -154,7 +153,6 @@ async fn the_dialog_is_a_labelled_modal_with_its_switches_and_a_named_close_butt
                 data_state=move || state.get()
                 later=move || later.get()
                 open_now=|| false
-                dialog=NodeRef::new()
                 on_close=move || heard.borrow_mut().push(())
             >
                 <p class="inside">"child"</p>
@@ -196,7 +194,6 @@ async fn the_phone_field_is_a_described_tel_field_that_reports_typing_and_leavin
                 words=english()
                 value=|| "+7 ".to_owned()
                 error=move || error.get()
-                input=NodeRef::new()
                 on_change=move |typed, leaving| heard.borrow_mut().push((typed, leaving))
             />
         }
@@ -243,7 +240,7 @@ async fn the_phone_field_is_a_described_tel_field_that_reports_typing_and_leavin
 async fn the_office_field_lists_the_offices_by_index_only_when_there_is_a_choice() {
     let offices = RwSignal::new(vec!["Minsk".to_owned()]);
     let w = mount_alone(move || {
-        view! { <OfficeField words=english() offices=move || offices.get() select=NodeRef::new() /> }
+        view! { <OfficeField words=english() offices=move || offices.get() /> }
     });
     let field = "div:has(> #cbw-office)";
     assert!(
@@ -276,7 +273,6 @@ async fn when_to_call_offers_now_or_a_time_in_the_visitors_words_and_reports_cho
                 later=move || later.get()
                 slots=move || slots.get()
                 error=move || error.get()
-                select=NodeRef::new()
                 on_choose=move |later| heard.borrow_mut().push(later)
                 on_pick=move || picked.borrow_mut().push(())
             />
@@ -334,7 +330,6 @@ async fn the_consent_box_shows_only_when_asked_with_its_link_and_reports_ticks()
                 words=english()
                 consent=move || consent.get()
                 error=move || error.get()
-                input=NodeRef::new()
                 on_tick=move |ticked| heard.borrow_mut().push(ticked)
             />
         }
@@ -402,7 +397,6 @@ async fn the_status_says_the_state_counts_the_estimate_down_and_offers_ways_back
                 status=move || status.get()
                 for_later=|| false
                 eta_until=move || eta_until.get()
-                paragraph=NodeRef::new()
                 on_back=move |later| heard.borrow_mut().push(later)
             />
         }

@@ -25,7 +25,6 @@ pub fn App(
     controller: Controller,
 ) -> impl IntoView {
     let state = controller.state();
-    let refs = controller.refs();
     let alive = SendWrapper::new(controller.services().alive.clone());
     on_cleanup(move || alive.end());
 
@@ -70,7 +69,6 @@ pub fn App(
             <Launcher
                 open=move || state.read().open
                 words=move |key| text_of(state, key)
-                button=refs.launcher
                 on_toggle=move || toggle.toggle()
             />
             {move || {
@@ -90,7 +88,6 @@ fn text_of(state: RwSignal<State>, key: TextKey) -> String {
 /// The dialog with the call's status and the form, wired to the controller.
 fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
     let state = c.state();
-    let refs = c.refs();
     let words = move |key: TextKey| text_of(state, key);
     let locale = move || state.read().texts.locale;
     let data_state = move || {
@@ -127,7 +124,6 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
             data_state=data_state
             later=wants_later
             open_now=move || state.read().site.open_now
-            dialog=refs.dialog
             on_close=move || c2.set_open(false)
         >
             <CallStatusView
@@ -136,7 +132,6 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                 status=move || state.read().status.clone()
                 for_later=move || state.read().for_later
                 eta_until=move || state.read().eta_until
-                paragraph=refs.status
                 on_back=move |later| c3.back_to_form(later)
             />
             <form novalidate on:submit=on_submit>
@@ -149,13 +144,11 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                             s.phone_error.map_or_else(String::new, |key| s.texts.get(key).to_owned())
                         })
                     }
-                    input=refs.phone
                     on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
                 />
                 <OfficeField
                     words=words
                     offices=move || state.read().site.offices.clone()
-                    select=refs.office
                 />
                 <WhenToCall
                     words=words
@@ -163,7 +156,6 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                     later=wants_later
                     slots=move || state.read().slots.clone()
                     error=move || state.read().slot_error
-                    select=refs.slot
                     on_choose=move |later| c5.choose_later(later)
                     on_pick=move || c6.slot_chosen()
                 />
@@ -171,7 +163,6 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                     words=words
                     consent=move || state.read().site.consent.clone()
                     error=move || state.read().consent_error
-                    input=refs.consent
                     on_tick=move |ticked| c7.consent_ticked(ticked)
                 />
                 <button class="primary" type="submit">
@@ -181,7 +172,7 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                 // The honeypot: off-screen, out of the Tab order and hidden
                 // from screen readers, so only a script fills it.
                 <div class="hp" aria-hidden="true">
-                    <input name="website" tabindex="-1" autocomplete="off" node_ref=refs.honeypot />
+                    <input id="cbw-website" name="website" tabindex="-1" autocomplete="off" />
                 </div>
             </form>
         </Dialog>

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use leptos::html;
 use leptos::prelude::*;
 use protocol::{CallState, CallStatus, FailureReason, TextKey};
 
@@ -31,8 +30,6 @@ pub fn CallStatusView(
     for_later: impl Reactive<bool>,
     /// When the estimate runs out (ms since the epoch; 0: no estimate).
     eta_until: impl Reactive<f64>,
-    /// Focus goes here once the request is accepted.
-    paragraph: NodeRef<html::P>,
     /// "Try again" (`false`) or "pick a time" (`true`) was clicked.
     on_back: impl Fn(bool) + Clone + 'static,
 ) -> impl IntoView {
@@ -76,7 +73,7 @@ pub fn CallStatusView(
     let text = move |key: TextKey| move || words(key);
     let on_pick = on_back.clone();
     view! {
-        <p class="status" role="status" tabindex="-1" node_ref=paragraph>{said}</p>
+        <p class="status" id="cbw-status" role="status" tabindex="-1">{said}</p>
         <p class="eta">{eta}</p>
         <div class="again">
             <button class="primary" type="button" data-act="again" on:click=move |_| on_back(false)>

@@ -1,6 +1,5 @@
 //! The consent box, when the site asks for one.
 
-use leptos::html;
 use leptos::prelude::*;
 use protocol::{ConsentConfig, TextKey};
 
@@ -16,8 +15,6 @@ pub fn ConsentField(
     consent: impl Reactive<Option<ConsentConfig>>,
     /// Whether the form was sent without the required tick.
     error: impl Reactive<bool>,
-    /// Focus goes here when the tick is missing.
-    input: NodeRef<html::Input>,
     /// The visitor ticked (`true`) or unticked the box.
     on_tick: impl Fn(bool) + 'static,
 ) -> impl IntoView {
@@ -32,7 +29,6 @@ pub fn ConsentField(
                 aria-describedby="cbw-consent-msg"
                 required=move || consent().is_some_and(|c| c.required)
                 aria-invalid=move || bool_text(error())
-                node_ref=input
                 on:change=move |event| on_tick(event_target_checked(&event))
             />
             <label for="cbw-consent">{text(TextKey::Consent)}</label>

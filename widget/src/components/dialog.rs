@@ -1,6 +1,5 @@
 //! The dialog's frame: its title, the close button, and what it shows.
 
-use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
@@ -18,8 +17,6 @@ pub fn Dialog(
     later: impl Reactive<bool>,
     /// Whether the company takes calls now.
     open_now: impl Reactive<bool>,
-    /// For the Tab trap, which looks for what can take focus inside.
-    dialog: NodeRef<html::Div>,
     /// The close button was clicked.
     on_close: impl Fn() + 'static,
     /// The status and the form.
@@ -36,7 +33,6 @@ pub fn Dialog(
             data-state=data_state
             data-when=move || if later() { "later" } else { "now" }
             data-open=move || if open_now() { "1" } else { "0" }
-            node_ref=dialog
         >
             <h2 id="cbw-title">{move || words(TextKey::Title)}</h2>
             <button

@@ -1,6 +1,5 @@
 //! The office to call from, when the site has several.
 
-use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
@@ -15,13 +14,11 @@ pub fn OfficeField(
     words: impl Words,
     /// The offices' names, in the site's order.
     offices: impl Reactive<Vec<String>>,
-    /// Read when the form is sent.
-    select: NodeRef<html::Select>,
 ) -> impl IntoView {
     view! {
         <div hidden=move || offices().len() < 2>
             <label for="cbw-office">{move || words(TextKey::Office)}</label>
-            <select id="cbw-office" name="office" node_ref=select>
+            <select id="cbw-office" name="office">
                 {move || {
                     offices()
                         .into_iter()

@@ -1,6 +1,5 @@
 //! The phone number: label, field, and what is wrong with it.
 
-use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
@@ -16,8 +15,6 @@ pub fn PhoneField(
     value: impl Reactive<String>,
     /// What is wrong with it (empty: nothing).
     error: impl Reactive<String>,
-    /// Focus goes here when the dialog opens or the number is wrong.
-    input: NodeRef<html::Input>,
     /// The field's value changed (`false`: typing) or the visitor left it
     /// (`true`). The value is read from the field each time: a script (a
     /// password manager, WebDriver's clear) may change it without `input`.
@@ -35,7 +32,6 @@ pub fn PhoneField(
             aria-describedby="cbw-phone-msg"
             aria-invalid=move || bool_text(!error().is_empty())
             prop:value=value
-            node_ref=input
             on:input=move |event| on_change(event_target_value(&event), false)
             on:change=move |event| on_set(event_target_value(&event), false)
             on:focusout=move |event| on_leave(event_target_value(&event), true)

@@ -22,13 +22,13 @@ pub fn WhenToCall(
     slots: impl Reactive<Vec<i64>>,
     /// What is wrong with the times (none free, not loaded, taken).
     error: impl Reactive<Option<TextKey>>,
-    /// Read when the form is sent; focus goes here when a time is missing.
-    select: NodeRef<html::Select>,
     /// The visitor chose now (`false`) or later (`true`).
     on_choose: impl Fn(bool) + Clone + 'static,
     /// The visitor picked a time.
     on_pick: impl Fn() + 'static,
 ) -> impl IntoView {
+    // Read when the times change, to keep the visitor's pick.
+    let select = NodeRef::<html::Select>::new();
     let text = move |key: TextKey| move || words(key);
     let choice = move |value: &'static str, key: TextKey| {
         let on_choose = on_choose.clone();
