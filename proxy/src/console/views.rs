@@ -587,7 +587,7 @@ pub(super) fn preview(lang: Lang, script_tag: &str, proxy_origin: &str) -> Respo
                 title { (t.preview_title) }
             }
             body {
-                main { p { (t.preview_note) } }
+                main { h1 { (t.preview_title) } }
                 (PreEscaped(script_tag))
             }
         }
