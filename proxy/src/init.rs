@@ -382,7 +382,8 @@ fn config_text(values: &ConfigValues<'_>) -> String {
 # Where the widget's API and files are served. Keep it on loopback with nginx
 # (TLS) in front; see the nginx site in the release archive.
 listen = "{listen}"
-# /metrics, /readyz and /healthz, for this host's monitoring only.
+# /metrics, /readyz and /healthz for this host's monitoring, and the owners' console
+# at /console/ (no login on loopback; elsewhere it needs [[console.accounts]]).
 admin_listen = "{admin}"
 # The lead store: one SQLite file. Back it up like any database.
 database = {database}

@@ -104,7 +104,7 @@ impl ConsoleSettings {
             .transpose()?;
         let mut accounts: Vec<ConsoleAccount> = Vec::new();
         for (index, account) in raw.accounts.into_iter().enumerate() {
-            let key = |name: &str| format!("console.accounts[{index}].{name}");
+            let key = |name: &str| format!("console.accounts.{index}.{name}");
             let name = account.name.trim().to_owned();
             if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
                 return Err(invalid(

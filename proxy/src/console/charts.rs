@@ -72,13 +72,13 @@ pub(super) fn outcomes(lang: Lang, id: &str, counts: &Counts) -> Markup {
     rows.push((t.in_flight.to_owned(), counts.in_flight, OTHER));
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
     let (width, row_height, label) = (560.0_f64, 22.0_f64, 250.0_f64);
-    let height = row_height * rows.len() as f64 + 4.0;
+    let height = row_height.mul_add(rows.len() as f64, 4.0);
     let title_id = format!("{id}-title");
     html! {
         svg id=(id) class="chart" role="img" aria-labelledby=(title_id) viewBox={"0 0 " (width) " " (height)} xmlns="http://www.w3.org/2000/svg" {
             title id=(title_id) { (t.chart_outcomes) }
             @for (i, (name, n, colour)) in rows.iter().enumerate() {
-                @let y0 = row_height * i as f64 + 2.0;
+                @let y0 = row_height.mul_add(i as f64, 2.0);
                 @let w = (width - label - 40.0) * *n as f64 / max;
                 text x="0" y=(y0 + 14.0) font-size="12" fill="#222" { (truncate(name, 38)) }
                 rect x=(label) y=(y0 + 3.0) width=(w) height=(row_height - 8.0) fill=(*colour) {}
