@@ -375,7 +375,20 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
         warnings.contains("sites.demo.opening_hours is not set"),
         "check-config's warning: {warnings}"
     );
+    // Taller, for the whole page (README's screenshot is this one).
+    browser
+        .cdp(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 1280, "height": 1180, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await?;
     check_page(&browser, &axe, "10-site").await?;
+    browser
+        .cdp(
+            "Emulation.clearDeviceMetricsOverride",
+            serde_json::json!({}),
+        )
+        .await?;
 
     // The other language, by the switch.
     click(&browser, "a[hreflang=ru]").await?;
