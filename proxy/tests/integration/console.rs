@@ -532,3 +532,24 @@ async fn the_store_reads_the_console_makes_agree_on_both_engines() {
             .any(|o| o.test && o.created_at == 11 * day + 5)
     );
 }
+
+#[tokio::test]
+async fn the_demo_opens_the_console_without_a_login() {
+    let demo = TestProxy::demo(0.01, 20, "", std::sync::Arc::new(proxy::clock::SystemClock)).await;
+    let mut owner = Owner::new(&demo.admin_url);
+    let (status, page) = owner.get("/console/").await;
+    assert_eq!(status, StatusCode::OK, "no login on loopback");
+    assert!(page.contains("id=\"site-demo\""), "{page}");
+    let (status, install) = owner.get("/console/sites/demo/install").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        install.contains(&format!("{}/widget.js", demo.url)),
+        "the demo's public URL is its API: {install}"
+    );
+    // The session it opened carries a token, and forms still need it.
+    let lead = demo.order_id("+79991234567").await;
+    let (status, _) = owner
+        .post(&format!("/console/leads/{lead}/reveal"), &[])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
