@@ -35,6 +35,10 @@ const SESSION_MS: i64 = 12 * 3600 * 1000;
 /// Failed logins allowed per address and per name within [`ATTEMPT_WINDOW_MS`].
 const MAX_FAILED_LOGINS: usize = 5;
 const ATTEMPT_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Sessions kept at most; past it the oldest ends.
+const MAX_SESSIONS: usize = 10_000;
+/// Addresses and names whose failed logins are remembered at most.
+const MAX_REMEMBERED_FAILURES: usize = 100_000;
 /// A console form is small; a larger body is refused unread.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
@@ -92,6 +96,16 @@ impl Sessions {
         };
         let mut sessions = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         sessions.retain(|_, s| s.expires_at > now);
+        // A loopback console opens a session for every browser without one:
+        // a script hitting it in a loop must not grow memory without bound.
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, s)| s.expires_at)
+                .map(|(token, _)| token.clone())
+        {
+            sessions.remove(&oldest);
+        }
         sessions.insert(token.clone(), session);
         token
     }
@@ -128,6 +142,9 @@ impl LoginAttempts {
 
     fn failed(&self, address: &str, name: &str, now: i64) {
         let mut failures = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() >= MAX_REMEMBERED_FAILURES {
+            failures.retain(|_, list| list.iter().any(|at| now - at < ATTEMPT_WINDOW_MS));
+        }
         for key in [format!("ip:{address}"), format!("name:{name}")] {
             failures.entry(key).or_default().push(now);
         }
@@ -153,16 +170,28 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
 }
 
-/// Whether `password` matches `account`'s hash (on a blocking thread:
-/// argon2 takes tens of milliseconds by design).
-async fn password_matches(account: &ConsoleAccount, password: String) -> bool {
-    let hash = account.password_hash.clone();
+/// Whether `password` matches `account`'s hash, on a blocking thread
+/// (argon2 takes tens of milliseconds by design). For an unknown name the
+/// same work is done against a hash of nothing, so the time taken does not
+/// tell which names exist.
+async fn password_matches(account: Option<&ConsoleAccount>, password: String) -> bool {
+    static NOBODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let (hash, known) = match account {
+        Some(account) => (account.password_hash.clone(), true),
+        None => (
+            NOBODY
+                .get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+                .clone(),
+            false,
+        ),
+    };
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
+        let matched = PasswordHash::new(&hash).is_ok_and(|parsed| {
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
-        })
+        });
+        matched && known
     })
     .await
     .unwrap_or(false)
@@ -338,14 +367,7 @@ pub async fn log_in(State(state): State<AppState>, request: Request) -> Response
         );
     }
     let account = console.settings.accounts.iter().find(|a| a.name == name);
-    let matched = match account {
-        Some(account) => password_matches(account, password).await,
-        None => {
-            // The same work for an unknown name, so timing does not tell names.
-            let _ = hash_password(&password);
-            false
-        }
-    };
+    let matched = password_matches(account, password).await;
     let Some(account) = account.filter(|_| matched) else {
         console.logins.failed(&address, &name, now);
         tracing::warn!(target: "console", %address, account = %name, "login failed");

@@ -553,3 +553,55 @@ async fn the_demo_opens_the_console_without_a_login() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_password_prints_a_hash_the_config_takes() {
+    let run = |input: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
+                .arg("admin-password")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("runs");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write");
+            child.wait_with_output().expect("output")
+        })
+    };
+    let output = run("correct horse battery\n").await.expect("joined");
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout)
+        .expect("text")
+        .trim()
+        .to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse"));
+    let account = format!(
+        "\n[console]\nrequire_login = true\n\n[[console.accounts]]\nname = \"anna\"\npassword_hash = \"{hash}\"\nsites = [\"shop\"]\n"
+    );
+    let proxy = TestProxy::start(|dir| {
+        config_toml(
+            free_addr(),
+            "http://127.0.0.1:9/",
+            &dir.join("leads.db"),
+            "",
+        ) + &account
+    })
+    .await;
+    let mut anna = Owner::new(&proxy.admin_url);
+    assert_eq!(
+        anna.log_in("anna", PASSWORD).await.0,
+        StatusCode::SEE_OTHER,
+        "the printed hash is a valid password_hash, and the password logs in"
+    );
+
+    let short = run("short\n").await.expect("joined");
+    assert!(!short.status.success(), "a short password is refused");
+}
