@@ -267,9 +267,12 @@ async fn overview(
 ) -> Response {
     let lang = Lang::of_request(&headers);
     let mut glances = Vec::new();
+    let now = state.clock.now_ms();
     for site in sites_of(&state, &owner) {
         match glance(&state, &site).await {
-            Ok((glance, _)) => glances.push(glance),
+            Ok((glance, outcomes)) => {
+                glances.push((glance, stats::by_day(&outcomes, now), Counts::of(&outcomes)));
+            }
             Err(error) => return store_failed(lang, &error),
         }
     }

@@ -237,16 +237,30 @@ fn meter(label: &str, used: i64, ceiling: u32) -> Markup {
     }
 }
 
-/// The overview: each of the owner's sites at a glance.
-pub(super) fn overview(frame: &Frame<'_>, sites: &[Glance]) -> Response {
+/// The overview: each of the owner's sites at a glance, with its charts
+/// (each site's days and outcomes, as on its own page).
+pub(super) fn overview(
+    frame: &Frame<'_>,
+    sites: &[(Glance, Vec<(i64, Counts)>, Counts)],
+) -> Response {
     let t = frame.lang.texts();
     page(
         frame,
         html! {
-            @for site in sites {
+            @for (site, days, period) in sites {
                 section class="site" aria-labelledby={"site-" (site.id)} {
                     h2 id={"site-" (site.id)} { (site.name) " " small { "(" (site.id) ")" } }
                     (glance(frame.lang, site))
+                    div class="charts" {
+                        div {
+                            h3 { (t.chart_days) }
+                            (super::charts::days(frame.lang, &format!("days-{}", site.id), days))
+                        }
+                        div {
+                            h3 { (t.chart_outcomes) }
+                            (super::charts::outcomes(frame.lang, &format!("outcomes-{}", site.id), period))
+                        }
+                    }
                     p class="actions" {
                         a href={"/console/sites/" (site.id)} { (t.open_site) }
                         " · "
