@@ -215,11 +215,8 @@ fn frame<'a>(lang: Lang, owner: &'a Owner, title: String, nav: Nav, here: String
     }
 }
 
-/// A site's glance and the outcomes of its last 14 days.
-async fn glance(
-    state: &AppState,
-    site: &str,
-) -> Result<(Glance, Vec<crate::store::LeadOutcome>), crate::store::StoreError> {
+/// A site's glance: today, its limits, CallKeeper, its last 14 days.
+async fn glance(state: &AppState, site: &str) -> Result<Glance, crate::store::StoreError> {
     let now = state.clock.now_ms();
     let runtime = state.sites.get(site);
     let (name, hour_limit, day_limit) = runtime.as_ref().map_or_else(
@@ -255,8 +252,10 @@ async fn glance(
         day: (day, day_limit),
         balance: state.metrics.balance_health().get(site).copied(),
         upstream: state.metrics.upstream_health().get(site).cloned(),
+        days: stats::by_day(&outcomes, now),
+        period: Counts::of(&outcomes),
     };
-    Ok((glance, outcomes))
+    Ok(glance)
 }
 
 /// `GET /console/`.
@@ -267,12 +266,9 @@ async fn overview(
 ) -> Response {
     let lang = Lang::of_request(&headers);
     let mut glances = Vec::new();
-    let now = state.clock.now_ms();
     for site in sites_of(&state, &owner) {
         match glance(&state, &site).await {
-            Ok((glance, outcomes)) => {
-                glances.push((glance, stats::by_day(&outcomes, now), Counts::of(&outcomes)));
-            }
+            Ok(glance) => glances.push(glance),
             Err(error) => return store_failed(lang, &error),
         }
     }
@@ -294,12 +290,10 @@ async fn site_page(
     if !owner.sees(&site) || state.sites.get(&site).is_none() {
         return views::not_found(lang);
     }
-    let (glance, outcomes) = match glance(&state, &site).await {
-        Ok(found) => found,
+    let glance = match glance(&state, &site).await {
+        Ok(glance) => glance,
         Err(error) => return store_failed(lang, &error),
     };
-    let days = stats::by_day(&outcomes, state.clock.now_ms());
-    let period = Counts::of(&outcomes);
     let prefix = format!("sites.{site}.");
     let warnings: Vec<String> = state
         .console
@@ -318,8 +312,6 @@ async fn site_page(
             format!("/console/sites/{site}"),
         ),
         &glance,
-        &days,
-        &period,
         &warnings,
     )
 }

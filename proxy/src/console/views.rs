@@ -172,6 +172,10 @@ pub(super) struct Glance {
     pub(super) balance: Option<BalanceHealth>,
     /// CallKeeper's last answer.
     pub(super) upstream: Option<UpstreamHealth>,
+    /// Each of the last 14 days' counts, oldest first.
+    pub(super) days: Vec<(i64, Counts)>,
+    /// The counts of those 14 days together.
+    pub(super) period: Counts,
 }
 
 fn glance(lang: Lang, site: &Glance) -> Markup {
@@ -239,26 +243,23 @@ fn meter(label: &str, used: i64, ceiling: u32) -> Markup {
 
 /// The overview: each of the owner's sites at a glance, with its charts
 /// (each site's days and outcomes, as on its own page).
-pub(super) fn overview(
-    frame: &Frame<'_>,
-    sites: &[(Glance, Vec<(i64, Counts)>, Counts)],
-) -> Response {
+pub(super) fn overview(frame: &Frame<'_>, sites: &[Glance]) -> Response {
     let t = frame.lang.texts();
     page(
         frame,
         html! {
-            @for (site, days, period) in sites {
+            @for site in sites {
                 section class="site" aria-labelledby={"site-" (site.id)} {
                     h2 id={"site-" (site.id)} { (site.name) " " small { "(" (site.id) ")" } }
                     (glance(frame.lang, site))
                     div class="charts" {
                         div {
                             h3 { (t.chart_days) }
-                            (super::charts::days(frame.lang, &format!("days-{}", site.id), days))
+                            (super::charts::days(frame.lang, &format!("days-{}", site.id), &site.days))
                         }
                         div {
                             h3 { (t.chart_outcomes) }
-                            (super::charts::outcomes(frame.lang, &format!("outcomes-{}", site.id), period))
+                            (super::charts::outcomes(frame.lang, &format!("outcomes-{}", site.id), &site.period))
                         }
                     }
                     p class="actions" {
@@ -275,13 +276,7 @@ pub(super) fn overview(
 }
 
 /// One site: today, the charts, the config check.
-pub(super) fn site(
-    frame: &Frame<'_>,
-    site: &Glance,
-    days: &[(i64, Counts)],
-    period: &Counts,
-    warnings: &[String],
-) -> Response {
+pub(super) fn site(frame: &Frame<'_>, site: &Glance, warnings: &[String]) -> Response {
     let t = frame.lang.texts();
     page(
         frame,
@@ -294,11 +289,11 @@ pub(super) fn site(
             (glance(frame.lang, site))
             section aria-labelledby="days" {
                 h2 id="days" { (t.chart_days) }
-                (super::charts::days(frame.lang, "chart-days", days))
+                (super::charts::days(frame.lang, "chart-days", &site.days))
             }
             section aria-labelledby="outcomes" {
                 h2 id="outcomes" { (t.chart_outcomes) }
-                (super::charts::outcomes(frame.lang, "chart-outcomes", period))
+                (super::charts::outcomes(frame.lang, "chart-outcomes", &site.period))
             }
             section aria-labelledby="config-check" {
                 h2 id="config-check" { (t.config_check) }
