@@ -314,6 +314,7 @@ mod tests {
             call_attempt,
             next_call_at,
             updated_at: 0,
+            test: false,
         }
     }
 

@@ -129,7 +129,9 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
 }
 
 /// Like [`start`], with more keys for the demo site's `[sites.demo]` table
-/// (tests use it for retry intervals, opening hours or limits).
+/// (tests use it for retry intervals, opening hours or limits). It ends the
+/// config, so it may also add tables (another site, `[console]`);
+/// `{{SANDBOX_URL}}` in it is the sandbox's URL.
 ///
 /// `clock` is the proxy's "now" (handlers and workers alike); the sandbox
 /// keeps the real time.
@@ -204,9 +206,10 @@ pub async fn start_on(
     // The demo's configuration is written as a site owner would write it,
     // so it goes through the same parsing and validation as production.
     let config_text = format!(
-        "listen = \"{listen}\"\nadmin_listen = \"{admin}\"\n{store}assets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
+        "listen = \"{listen}\"\nadmin_listen = \"{admin}\"\npublic_url = \"{api_url}/\"\n{store}assets = {assets:?}\nstatus_poll_interval_ms = {poll}\n\n\
          {store_table}[sites.{DEMO_SITE}]\nallowed_origins = [\"{page_origin}\"]\nupstream = \"{sandbox_url}\"\n\
          unique = \"{unique}\"\napi_key_env = \"DEMO_KEY\"\nwhash = \"{whash}\"\ndisplay_name = \"demo.localhost\"\n{site_extra}\n",
+        site_extra = site_extra.replace("{{SANDBOX_URL}}", &sandbox_url),
         listen = api_listener.local_addr()?,
         admin = options.admin,
         store = match store {

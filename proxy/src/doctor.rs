@@ -227,12 +227,22 @@ fn file_checks(path: &Path, report: &mut Report) -> bool {
     all_passed
 }
 
-/// The admin listener (`/metrics`, `/readyz`) must not face the internet.
+/// The admin listener (`/metrics`, `/readyz`, the console) must not face
+/// the internet, and off loopback its console needs accounts (else `serve`
+/// refuses to start).
 fn admin_listener(config: &Config, report: &mut Report) {
     let address = config.admin_listen;
     let name = "admin listener";
     let ip = address.ip();
-    if ip.is_loopback() || is_private(ip) {
+    let refusal = config.console.refusal(address);
+    if let (true, Some(refusal)) = (ip.is_loopback() || is_private(ip), refusal) {
+        // `serve` would not start: say so here rather than after a deploy.
+        report.fail(
+            name,
+            format!("admin_listen = {address}: the owners' console there needs a login"),
+            refusal,
+        );
+    } else if ip.is_loopback() || is_private(ip) {
         report.pass(
             name,
             format!("{address} is reachable from this host or a private network only"),

@@ -198,28 +198,50 @@ pub fn run(mut options: InitOptions) -> anyhow::Result<Written> {
     let public = config
         .public_url
         .expect("config_text always writes public_url");
-    let proxy_origin = public.origin().ascii_serialization();
+    let (script_tag, csp) = install_snippet(&public, &site);
     Ok(Written {
         config: options.config,
         key_file,
-        script_tag: format!(
+        script_tag,
+        csp,
+    })
+}
+
+/// What a site owner adds to the site: the script tag for `site` loading
+/// the widget from `public` (the proxy's `public_url`), and the
+/// Content-Security-Policy lines that let it run. `proxy init` prints it and
+/// the console's install page shows it.
+pub fn install_snippet(public: &url::Url, site: &str) -> (String, Vec<String>) {
+    let proxy_origin = public.origin().ascii_serialization();
+    (
+        format!(
             "<script src=\"{}\" data-site=\"{site}\" async></script>",
             public.join("widget.js").expect("a relative path joins")
         ),
-        csp: vec![
+        vec![
             format!("script-src {proxy_origin} 'wasm-unsafe-eval';"),
             format!("connect-src {proxy_origin};"),
         ],
-    })
+    )
 }
 
 /// The Profile key from standard input: without echo in a terminal, else
 /// the first line (`… | proxy init`).
 fn read_key(interactive: bool) -> anyhow::Result<SecretString> {
+    read_secret(
+        "CallKeeper Profile key",
+        "no Profile key on standard input (or give --key-file)",
+        interactive,
+    )
+}
+
+/// A secret from standard input: asked for as `what`, without echo in a
+/// terminal; else the first line. `missing` is the error for an empty one.
+pub fn read_secret(what: &str, missing: &str, interactive: bool) -> anyhow::Result<SecretString> {
     let stdin = std::io::stdin();
     let mut line = String::new();
     if interactive {
-        eprint!("CallKeeper Profile key (not shown as you type): ");
+        eprint!("{what} (not shown as you type): ");
         std::io::stderr().flush()?;
         let _echo_off = EchoOff::new(&stdin)?;
         stdin.read_line(&mut line)?;
@@ -228,7 +250,7 @@ fn read_key(interactive: bool) -> anyhow::Result<SecretString> {
         stdin.read_line(&mut line)?;
     }
     if line.trim().is_empty() {
-        bail!("no Profile key on standard input (or give --key-file)");
+        bail!("{missing}");
     }
     Ok(SecretString::from(line.trim().to_owned()))
 }
@@ -360,7 +382,8 @@ fn config_text(values: &ConfigValues<'_>) -> String {
 # Where the widget's API and files are served. Keep it on loopback with nginx
 # (TLS) in front; see the nginx site in the release archive.
 listen = "{listen}"
-# /metrics, /readyz and /healthz, for this host's monitoring only.
+# /metrics, /readyz and /healthz for this host's monitoring, and the owners' console
+# at /console/ (no login on loopback; elsewhere it needs [[console.accounts]]).
 admin_listen = "{admin}"
 # The lead store: one SQLite file. Back it up like any database.
 database = {database}

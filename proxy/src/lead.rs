@@ -119,6 +119,8 @@ pub struct Lead {
     pub next_call_at: Option<i64>,
     /// When it last changed.
     pub updated_at: i64,
+    /// Ordered from the console's install preview, not by a visitor.
+    pub test: bool,
 }
 
 impl Lead {
@@ -178,6 +180,9 @@ pub struct NewLead {
     pub request: CallbackRequest,
     /// When it arrived (Unix ms).
     pub now: i64,
+    /// Ordered from the console's install preview (a page of the console's
+    /// origin), not by a visitor of the site.
+    pub test: bool,
 }
 
 /// A change of a lead's state, written by the forwarder or the tracker.

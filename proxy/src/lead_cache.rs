@@ -128,6 +128,7 @@ mod tests {
             call_attempt: 0,
             next_call_at: None,
             updated_at: 0,
+            test: false,
         }
     }
 

@@ -18,6 +18,7 @@
 //! - [`hours`]: opening hours and callback slots in the site's zone.
 //! - [`metrics`], [`monitor`] and [`heartbeat`]: what `/metrics` and `/readyz` report (on the
 //!   admin listener), the balance monitor and the store's heartbeat.
+//! - [`console`]: the site owners' console on the admin listener.
 //! - [`operator`]: the `proxy leads …` commands; [`init`] and [`doctor`]: `proxy init` and `proxy doctor`.
 //! - [`widget_files`]: the widget's files, from a directory or built into the binary.
 //! - [`demo`]: the demo: proxy, demo host page and sandbox CallKeeper in one process.
@@ -27,6 +28,7 @@ pub mod challenge;
 pub mod changes;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod doctor;
 pub mod heartbeat;
@@ -87,6 +89,9 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn clock::Clock>,
     ) -> anyhow::Result<Self> {
+        if let Some(refusal) = config.console.refusal(config.admin_listen) {
+            anyhow::bail!(refusal);
+        }
         let admin_listener = TcpListener::bind(config.admin_listen)
             .await
             .with_context(|| {
@@ -103,6 +108,7 @@ impl Application {
         let metrics = Arc::new(metrics::Metrics::new(&config, clock.clone()));
         let limits = Arc::new(http::IpLimits::new(&config));
         let built_from = config.clone();
+        let console = Arc::new(console::Console::new(&config, admin_listener.local_addr()?));
         let sites = site::Sites::build(config.sites);
         let pipeline = Pipeline {
             store: store.clone(),
@@ -122,6 +128,7 @@ impl Application {
         };
         let state = AppState {
             lead_cache: lead_cache::LeadCache::following(&changes),
+            console,
             limits,
             streams: Arc::new(http::Streams::new(
                 config.max_open_streams,

@@ -98,6 +98,10 @@ enum Command {
         #[arg(long, env = "PROXY_CONFIG")]
         config: PathBuf,
     },
+    /// Print the argon2 hash of a password for `[[console.accounts]]
+    /// password_hash` (the owners' console login). Reads the password from
+    /// standard input, without echo in a terminal.
+    AdminPassword,
     /// Look at leads, export them, or resend halted ones.
     Leads {
         /// The TOML config file (for the store's location).
@@ -209,6 +213,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for warning in loaded.warnings() {
                 eprintln!("warning: {warning}");
             }
+            if let Some(refusal) = loaded.console.refusal(loaded.admin_listen) {
+                anyhow::bail!("`serve` would refuse to start: {refusal}");
+            }
             Ok(())
         }
         Command::Init {
@@ -262,6 +269,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::AdminPassword => {
+            let interactive = stdin_is_terminal();
+            let password = init::read_secret(
+                "The console password",
+                "no password on standard input",
+                interactive,
+            )?;
+            let password = secrecy::ExposeSecret::expose_secret(&password);
+            anyhow::ensure!(
+                password.chars().count() >= 10,
+                "use a password of at least 10 characters: the console shows visitors' numbers"
+            );
+            println!("{}", proxy::console::hash_password(password)?);
+            eprintln!(
+                "Put it in the config: [[console.accounts]] password_hash = \"…\" (the line above)."
+            );
+            Ok(())
+        }
         Command::Doctor { config } => {
             let report = proxy::doctor::examine(&config).await;
             println!("{report}");
@@ -305,6 +330,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  Open the demo page:   {}", demo.page_url);
             println!("  Proxy API:            {}", demo.api_url);
             println!(
+                "  Owner's console:      {}/console/ (loopback: no login)",
+                demo.admin_url
+            );
+            println!(
                 "  Admin (metrics):      {}/metrics, {}/readyz",
                 demo.admin_url, demo.admin_url
             );
@@ -340,13 +369,18 @@ async fn leads(config: &Config, action: LeadsAction) -> anyhow::Result<()> {
             .await?;
         }
         LeadsAction::Export { state, output } => {
-            let state = parse_state(state)?;
+            let filter = proxy::store::LeadFilter {
+                state: parse_state(state)?,
+                ..proxy::store::LeadFilter::default()
+            };
             let count = match output {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(operator::create_private_file(&path)?);
-                    operator::export_csv(&store, state, &mut file).await?
+                    operator::export_csv(&store, &filter, &mut file).await?
                 }
-                None => operator::export_csv(&store, state, &mut std::io::stdout().lock()).await?,
+                None => {
+                    operator::export_csv(&store, &filter, &mut std::io::stdout().lock()).await?
+                }
             };
             eprintln!("exported {count} lead(s)");
         }
@@ -377,4 +411,9 @@ async fn leads(config: &Config, action: LeadsAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether standard input is a terminal (then the password is asked for).
+fn stdin_is_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdin())
 }

@@ -10,7 +10,7 @@ use callkeeper::W3cDate;
 
 use crate::clock::{Clock, millis};
 use crate::lead::{Lead, LeadState};
-use crate::store::{Store, StoreError};
+use crate::store::{LeadFilter, Store, StoreError};
 
 /// Columns of the CSV export.
 const CSV_HEADER: &str = "id,site,created_at,state,reason,phone,current_page,referrer,utm_source,utm_medium,utm_campaign,consent_version,attempts";
@@ -44,13 +44,15 @@ pub async fn list(
     Ok(())
 }
 
-/// Writes leads as CSV (RFC 4180), newest first.
+/// Writes the leads `filter` keeps as CSV (RFC 4180), newest first: `proxy
+/// leads export` (filtered by state) and the console's download (by the
+/// owner's sites too) write this same file.
 pub async fn export_csv(
     store: &Store,
-    state: Option<LeadState>,
+    filter: &LeadFilter,
     out: &mut impl Write,
 ) -> Result<usize, OperatorError> {
-    let leads = store.list(state, i64::MAX).await?;
+    let leads = store.list_where(filter, 0, i64::MAX).await?;
     writeln!(out, "{CSV_HEADER}")?;
     for lead in &leads {
         writeln!(out, "{}", csv_row(lead))?;

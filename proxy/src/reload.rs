@@ -135,6 +135,10 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<String> {
     };
     differs("listen", old.listen != new.listen);
     differs("admin_listen", old.admin_listen != new.admin_listen);
+    // The console's accounts and settings are read once (its sessions hold
+    // an account's sites); public_url too (the console's install snippet).
+    differs("console", old.console != new.console);
+    differs("public_url", old.public_url != new.public_url);
     differs("store", old.store.to_string() != new.store.to_string());
     differs("assets", old.assets.to_string() != new.assets.to_string());
     differs(

@@ -106,6 +106,7 @@ fn test(root: &Path) -> Result<()> {
     let started = Instant::now();
     setup::wasm_toolchain(root)?;
     setup::browser()?;
+    let axe_core = setup::axe_core(root)?;
     let database_url = setup::postgres()?;
 
     step("Checking formatting (cargo fmt --check)");
@@ -149,6 +150,7 @@ fn test(root: &Path) -> Result<()> {
         cargo()
             .args(["test", "--workspace", "--exclude", "widget"])
             .env("WIDGET_DIST", root.join("dist"))
+            .env("AXE_CORE_JS", &axe_core)
             .env("DATABASE_URL", &database_url)
             .current_dir(root),
     )?;

@@ -17,6 +17,8 @@ use crate::{output_of, run_command, step, target_dir};
 const BINARYEN_VERSION: &str = "132.0.0";
 /// The npm esbuild release that minifies the loader and the JS glue.
 const ESBUILD_VERSION: &str = "0.28.2";
+/// The npm axe-core release the console's browser test runs in each page.
+const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// The wasm32 target, wasm-bindgen-cli at the locked version and wasm-opt.
 pub(crate) fn wasm_toolchain(root: &Path) -> Result<()> {
@@ -69,6 +71,28 @@ pub(crate) fn wasm_toolchain(root: &Path) -> Result<()> {
         .context("npm is needed for wasm-opt and esbuild (Debian: apt-get install npm)")?;
     }
     Ok(())
+}
+
+/// axe-core (npm, pinned) for the console's accessibility checks, installed
+/// into the target directory like the tools above; returns its script, which
+/// the e2e test reads from `AXE_CORE_JS` and runs in each console page.
+pub(crate) fn axe_core(root: &Path) -> Result<PathBuf> {
+    let tools = target_dir(root).join("tools");
+    let script = tools.join("node_modules/axe-core/axe.min.js");
+    if !script.exists() {
+        step(&format!(
+            "Installing the npm package axe-core@{AXE_CORE_VERSION} into target/tools (accessibility checks of the console)"
+        ));
+        std::fs::create_dir_all(&tools)?;
+        run_command(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+                .arg(&tools)
+                .arg(format!("axe-core@{AXE_CORE_VERSION}")),
+        )
+        .context("npm is needed for axe-core (Debian: apt-get install npm)")?;
+    }
+    Ok(script)
 }
 
 /// Where the npm-installed wasm-opt lives.

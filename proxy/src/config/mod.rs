@@ -19,9 +19,11 @@
 //! - `raw.rs`: the file as written, with the defaults;
 //! - `site.rs`: one site, checked and typed, and its limits;
 //! - `checks.rs`: the checks beyond types (origins, key, consent, texts, …);
+//! - `console.rs`: `[console]`, the owners' console and its accounts;
 //! - `error.rs`: [`ConfigError`] and how a key is named in it.
 
 mod checks;
+mod console;
 mod error;
 #[cfg(test)]
 mod properties;
@@ -41,6 +43,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 
 pub use checks::{MIN_CONTRAST, contrast_ratio};
+pub use console::{ConsoleAccount, ConsoleSettings};
 pub use error::ConfigError;
 pub use site::{BotChecks, ChallengeMode, ChallengeSettings, Limits, MAX_IVR_PAGE_CHARS, Site};
 
@@ -106,6 +109,8 @@ pub struct Config {
     pub upstream_check_interval: Duration,
     /// How much the public listener takes (`[server]`).
     pub server: ServeLimits,
+    /// The owners' console on the admin listener (`[console]`).
+    pub console: ConsoleSettings,
     /// The sites this proxy serves, by id.
     pub sites: HashMap<String, Site>,
 }
@@ -369,6 +374,10 @@ impl Config {
                 "no site is configured; add a [sites.NAME] table",
             ));
         }
+        let console = {
+            let ids: Vec<&String> = raw.sites.keys().collect();
+            ConsoleSettings::from_raw(raw.console, &ids)?
+        };
         let mut sites = HashMap::new();
         for (id, site) in raw.sites {
             let site = Site::from_raw(&id, site, raw.allow_readable_key_file, &env)?;
@@ -393,6 +402,7 @@ impl Config {
             status_ttl: Duration::from_secs(ttl_hours * 3600),
             upstream_check_interval: Duration::from_secs(check_seconds),
             server,
+            console,
             sites,
         })
     }
@@ -448,6 +458,18 @@ impl Config {
             "listen {} (widget API and files), {} (/metrics, /readyz, /healthz)",
             self.listen, self.admin_listen
         );
+        if self.console.enabled {
+            let login = if self.console.login_required(self.admin_listen) {
+                format!("login required, {} account(s)", self.console.accounts.len())
+            } else {
+                "no login (loopback)".to_owned()
+            };
+            let _ = writeln!(
+                out,
+                "owners' console at http://{}/console/ ({login})",
+                self.admin_listen
+            );
+        }
         let _ = writeln!(
             out,
             "lead store {}, widget files {}",

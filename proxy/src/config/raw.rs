@@ -38,6 +38,7 @@ pub(super) struct RawConfig {
     pub(super) allow_readable_key_file: bool,
     pub(super) server: RawServer,
     pub(super) store: RawStore,
+    pub(super) console: super::console::RawConsole,
     pub(super) sites: HashMap<String, RawSite>,
 }
 
@@ -96,6 +97,7 @@ impl Default for RawConfig {
             allow_readable_key_file: false,
             server: RawServer::default(),
             store: RawStore::default(),
+            console: super::console::RawConsole::default(),
             sites: HashMap::new(),
         }
     }

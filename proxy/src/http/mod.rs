@@ -76,6 +76,9 @@ pub struct AppState {
     pub challenges: Arc<crate::challenge::Challenges>,
     /// Leads the status GET read, kept fresh by the change notifications.
     pub lead_cache: Arc<crate::lead_cache::LeadCache>,
+    /// The owners' console: its sessions, and its origins (the install
+    /// preview orders from them).
+    pub console: Arc<crate::console::Console>,
 }
 
 impl AppState {
@@ -101,9 +104,14 @@ impl crate::site::SiteRuntime {
 }
 
 /// The admin listener's router (`admin_listen`): `/healthz`, `/readyz`
-/// and `/metrics`, for operators and their monitors only.
+/// and `/metrics`, for operators and their monitors only, and the owners'
+/// console under `/console/` unless `console.enabled = false`.
 pub fn admin_app(state: AppState) -> Router {
-    health::admin_router()
+    let mut router = health::admin_router();
+    if state.console.settings.enabled {
+        router = router.merge(crate::console::router(state.clone()));
+    }
+    router
         .layer(axum::middleware::from_fn(error::log_errors))
         .with_state(state)
 }
@@ -111,14 +119,17 @@ pub fn admin_app(state: AppState) -> Router {
 /// The proxy's public router: the widget's API and files, and `/healthz`.
 pub fn app(state: AppState) -> Router {
     // The sites as configured now: a reload changes the allowed origins too.
+    // The console's own origins too: its install preview runs the widget.
     let sites = state.sites.clone();
+    let console = state.console.clone();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
             origin.to_str().is_ok_and(|o| {
-                sites
-                    .current()
-                    .values()
-                    .any(|s| s.site.allowed_origins.iter().any(|allowed| allowed == o))
+                console.is_console_origin(o)
+                    || sites
+                        .current()
+                        .values()
+                        .any(|s| s.site.allowed_origins.iter().any(|allowed| allowed == o))
             })
         }))
         .allow_methods([Method::GET, Method::POST])

@@ -75,6 +75,51 @@ pub struct Recent {
     pub site: Vec<(i64, Option<std::net::IpAddr>)>,
 }
 
+/// Which leads a reader wants: the CLI's state, the console's site, state
+/// and day. `None` keeps everything on that axis.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadFilter {
+    /// Only leads of these sites (an account's); an empty list matches none.
+    pub sites: Option<Vec<String>>,
+    /// Only leads in this state.
+    pub state: Option<LeadState>,
+    /// Only leads created at or after this (Unix ms).
+    pub created_from: Option<i64>,
+    /// Only leads created before this (Unix ms).
+    pub created_until: Option<i64>,
+}
+
+/// One step of a lead's timeline (the `lead_events` table, written by the
+/// database's triggers on every change of state or CallKeeper status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadEvent {
+    /// When (Unix ms).
+    pub at: i64,
+    /// The state the lead took.
+    pub state: LeadState,
+    /// CallKeeper's status pair then, once it has one.
+    pub status: Option<(u16, u16)>,
+    /// CallKeeper's attempt then.
+    pub call_attempt: u32,
+    /// Why, for failed and halted.
+    pub reason: Option<String>,
+}
+
+/// What the console counts and charts of one lead (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadOutcome {
+    /// The site.
+    pub site: String,
+    /// When it was stored (Unix ms).
+    pub created_at: i64,
+    /// Where it is now.
+    pub state: LeadState,
+    /// Why it failed or halted.
+    pub reason: Option<String>,
+    /// Ordered from the console's preview.
+    pub test: bool,
+}
+
 /// The engines the store runs on.
 #[derive(Debug, Clone)]
 enum Engine {
@@ -333,9 +378,49 @@ impl Store {
         state: Option<LeadState>,
         limit: i64,
     ) -> Result<Vec<Lead>, StoreError> {
+        let filter = LeadFilter {
+            state,
+            ..LeadFilter::default()
+        };
+        self.list_where(&filter, 0, limit).await
+    }
+
+    /// Leads matching `filter`, newest first, `limit` of them after `offset`
+    /// (the console's pages, the CSV export).
+    pub async fn list_where(
+        &self,
+        filter: &LeadFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => db.list(state, limit).await,
-            Engine::Postgres(db) => db.list(state, limit).await,
+            Engine::Sqlite(db) => db.list_where(filter, offset, limit).await,
+            Engine::Postgres(db) => db.list_where(filter, offset, limit).await,
+        }
+    }
+
+    /// How many leads match `filter`.
+    pub async fn count(&self, filter: &LeadFilter) -> Result<i64, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.count(filter).await,
+            Engine::Postgres(db) => db.count(filter).await,
+        }
+    }
+
+    /// Site, time, state and reason of every lead matching `filter`, for the
+    /// console's counts and charts (bound by the filter's days).
+    pub async fn outcomes(&self, filter: &LeadFilter) -> Result<Vec<LeadOutcome>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.outcomes(filter).await,
+            Engine::Postgres(db) => db.outcomes(filter).await,
+        }
+    }
+
+    /// A lead's timeline, oldest first.
+    pub async fn events(&self, id: &str) -> Result<Vec<LeadEvent>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(db) => db.events(id).await,
+            Engine::Postgres(db) => db.events(id).await,
         }
     }
 

@@ -28,8 +28,10 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, Postgres as En
 use sqlx::{PgPool, QueryBuilder};
 use tokio_util::sync::CancellationToken;
 
-use super::row::{COLUMNS, LeadRow, from_json, leads, to_json};
-use super::{Inserted, Recent, Resent, SendClaim, StoreError};
+use super::row::{
+    COLUMNS, EventRow, LeadRow, OutcomeRow, from_json, leads, push_filter, reads, to_json,
+};
+use super::{Inserted, LeadEvent, LeadFilter, LeadOutcome, Recent, Resent, SendClaim, StoreError};
 use crate::changes::LeadChanges;
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
@@ -101,8 +103,8 @@ impl Postgres {
     pub(super) async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
         let request = to_json(&lead.request)?;
         let result = sqlx::query(
-            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)
+            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at, is_test)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8, $9)
              ON CONFLICT (site, idempotency_key) DO NOTHING",
         )
         .bind(&lead.id)
@@ -113,6 +115,7 @@ impl Postgres {
         .bind(&lead.ip)
         .bind(&request)
         .bind(lead.now)
+        .bind(i64::from(lead.test))
         .execute(&self.pool)
         .await?;
         let stored = self
@@ -182,8 +185,8 @@ impl Postgres {
             return Ok(Err(refusal));
         }
         sqlx::query(
-            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)",
+            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at, is_test)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8, $9)",
         )
         .bind(&lead.id)
         .bind(&lead.site)
@@ -193,6 +196,7 @@ impl Postgres {
         .bind(&lead.ip)
         .bind(&request)
         .bind(lead.now)
+        .bind(i64::from(lead.test))
         .execute(&mut *tx)
         .await?;
         let row = sqlx::query_as::<_, LeadRow>(&by_key)
@@ -384,24 +388,59 @@ impl Postgres {
         .await?)
     }
 
-    pub(super) async fn list(
+    pub(super) async fn list_where(
         &self,
-        state: Option<LeadState>,
+        filter: &LeadFilter,
+        offset: i64,
         limit: i64,
     ) -> Result<Vec<Lead>, StoreError> {
-        let mut query = QueryBuilder::<Engine>::new(format!("SELECT {COLUMNS} FROM leads"));
-        if let Some(state) = state {
-            query.push(" WHERE state = ").push_bind(state.as_str());
-        }
+        let mut query = QueryBuilder::<Engine>::new(reads::leads());
+        push_filter(&mut query, filter);
         query
-            .push(" ORDER BY created_at DESC LIMIT ")
-            .push_bind(limit);
+            .push(" ORDER BY created_at DESC, id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
         leads(
             query
                 .build_query_as::<LeadRow>()
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    pub(super) async fn count(&self, filter: &LeadFilter) -> Result<i64, StoreError> {
+        let mut query = QueryBuilder::<Engine>::new(reads::COUNT);
+        push_filter(&mut query, filter);
+        Ok(query
+            .build_query_scalar::<i64>()
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub(super) async fn outcomes(
+        &self,
+        filter: &LeadFilter,
+    ) -> Result<Vec<LeadOutcome>, StoreError> {
+        let mut query = QueryBuilder::<Engine>::new(reads::OUTCOMES);
+        push_filter(&mut query, filter);
+        query
+            .build_query_as::<OutcomeRow>()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(LeadOutcome::try_from)
+            .collect()
+    }
+
+    pub(super) async fn events(&self, id: &str) -> Result<Vec<LeadEvent>, StoreError> {
+        sqlx::query_as::<_, EventRow>(reads::EVENTS)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(LeadEvent::try_from)
+            .collect()
     }
 
     pub(super) async fn resend_halted(

@@ -27,6 +27,7 @@ fn the_example_config_mentions_every_key() {
     for table in [
         "",
         "[server]\n",
+        "[console]\n",
         "[store]\n",
         "[sites.shop]\n",
         "[sites.shop.limits]\n",

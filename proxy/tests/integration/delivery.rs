@@ -278,6 +278,7 @@ async fn retention_erases_personal_data_of_old_leads_only_and_halts_stuck_ones()
             ip: Some("192.0.2.7".to_owned()),
             request,
             now: at,
+            test: false,
         }
     };
     for (id, at) in [

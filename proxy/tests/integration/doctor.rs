@@ -280,6 +280,20 @@ async fn an_admin_listener_on_every_address_fails() {
     assert_failed(&report, "admin listener", "every address", "127.0.0.1:9090");
 }
 
+#[tokio::test]
+async fn a_console_on_a_private_network_without_accounts_fails_as_serve_would() {
+    let upstream = sandbox(SandboxConfig::demo()).await;
+    let mut setup = Setup::good(&upstream, "http://127.0.0.1:9/".to_owned());
+    setup.admin_listen = "10.1.2.3:9090";
+    let report = setup.examine().await;
+    assert_failed(
+        &report,
+        "admin listener",
+        "needs a login",
+        "proxy admin-password",
+    );
+}
+
 /// The exit code is the verdict, for scripts: 0 only when all passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_exits_0_only_when_every_check_passes() {

@@ -82,6 +82,7 @@ fn new_lead(id: &str) -> NewLead {
         request: serde_json::from_value(serde_json::json!({"phone": "79991234567"}))
             .expect("request"),
         now: 1_000,
+        test: false,
     }
 }
 

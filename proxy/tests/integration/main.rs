@@ -17,6 +17,7 @@ mod attacks;
 mod bot_checks;
 mod challenge;
 mod config_example;
+mod console;
 mod delivery;
 mod doctor;
 mod engines;

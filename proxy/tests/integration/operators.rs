@@ -25,6 +25,7 @@ async fn resend_leaves_a_lead_callkeeper_already_has_unless_forced() {
                 request: serde_json::from_value(serde_json::json!({"phone": "79991234567"}))
                     .expect("request"),
                 now: 1_000,
+                test: false,
             })
             .await
             .expect("insert");
