@@ -4,6 +4,7 @@
  *
  * - Settings: data-site, data-api, data-locale, data-position (left|right),
  *   data-color (#rrggbb), data-privacy (strict), data-ym (a Metrica counter),
+ *   data-invite-* (the invitations: data-invite-scroll_percent="50", ...),
  *   or the same keys in window.CallbackWidgetSettings set before the script
  *   (which may also carry eventNames: {submitted: "my_goal", ...}, or
  *   eventNames: "callkeeper" for the name CallKeeper's own widget pushes
@@ -11,7 +12,7 @@
  *   data-* attributes win.
  * - window.CallbackWidget is the page's API, usable before anything has
  *   loaded: open(), close(), destroy(), setLocale(tag), set({...}),
- *   on(event, handler). A page that runs before this script can queue the
+ *   invite({force}), on(event, handler). A page that runs before this script can queue the
  *   same commands as arrays: (window.CallbackWidget = window.CallbackWidget
  *   || []).push(["set", {calltouch_session: "..."}]).
  * - Any element with data-callback-open opens the widget on click.
@@ -46,6 +47,12 @@
     var value = script.getAttribute("data-" + name);
     if (value) options[name] = value;
   });
+  // The invitations' settings (README, "Invitations"): the settings
+  // object's invite: {...}, then data-invite-* (data-invite-scroll_percent),
+  // every value as text, as the site's config writes them.
+  var invite = (options.invite = {}), given = settings.invite || {}, data = script.dataset;
+  for (key in given) invite[key] = String(given[key]);
+  for (key in data) if (/^invite./.test(key)) invite[key.slice(6).toLowerCase()] = data[key];
   // Only a visitor's own click on a data-callback-open element passes this
   // token with open(): under privacy = "strict" that lets the widget use
   // storage, which the page's open() (an auto-open, say) does not.
@@ -108,7 +115,7 @@
     }
     if (handle) return handle.command(name, a);
     queue.push([name, a]);
-    if (name == "open") load();
+    if (name == "open" || name == "invite") load();
   }
 
   // A host that replaces <body> or its children (Turbo and the like) does not
@@ -170,7 +177,7 @@
 
   // A queued item that is not an array is a page's mistake: ignored.
   var api = { v: 1, push: function (args) { if (Array.isArray(args)) command.apply(null, args); } };
-  ["open", "close", "destroy", "setLocale", "set", "on"].forEach(function (name) {
+  ["open", "close", "destroy", "setLocale", "set", "on", "invite"].forEach(function (name) {
     api[name] = function (a, b) { command(name, a, b); };
   });
   w.CallbackWidget = api;

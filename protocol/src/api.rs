@@ -259,7 +259,33 @@ pub struct SiteConfig {
     pub consent: Option<ConsentConfig>,
     /// The site's own wording of any of the widget's texts, per language.
     pub texts: SiteTexts,
+    /// The proactive invitations (`[sites.NAME.invite]`): each of
+    /// [`INVITE_KEYS`] that the site sets, its value written as the page's
+    /// `data-invite-*` attribute would write it (`"50"`, `"true"`,
+    /// `"/checkout*,/cart"`), so the widget reads both through one parser
+    /// (and the map's deserialiser is the texts' one: no new code in the
+    /// wasm). Empty: no invitation is ever shown by itself.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub invite: BTreeMap<String, String>,
 }
+
+/// The settings of the proactive invitations, as a site writes them
+/// (`[sites.NAME.invite]`, `data-invite-*`): the triggers (`exit_seconds`,
+/// `touch_exit`, `scroll_percent`, `time_seconds`, `idle_seconds`), the
+/// page rules (`only`, `never`) and the caps (`per_visit`, `pause_minutes`,
+/// `when_closed`). README, "Invitations", says what each means.
+pub const INVITE_KEYS: [&str; 10] = [
+    "exit_seconds",
+    "touch_exit",
+    "scroll_percent",
+    "time_seconds",
+    "idle_seconds",
+    "only",
+    "never",
+    "per_visit",
+    "pause_minutes",
+    "when_closed",
+];
 
 /// The consent checkbox of a site's form (`[sites.NAME.consent]`). Its words
 /// are the texts `consent` and `consent_link`.
@@ -392,6 +418,10 @@ text_keys! {
     Eta = "eta",
     /// The estimate has run out.
     EtaSoon = "eta_soon",
+    /// The invitation's words (the teaser beside the launcher).
+    Invite = "invite",
+    /// The invitation's button that opens the dialog.
+    InviteYes = "invite_yes",
 }
 
 impl TextKey {

@@ -14,8 +14,8 @@ mod position;
 
 pub use api::{
     ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig,
-    ErrorBody, ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey,
-    Utm, VisitContext, paths,
+    ErrorBody, ErrorCode, FailureReason, INVITE_KEYS, SiteConfig, SiteTexts, Slot, Slots,
+    TEXT_KEYS, TextKey, Utm, VisitContext, paths,
 };
 pub use colour::{HexColour, HexColourError};
 pub use locale::{Locale, LocaleError};

@@ -1,4 +1,5 @@
-//! What the widget tells the page: opened, submitted, status, closed, failed.
+//! What the widget tells the page: opened, submitted, status, closed,
+//! failed, and the invitations (invited, accepted, dismissed).
 //!
 //! The widget reports each [`WidgetEvent`] to the loader's `emit(key,
 //! detail)` function (mount option `emit`). The loader (`www/widget.js`)
@@ -26,6 +27,12 @@ pub enum WidgetEvent {
     /// The callback failed (the status's details), or the proxy refused the
     /// request (`detail.error`, the error code).
     Failed,
+    /// The teaser showed (`detail.trigger`: what invited).
+    Invited,
+    /// The visitor said yes to it: the dialog opens (`detail.trigger`).
+    InviteAccepted,
+    /// The visitor closed it (`detail.trigger`): no more in the visit.
+    InviteDismissed,
 }
 
 impl WidgetEvent {
@@ -37,6 +44,9 @@ impl WidgetEvent {
             Self::StatusChanged => "status",
             Self::Closed => "closed",
             Self::Failed => "failed",
+            Self::Invited => "invited",
+            Self::InviteAccepted => "invite_accepted",
+            Self::InviteDismissed => "invite_dismissed",
         }
     }
 }

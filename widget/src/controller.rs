@@ -24,6 +24,7 @@ use crate::analytics::{Analytics, WidgetEvent};
 use crate::api::{ApiClient, ApiFailure};
 use crate::capture::{self, Visit};
 use crate::i18n::Locale;
+use crate::invite::{self, Invitations, Invite, page_time};
 use crate::js;
 pub use crate::phone::phone_error;
 pub use crate::state::State;
@@ -48,6 +49,8 @@ pub struct Services {
     pub analytics: Analytics,
     /// Ends pending waits when the widget is destroyed.
     pub alive: Alive,
+    /// The proactive invitations: settings, the visit's record, triggers.
+    pub invite: Invitations,
 }
 
 /// The elements the controller moves focus to or reads, found by their
@@ -57,6 +60,8 @@ pub struct Services {
 pub enum Part {
     /// The round button.
     Launcher,
+    /// The teaser's "Yes, call me".
+    InviteYes,
     /// `role=dialog` (the Tab trap looks inside it).
     Dialog,
     /// The call's status.
@@ -78,6 +83,7 @@ impl Part {
     pub const fn id(self) -> &'static str {
         match self {
             Self::Launcher => "cbw-launcher",
+            Self::InviteYes => "cbw-invite-yes",
             Self::Dialog => "cbw-dialog",
             Self::Status => "cbw-status",
             Self::Phone => "cbw-phone",
@@ -111,6 +117,8 @@ struct Inner {
     /// Fired once, when the dialog is first opened: the view draws it then
     /// (cheaper in the wasm than a `Show` over the state).
     drawn: Trigger,
+    /// Fired once, when the teaser is first drawn.
+    teased: Trigger,
     root: web_sys::ShadowRoot,
     sheet: web_sys::CssStyleSheet,
     watch: RefCell<Option<StatusWatch>>,
@@ -142,6 +150,7 @@ impl Controller {
             state: RwSignal::new(state),
             services,
             drawn: Trigger::new(),
+            teased: Trigger::new(),
             root,
             sheet,
             watch: RefCell::default(),
@@ -162,6 +171,11 @@ impl Controller {
     /// Fires when the dialog is first opened (then `State::drawn` is true).
     pub fn drawn(&self) -> Trigger {
         self.0.drawn
+    }
+
+    /// Fires when the teaser is first drawn (then `State::teased` is true).
+    pub fn teased(&self) -> Trigger {
+        self.0.teased
     }
 
     /// Reads the state.
@@ -185,6 +199,8 @@ impl Controller {
             .with_state(|s| s.embed_color.clone())
             .or_else(|| non_empty(&site.color).map(str::to_owned));
         let _ = crate::style::apply(&self.0.sheet, colour.as_deref());
+        let services = &self.0.services;
+        *services.invite.settings.borrow_mut() = Invite::read(&site.invite, &services.invite.page);
         let open = self.update(|state| {
             if state.phone.is_empty() && !site.country_code.is_empty() {
                 state.phone = ["+", &site.country_code, " "].concat();
@@ -198,6 +214,200 @@ impl Controller {
         if open {
             self.focus_in();
         }
+        if services.invite.settings.borrow().any_trigger() {
+            self.draw_teaser();
+        }
+        if let Some(force) = services.invite.pending.take() {
+            self.invite("api", force);
+        }
+    }
+
+    /// Draws the teaser (once: it stays, empty and hidden between
+    /// invitations, so its live region is in the page before its words),
+    /// and from then on hears the page for the triggers: one listener on
+    /// `window`, and one wait for the time on the page and the inactivity.
+    fn draw_teaser(&self) {
+        if self.update(|state| std::mem::replace(&mut state.teased, true)) {
+            return;
+        }
+        self.0.teased.notify();
+        let this = self.clone();
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            this.on_page_event(&event);
+        });
+        if let Some(window) = web_sys::window() {
+            for kind in invite::EVENTS {
+                let _ = window
+                    .add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+            }
+        }
+        *self.0.services.invite.listener.borrow_mut() = Some(listener);
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            let Services { invite, alive, .. } = &this.0.services;
+            let (mut time, idle) = {
+                let settings = invite.settings.borrow();
+                (settings.time_ms, settings.idle_ms)
+            };
+            loop {
+                let now = page_time();
+                let idle_at = idle.map(|ms| invite.last_input.get() + ms);
+                if time.is_some_and(|at| at <= now) {
+                    time = None;
+                    this.invite("time", false);
+                } else if idle_at.is_some_and(|at| at <= now) {
+                    this.invite("idle", false);
+                    return;
+                }
+                // The next moment either may come; the wait ends with the widget.
+                let due = match (time, idle_at) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => return,
+                };
+                if invite.shown_here.get() || !alive.sleep((due - now) as i32 + 1).await {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// An event on the page, for the triggers: the pointer leaving through
+    /// the top edge, the page scrolled, Escape (closes the teaser), and
+    /// any input (for the inactivity).
+    fn on_page_event(&self, event: &web_sys::Event) {
+        let invite = &self.0.services.invite;
+        let now = page_time();
+        let (exit_ms, touch_exit, scroll_percent) = {
+            let settings = invite.settings.borrow();
+            (
+                settings.exit_ms,
+                settings.touch_exit,
+                settings.scroll_percent,
+            )
+        };
+        let exit_ready = exit_ms.is_some_and(|ms| now >= ms);
+        match event.type_().as_str() {
+            "mouseout" => {
+                let mouse: &web_sys::MouseEvent = event.unchecked_ref();
+                if exit_ready && mouse.related_target().is_none() && mouse.client_y() <= 0 {
+                    self.invite("exit_intent", false);
+                }
+            }
+            "scroll" => {
+                let Some(window) = web_sys::window() else {
+                    return;
+                };
+                let y = window.scroll_y().unwrap_or_default();
+                let height = window
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or_default();
+                let page = window
+                    .document()
+                    .and_then(|d| d.document_element())
+                    .map_or(0, |e| e.scroll_height());
+                // The share of the page seen: its top to the viewport's bottom.
+                if scroll_percent
+                    .is_some_and(|percent| (y + height) * 100.0 >= percent * f64::from(page))
+                {
+                    self.invite("scroll", false);
+                }
+                // On a touch screen, a fast scroll back up (half a screen
+                // within 600 ms) is the visitor heading for the address bar.
+                if touch_exit
+                    && exit_ready
+                    && window
+                        .match_media("(hover:none)")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|m| m.matches())
+                {
+                    let (from_y, from_time) = invite.scroll_from.get();
+                    if y >= from_y || now - from_time > 600.0 {
+                        invite.scroll_from.set((y, now));
+                    } else if from_y - y >= height / 2.0 {
+                        self.invite("exit_intent", false);
+                    }
+                }
+            }
+            "keydown" => {
+                let key: &web_sys::KeyboardEvent = event.unchecked_ref();
+                if key.key() == "Escape" {
+                    self.dismiss_invite();
+                }
+            }
+            _ => {}
+        }
+        invite.last_input.set(now);
+    }
+
+    /// Shows the teaser, unless a cap says not now (`invite.rs`); `trigger`
+    /// is what invited (`exit_intent`, `scroll`, `time`, `idle`, or `api`:
+    /// the page's `invite()`), told to the page with `invited`. `force`
+    /// (the page's `invite({force: true})`) skips the caps, though never
+    /// over the open dialog. It never moves focus.
+    pub fn invite(&self, trigger: &'static str, force: bool) {
+        let invite = &self.0.services.invite;
+        let (ready, busy, closed) = self.with_state(|s| {
+            (
+                s.ready,
+                s.open || !s.invite.is_empty(),
+                !s.site.open_now && !invite.settings.borrow().when_closed,
+            )
+        });
+        if !ready {
+            // The page's `invite()` before the config: once it is applied.
+            if trigger == "api" {
+                invite.pending.set(Some(force));
+            }
+            return;
+        }
+        if busy || !force && (closed || !invite.allowed(js_sys::Date::now())) {
+            return;
+        }
+        invite.shown_here.set(true);
+        invite.change(|record| record.shown += 1.0);
+        let drawn = self.with_state(|s| s.teased);
+        self.draw_teaser();
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            // A live region is heard when it changes: a teaser drawn just
+            // now gets its words a moment later.
+            if !drawn && !this.0.services.alive.sleep(100).await || this.with_state(|s| s.open) {
+                return;
+            }
+            this.update(|state| state.invite = trigger);
+            this.emit(WidgetEvent::Invited, &trigger_detail(trigger));
+        });
+    }
+
+    /// "Yes, call me": the dialog opens, with focus in the phone field.
+    pub fn accept_invite(&self) {
+        self.end_invite(WidgetEvent::InviteAccepted);
+        self.set_open(true);
+    }
+
+    /// The teaser was closed (its button, Escape): that is "no", and no
+    /// other invitation shows in the visit. Focus on the teaser goes to the
+    /// launcher; focus on the page stays.
+    pub fn dismiss_invite(&self) {
+        self.end_invite(WidgetEvent::InviteDismissed);
+    }
+
+    fn end_invite(&self, event: WidgetEvent) {
+        let trigger = self.update(|state| std::mem::take(&mut state.invite));
+        if trigger.is_empty() {
+            return;
+        }
+        if event == WidgetEvent::InviteDismissed {
+            self.0.services.invite.change(|record| record.no = true);
+            if self.0.root.active_element().is_some() {
+                self.focus_soon(Focus::To(Part::Launcher));
+            }
+        }
+        self.emit(event, &trigger_detail(trigger));
     }
 
     /// Uses `tag`'s language (`ru`, `en`) from now on, whatever the site's is.
@@ -229,8 +439,19 @@ impl Controller {
                 .filter(|active| *active != host)
                 .and_then(|active| active.dyn_into().ok());
         }
+        if open {
+            // No invitation for a while after the dialog opened.
+            let now = js_sys::Date::now();
+            self.0
+                .services
+                .invite
+                .change(|record| record.engaged_at = now);
+        }
         let first = self.update(|state| {
             state.open = open;
+            if open {
+                state.invite = "";
+            }
             let first = open && !state.drawn();
             if first {
                 state.opened_at = js_sys::Date::now();
@@ -702,6 +923,11 @@ impl Controller {
         if !self.alive() {
             return;
         }
+        let now = js_sys::Date::now();
+        self.0
+            .services
+            .invite
+            .change(|record| record.engaged_at = now);
         let is_final = accepted.status.is_final;
         self.show_status(accepted.status);
         // The form is gone: keyboard and screen reader go to the status.
@@ -824,6 +1050,14 @@ impl Controller {
     pub fn destroy(&self) {
         self.0.services.alive.end();
         self.0.watch.take();
+        if let (Some(listener), Some(window)) =
+            (self.0.services.invite.listener.take(), web_sys::window())
+        {
+            for kind in invite::EVENTS {
+                let _ = window
+                    .remove_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
+            }
+        }
     }
 }
 
@@ -838,6 +1072,13 @@ const RESUMED: i32 = -1;
 /// proxy did not take the request, nor refuse it for good.
 fn retryable(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::Unavailable | ErrorCode::RateLimited)
+}
+
+/// What the page is told about an invitation: `{trigger}`.
+fn trigger_detail(trigger: &str) -> JsValue {
+    let detail = js_sys::Object::new();
+    js::set(&detail, "trigger", &JsValue::from_str(trigger));
+    detail.into()
 }
 
 /// The element of `part` in the widget's shadow root.

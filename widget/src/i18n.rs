@@ -216,6 +216,8 @@ static RU: [&str; TEXT_KEYS.len()] = [
     "Не удалось заказать звонок. Мы уже разбираемся",
     "Примерно через {n} с (оценка)",
     "Вот-вот позвоним",
+    "Перезвоним за 30 секунд?",
+    "Да, позвоните мне",
 ];
 
 static EN: [&str; TEXT_KEYS.len()] = [
@@ -262,4 +264,6 @@ static EN: [&str; TEXT_KEYS.len()] = [
     "The call could not be ordered. We're on it",
     "In about {n} s (an estimate)",
     "Any moment now",
+    "Want us to call you back in 30 seconds?",
+    "Yes, call me",
 ];

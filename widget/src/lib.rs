@@ -16,7 +16,8 @@
 //!   with `protocol`'s types through serde-wasm-bindgen (`js`);
 //! - `capture`, `analytics`: the visit's context, and events for the page;
 //! - `alive`: the waits that end when the widget does; `proof`: the proof
-//!   of work a site under attack asks for.
+//!   of work a site under attack asks for;
+//! - `invite`: the proactive invitations (the teaser), their triggers and caps.
 //!
 //! The widget never talks to CallKeeper: it posts to the proxy, which holds
 //! the secret key. Size matters more than anywhere else in the product: the
@@ -29,6 +30,7 @@ pub mod capture;
 pub mod components;
 pub mod controller;
 pub mod i18n;
+pub mod invite;
 pub mod js;
 mod phone;
 mod proof;
@@ -86,7 +88,8 @@ impl std::fmt::Debug for WidgetHandle {
 /// `GET /v1/sites/{site}/config` while the wasm loads; the widget shows once
 /// it is settled), `locale`, `position` (`left`/`right`) and `color`
 /// (`#rrggbb`), which win over the site's config, `privacy` (`strict`),
-/// `landing` (`{href, referrer}` when the script ran), `emit` (the function
+/// `landing` (`{href, referrer}` when the script ran), `invite` (the
+/// page's invitation settings, each a string: `data-invite-*`), `emit` (the function
 /// that tells the page about a [`WidgetEvent`]), `visitor` (a private
 /// object: `open` with it as its argument is a visitor's click on a
 /// `data-callback-open` element) and `queue` (the page's commands so far,
@@ -121,6 +124,7 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
         ),
         analytics: Analytics::new(&options),
         alive: Alive::default(),
+        invite: invite::Invitations::new(strict, js::get(&options, "invite")),
     };
     let state = State {
         chosen_locale: js::string(&options, "locale"),
@@ -178,7 +182,8 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
 impl WidgetHandle {
     /// Runs one command of the page's API: `open`, `close`, `set` (context
     /// for the request, e.g. `{calltouch_session: "…"}`), `setLocale` (`ru`,
-    /// `en`) or `destroy`. Unknown commands and commands after `destroy` are
+    /// `en`), `invite` (shows the teaser, within the caps unless
+    /// `{force: true}`) or `destroy`. Unknown commands and commands after `destroy` are
     /// ignored: a page's mistake must not break the page.
     pub fn command(&mut self, name: &str, argument: JsValue) {
         if name == "destroy" {
@@ -196,6 +201,7 @@ impl WidgetHandle {
                 controller.set_open(true);
             }
             "close" => controller.set_open(false),
+            "invite" => controller.invite("api", js::get(&argument, "force").is_truthy()),
             "set" => controller.services().visit.set(&argument),
             "setLocale" => {
                 if let Some(tag) = argument.as_string() {

@@ -48,8 +48,14 @@ p{margin:8px 0 0}
 .eta{color:#4a5468}
 [data-state=succeeded] .status{color:#1b6e2d}
 [data-state=failed] .status{color:#b3261e}
-@media (max-width:479px){.cbw,.cbw.left{left:0;right:0;bottom:0;align-items:stretch}.dialog{width:100%;max-width:none;max-height:85vh;border-radius:12px 12px 0 0;margin:0}.launcher{align-self:flex-end;margin:0 16px 16px}.cbw.left .launcher{align-self:flex-start}.launcher[aria-expanded=true]{display:none}}
-@media (prefers-reduced-motion:no-preference){.launcher{transition:transform .15s}.launcher:hover{transform:scale(1.06)}}
+.teaser{position:relative;box-sizing:border-box;width:280px;max-width:calc(100vw - 40px)}
+.teaser:not(.on) button{display:none}
+.teaser.on{background:#fff;border-radius:12px;box-shadow:0 8px 28px rgba(0,0,0,.28);padding:16px 40px 16px 16px;margin-bottom:12px}
+.teaser p{margin:0;font-size:15px;font-weight:600}
+.teaser .close{top:8px;right:6px}
+@media (max-width:479px){.teaser{width:auto;max-width:none;margin:0 16px}.cbw,.cbw.left{left:0;right:0;bottom:0;align-items:stretch}.dialog{width:100%;max-width:none;max-height:85vh;border-radius:12px 12px 0 0;margin:0}.launcher{align-self:flex-end;margin:0 16px 16px}.cbw.left .launcher{align-self:flex-start}.launcher[aria-expanded=true]{display:none}}
+@media (prefers-reduced-motion:no-preference){.launcher{transition:transform .15s}.launcher:hover{transform:scale(1.06)}.teaser.on{animation:cbw-in .25s ease-out}}
+@keyframes cbw-in{from{opacity:0;transform:translateY(8px)}}
 "#;
 
 /// Gives `root` the widget's stylesheet (default colours) and returns it,

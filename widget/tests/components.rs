@@ -15,7 +15,8 @@ use protocol::{CallState, CallStatus, ConsentConfig, FailureReason, TextKey};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use widget::components::{
-    CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
+    CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, Teaser,
+    WhenToCall,
 };
 use widget::{Locale, Texts};
 
@@ -449,4 +450,42 @@ async fn a_message_is_a_polite_live_region_that_follows_its_text() {
     text.set("Sending…".to_owned());
     tick().await;
     assert_eq!(w.text("#cbw-message"), "Sending…");
+}
+
+#[wasm_bindgen_test]
+async fn the_teaser_is_an_empty_live_region_until_it_invites_and_reports_yes_and_no() {
+    let shown = RwSignal::new(false);
+    let answers: Calls<bool> = Rc::default();
+    let (yes, no) = (answers.clone(), answers.clone());
+    let w = mount_alone(move || {
+        view! {
+            <Teaser
+                words=english()
+                shown=move || shown.get()
+                on_yes=move || yes.borrow_mut().push(true)
+                on_no=move || no.borrow_mut().push(false)
+            />
+        }
+    });
+    // The live region is there before its words, and nothing can be focused.
+    assert_eq!(w.attr("p", "aria-live").as_deref(), Some("polite"));
+    assert_eq!(w.text("p"), "");
+    assert_eq!(w.attr(".teaser", "class").as_deref(), Some("teaser"));
+    shown.set(true);
+    tick().await;
+    assert_eq!(w.text("p"), "Want us to call you back in 30 seconds?");
+    assert_eq!(w.attr(".teaser", "class").as_deref(), Some("teaser on"));
+    assert_eq!(w.text("#cbw-invite-yes"), "Yes, call me");
+    assert_eq!(w.attr(".close", "aria-label").as_deref(), Some("Close"));
+    assert_eq!(
+        w.root.active_element(),
+        None,
+        "showing it never takes focus"
+    );
+    w.query("#cbw-invite-yes").click();
+    w.query(".close").click();
+    assert_eq!(*answers.borrow(), [true, false]);
+    shown.set(false);
+    tick().await;
+    assert_eq!(w.text("p"), "", "gone with its words");
 }

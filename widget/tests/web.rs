@@ -473,6 +473,7 @@ fn a_site_config_is_read_back_and_a_partial_one_keeps_the_defaults() {
             en: [("submit".to_owned(), "Ring me".to_owned())].into(),
             ..SiteTexts::default()
         },
+        invite: [("scroll_percent".to_owned(), "50".to_owned())].into(),
     };
     let read = round_trip(&config).expect("a config");
     assert_eq!(read, config);
@@ -1662,4 +1663,48 @@ async fn times_that_could_not_be_loaded_are_said_and_tried_again() {
     until(|| text(&w.root, "#cbw-slot-msg").is_empty()).await;
     let slot: web_sys::HtmlSelectElement = query(&w.root, "#cbw-slot").unchecked_into();
     assert_eq!(slot.value(), "4000000000");
+}
+
+#[wasm_bindgen_test]
+fn invitation_settings_are_the_sites_with_the_pages_over_them() {
+    use widget::invite::Invite;
+    let site = [
+        ("scroll_percent".to_owned(), "50".to_owned()),
+        ("never".to_owned(), "/checkout*, /cart".to_owned()),
+        ("when_closed".to_owned(), "true".to_owned()),
+    ]
+    .into();
+    let page =
+        js_sys::JSON::parse(r#"{"scroll_percent":"70","time_seconds":"60","per_visit":"1"}"#)
+            .expect("json");
+    let invite = Invite::read(&site, &page);
+    assert_eq!(invite.scroll_percent, Some(70.0), "the page's wins");
+    assert_eq!(invite.time_ms, Some(60_000.0));
+    assert_eq!(invite.exit_ms, None, "off unless set");
+    assert_eq!(invite.per_visit, 1.0);
+    assert_eq!(invite.pause_ms, 30.0 * 60_000.0, "the default pause");
+    assert!(invite.when_closed && !invite.touch_exit && invite.any_trigger());
+    assert!(invite.allows_path("/catalog/phones"));
+    assert!(!invite.allows_path("/checkout"));
+    assert!(!invite.allows_path("/checkout/pay"));
+    assert!(!invite.allows_path("/cart"));
+    assert!(
+        invite.allows_path("/cart/old"),
+        "without a star, that path only"
+    );
+
+    let only = Invite::read(
+        &[("only".to_owned(), "/catalog*".to_owned())].into(),
+        &JsValue::UNDEFINED,
+    );
+    assert!(only.allows_path("/catalog/x") && !only.allows_path("/about"));
+    assert!(!only.any_trigger(), "page rules alone invite nobody");
+    assert_eq!(
+        Invite::read(&BTreeMap::new(), &JsValue::UNDEFINED),
+        Invite {
+            per_visit: 2.0,
+            pause_ms: 30.0 * 60_000.0,
+            ..Invite::default()
+        }
+    );
 }

@@ -192,6 +192,65 @@ pub(super) fn check_texts(
     Ok(())
 }
 
+/// Checks `[sites.NAME.invite]` and writes it as the site's config sends it
+/// to the widget ([`protocol::SiteConfig::invite`]: each key set, its value
+/// as the page's `data-invite-*` attribute would write it).
+pub(super) fn check_invite(
+    raw: &super::raw::RawInvite,
+    key: &impl Fn(&str) -> String,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut wire = BTreeMap::new();
+    let numbers = [
+        ("exit_seconds", raw.exit_seconds, 0, 3600),
+        ("scroll_percent", raw.scroll_percent, 1, 100),
+        ("time_seconds", raw.time_seconds, 1, 3600),
+        ("idle_seconds", raw.idle_seconds, 1, 3600),
+        ("per_visit", raw.per_visit, 1, 100),
+        ("pause_minutes", raw.pause_minutes, 0, 1440),
+    ];
+    for (name, value, least, most) in numbers {
+        let Some(value) = value else { continue };
+        if !(least..=most).contains(&value) {
+            return Err(invalid(key(name), format!("use {least} to {most}")));
+        }
+        wire.insert(name.to_owned(), value.to_string());
+    }
+    if raw.touch_exit == Some(true) && raw.exit_seconds.is_none() {
+        return Err(invalid(
+            key("touch_exit"),
+            "set exit_seconds too: the seconds on the page before a scroll back up counts",
+        ));
+    }
+    for (name, value) in [
+        ("touch_exit", raw.touch_exit),
+        ("when_closed", raw.when_closed),
+    ] {
+        if let Some(value) = value {
+            wire.insert(name.to_owned(), value.to_string());
+        }
+    }
+    for (name, patterns) in [("only", &raw.only), ("never", &raw.never)] {
+        let Some(patterns) = patterns else { continue };
+        for pattern in patterns {
+            let body = pattern.strip_suffix('*').unwrap_or(pattern);
+            if !body.starts_with('/')
+                || body.len() > 200
+                || body.contains(['*', ',', '?', '#'])
+                || body.contains(char::is_whitespace)
+            {
+                return Err(invalid(
+                    key(name),
+                    format!(
+                        "{pattern:?} is not a path pattern: write a path such as \"/checkout\" (that page) or \"/checkout*\" (every path that starts so), without a query"
+                    ),
+                ));
+            }
+        }
+        wire.insert(name.to_owned(), patterns.join(","));
+    }
+    Ok(wire)
+}
+
 /// WCAG's relative luminance of a `#rrggbb` colour.
 fn relative_luminance(colour: &str) -> f64 {
     let channel = |at: usize| {

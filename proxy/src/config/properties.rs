@@ -118,6 +118,16 @@ const KNOWN: &[(Table, &str, &str)] = &[
     ),
     (Some("sites.shop.consent"), "required", "true"),
     (Some("sites.shop.texts"), "ru", "{ title = \"Звонок\" }"),
+    (Some("sites.shop.invite"), "exit_seconds", "10"),
+    (Some("sites.shop.invite"), "touch_exit", "false"),
+    (Some("sites.shop.invite"), "scroll_percent", "50"),
+    (Some("sites.shop.invite"), "time_seconds", "60"),
+    (Some("sites.shop.invite"), "idle_seconds", "30"),
+    (Some("sites.shop.invite"), "only", "[\"/catalog*\"]"),
+    (Some("sites.shop.invite"), "never", "[\"/checkout*\"]"),
+    (Some("sites.shop.invite"), "per_visit", "2"),
+    (Some("sites.shop.invite"), "pause_minutes", "30"),
+    (Some("sites.shop.invite"), "when_closed", "false"),
 ];
 
 /// The keys a key's value is a bound of: a small `max_open_streams` makes

@@ -160,6 +160,26 @@ pub(super) struct RawSite {
     pub(super) bot_checks: RawBotChecks,
     #[serde(default)]
     pub(super) challenge: RawChallenge,
+    #[serde(default)]
+    pub(super) invite: RawInvite,
+}
+
+/// `[sites.NAME.invite]`: the proactive invitations. Every key is optional;
+/// one left out is not sent, and the widget's default (README,
+/// "Invitations") applies, or the page's `data-invite-*`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawInvite {
+    pub(super) exit_seconds: Option<u32>,
+    pub(super) touch_exit: Option<bool>,
+    pub(super) scroll_percent: Option<u32>,
+    pub(super) time_seconds: Option<u32>,
+    pub(super) idle_seconds: Option<u32>,
+    pub(super) only: Option<Vec<String>>,
+    pub(super) never: Option<Vec<String>>,
+    pub(super) per_visit: Option<u32>,
+    pub(super) pause_minutes: Option<u32>,
+    pub(super) when_closed: Option<bool>,
 }
 
 /// `[sites.NAME.challenge]`; every key defaults to

@@ -9,8 +9,8 @@ use protocol::{HexColour, Locale, Position};
 use url::Url;
 
 use super::checks::{
-    check_consent, check_origins, check_site_id, check_template, check_texts, credentials,
-    looks_like_email,
+    check_consent, check_invite, check_origins, check_site_id, check_template, check_texts,
+    credentials, looks_like_email,
 };
 use super::error::{ConfigError, invalid};
 use super::raw::{RawLimits, RawSite};
@@ -102,6 +102,9 @@ pub struct Site {
     /// A warning (log and `/readyz`) when the account has fewer minutes
     /// than this left; 0 never warns.
     pub balance_warn_minutes: u32,
+    /// The proactive invitations (`[sites.NAME.invite]`), checked and as the
+    /// widget reads them ([`protocol::SiteConfig::invite`]).
+    pub invite: std::collections::BTreeMap<String, String>,
 }
 
 /// What tells a visitor using the widget from a script (`[sites.NAME.bot_checks]`).
@@ -328,6 +331,7 @@ impl Site {
         for (language, texts) in [("ru", &raw.texts.ru), ("en", &raw.texts.en)] {
             check_texts(texts, &|name| key(&format!("texts.{language}.{name}")))?;
         }
+        let invite = check_invite(&raw.invite, &|name| key(&format!("invite.{name}")))?;
         Ok(Self {
             id: id.to_owned(),
             allowed_origins: raw.allowed_origins,
@@ -356,6 +360,7 @@ impl Site {
             },
             challenge,
             balance_warn_minutes: raw.balance_warn_minutes,
+            invite,
             consent,
             texts: protocol::SiteTexts {
                 ru: raw.texts.ru,

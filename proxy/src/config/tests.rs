@@ -644,3 +644,50 @@ fn an_unknown_store_url_names_the_key() {
         );
     }
 }
+
+#[test]
+fn invitations_are_checked_and_sent_as_the_widget_reads_them() {
+    let config = parse(&site_toml(
+        "[sites.shop.invite]\nexit_seconds = 10\ntouch_exit = true\nscroll_percent = 60\nnever = [\"/checkout*\", \"/cart\"]\nwhen_closed = false",
+    ))
+    .expect("valid");
+    let invite = &config.sites["shop"].invite;
+    let wire: Vec<(&str, &str)> = invite
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        wire,
+        [
+            ("exit_seconds", "10"),
+            ("never", "/checkout*,/cart"),
+            ("scroll_percent", "60"),
+            ("touch_exit", "true"),
+            ("when_closed", "false"),
+        ],
+        "only what the site set"
+    );
+    assert!(
+        parse(&site_toml("")).expect("valid").sites["shop"]
+            .invite
+            .is_empty()
+    );
+
+    for (bad, key) in [
+        ("scroll_percent = 0", "sites.shop.invite.scroll_percent"),
+        ("scroll_percent = 101", "sites.shop.invite.scroll_percent"),
+        ("time_seconds = 0", "sites.shop.invite.time_seconds"),
+        ("per_visit = 0", "sites.shop.invite.per_visit"),
+        ("touch_exit = true", "sites.shop.invite.touch_exit"),
+        ("never = [\"checkout\"]", "sites.shop.invite.never"),
+        ("only = [\"/a*b\"]", "sites.shop.invite.only"),
+        ("never = [\"/a,/b\"]", "sites.shop.invite.never"),
+        ("never = [\"/cart?x=1\"]", "sites.shop.invite.never"),
+    ] {
+        assert_eq!(
+            error_key(&site_toml(&format!("[sites.shop.invite]\n{bad}"))),
+            key,
+            "{bad}"
+        );
+    }
+}

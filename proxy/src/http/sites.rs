@@ -41,6 +41,7 @@ pub(super) async fn site_config(
         min_fill_ms: u64::try_from(site.bot_checks.min_fill.as_millis()).unwrap_or(u64::MAX),
         consent: site.consent.clone(),
         texts: site.texts.clone(),
+        invite: site.invite.clone(),
     }))
 }
 

@@ -6,7 +6,8 @@ use protocol::TextKey;
 use send_wrapper::SendWrapper;
 
 use super::{
-    CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
+    CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, Teaser,
+    WhenToCall,
 };
 use crate::controller::{Controller, State};
 use crate::i18n::{fill, number};
@@ -55,9 +56,14 @@ pub fn App(
     };
     let toggle = c.clone();
     let drawn = c.drawn();
+    let teased = c.teased();
+    let teaser_c = c.clone();
 
     // The dialog is drawn when it first opens (and then stays): mounting
-    // draws the launcher only, one short task on the page's thread.
+    // draws the launcher only, one short task on the page's thread. The
+    // teaser likewise, once the site's invitations are known (or the page
+    // first invites); it comes after the dialog, which the stylesheet
+    // finds right after the launcher.
     view! {
         <div
             class=class
@@ -75,6 +81,10 @@ pub fn App(
                 drawn.track();
                 state.with_untracked(State::drawn).then(|| drawn_dialog(c.clone()))
             }}
+            {move || {
+                teased.track();
+                state.with_untracked(|s| s.teased).then(|| drawn_teaser(teaser_c.clone()))
+            }}
         </div>
     }
     .into_any()
@@ -83,6 +93,20 @@ pub fn App(
 /// The texts of the state's language.
 fn text_of(state: RwSignal<State>, key: TextKey) -> String {
     state.read().texts.get(key).to_owned()
+}
+
+/// The teaser, wired to the controller.
+fn drawn_teaser(c: SendWrapper<Controller>) -> impl IntoView {
+    let state = c.state();
+    let yes = c.clone();
+    view! {
+        <Teaser
+            words=move |key| text_of(state, key)
+            shown=move || !state.read().invite.is_empty()
+            on_yes=move || yes.accept_invite()
+            on_no=move || c.dismiss_invite()
+        />
+    }
 }
 
 /// The dialog with the call's status and the form, wired to the controller.

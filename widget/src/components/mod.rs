@@ -33,6 +33,7 @@ mod launcher;
 mod messages;
 mod office;
 mod phone_field;
+mod teaser;
 mod when_to_call;
 
 pub use app::App;
@@ -43,6 +44,7 @@ pub use launcher::Launcher;
 pub use messages::Message;
 pub use office::OfficeField;
 pub use phone_field::PhoneField;
+pub use teaser::Teaser;
 pub use when_to_call::WhenToCall;
 
 use protocol::TextKey;
