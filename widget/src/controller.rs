@@ -117,8 +117,6 @@ struct Inner {
     /// Fired once, when the dialog is first opened: the view draws it then
     /// (cheaper in the wasm than a `Show` over the state).
     drawn: Trigger,
-    /// Fired once, when the teaser is first drawn.
-    teased: Trigger,
     root: web_sys::ShadowRoot,
     sheet: web_sys::CssStyleSheet,
     watch: RefCell<Option<StatusWatch>>,
@@ -150,7 +148,6 @@ impl Controller {
             state: RwSignal::new(state),
             services,
             drawn: Trigger::new(),
-            teased: Trigger::new(),
             root,
             sheet,
             watch: RefCell::default(),
@@ -171,11 +168,6 @@ impl Controller {
     /// Fires when the dialog is first opened (then `State::drawn` is true).
     pub fn drawn(&self) -> Trigger {
         self.0.drawn
-    }
-
-    /// Fires when the teaser is first drawn (then `State::teased` is true).
-    pub fn teased(&self) -> Trigger {
-        self.0.teased
     }
 
     /// Reads the state.
@@ -215,22 +207,20 @@ impl Controller {
             self.focus_in();
         }
         if services.invite.settings.borrow().any_trigger() {
-            self.draw_teaser();
+            self.listen();
         }
         if let Some(force) = services.invite.pending.take() {
             self.invite("api", force);
         }
     }
 
-    /// Draws the teaser (once: it stays, empty and hidden between
-    /// invitations, so its live region is in the page before its words),
-    /// and from then on hears the page for the triggers: one listener on
-    /// `window`, and one wait for the time on the page and the inactivity.
-    fn draw_teaser(&self) {
-        if self.update(|state| std::mem::replace(&mut state.teased, true)) {
+    /// Hears the page for the triggers (once the site's config has some,
+    /// or the page first invites: Escape closes the teaser): one listener
+    /// on `window`, and one wait for the time on the page and the inactivity.
+    fn listen(&self) {
+        if self.0.services.invite.listener.borrow().is_some() {
             return;
         }
-        self.0.teased.notify();
         let this = self.clone();
         let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             this.on_page_event(&event);
@@ -369,18 +359,9 @@ impl Controller {
         }
         invite.shown_here.set(true);
         invite.change(|record| record.shown += 1.0);
-        let drawn = self.with_state(|s| s.teased);
-        self.draw_teaser();
-        let this = self.clone();
-        leptos::task::spawn_local(async move {
-            // A live region is heard when it changes: a teaser drawn just
-            // now gets its words a moment later.
-            if !drawn && !this.0.services.alive.sleep(100).await || this.with_state(|s| s.open) {
-                return;
-            }
-            this.update(|state| state.invite = trigger);
-            this.emit(WidgetEvent::Invited, &trigger_detail(trigger));
-        });
+        self.listen();
+        self.update(|state| state.invite = trigger);
+        self.emit(WidgetEvent::Invited, &trigger_detail(trigger));
     }
 
     /// "Yes, call me": the dialog opens, with focus in the phone field.

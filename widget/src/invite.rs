@@ -54,10 +54,10 @@ pub struct Invite {
     pub time_ms: Option<f64>,
     /// The time without input (ms) that invites.
     pub idle_ms: Option<f64>,
-    /// Paths where invitations may show (none: every path).
-    pub only: Vec<String>,
-    /// Paths where they never show.
-    pub never: Vec<String>,
+    /// Paths where invitations may show, comma-separated (empty: every path).
+    pub only: String,
+    /// Paths where they never show, comma-separated.
+    pub never: String,
     /// At most this many per visit (2).
     pub per_visit: f64,
     /// None within this long (ms) of the dialog opening or an order (30 min).
@@ -80,23 +80,14 @@ impl Invite {
         };
         let ms = |name: &str| number(name).map(|seconds| seconds * 1000.0);
         let flag = |name: &str| get(name).as_deref() == Some("true");
-        let paths = |name: &str| {
-            get(name).map_or_else(Vec::new, |text| {
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-        };
         Self {
             exit_ms: ms("exit_seconds"),
             touch_exit: flag("touch_exit"),
             scroll_percent: number("scroll_percent"),
             time_ms: ms("time_seconds"),
             idle_ms: ms("idle_seconds"),
-            only: paths("only"),
-            never: paths("never"),
+            only: get("only").unwrap_or_default(),
+            never: get("never").unwrap_or_default(),
             per_visit: number("per_visit").unwrap_or(2.0),
             pause_ms: number("pause_minutes").unwrap_or(30.0) * 60_000.0,
             when_closed: flag("when_closed"),
@@ -114,12 +105,15 @@ impl Invite {
 
     /// Whether the page at `path` may show an invitation.
     pub fn allows_path(&self, path: &str) -> bool {
-        let matches = |pattern: &String| {
-            pattern
-                .strip_suffix('*')
-                .map_or(path == pattern, |start| path.starts_with(start))
+        // Split when asked (rarely): cheaper in the wasm than lists kept.
+        let any = |patterns: &str| {
+            patterns.split(',').map(str::trim).any(|pattern| {
+                pattern
+                    .strip_suffix('*')
+                    .map_or(path == pattern, |start| path.starts_with(start))
+            })
         };
-        (self.only.is_empty() || self.only.iter().any(matches)) && !self.never.iter().any(matches)
+        (self.only.is_empty() || any(&self.only)) && !any(&self.never)
     }
 }
 

@@ -63,9 +63,6 @@ pub struct State {
     pub status: Option<CallStatus>,
     /// When the estimate runs out (ms since the epoch; 0: no estimate).
     pub eta_until: f64,
-    /// Whether the teaser has been drawn (it then stays, hidden between
-    /// invitations).
-    pub teased: bool,
     /// What invited, while the teaser shows (`exit_intent`, `scroll`,
     /// `time`, `idle`, `api`); empty: it does not.
     pub invite: &'static str,

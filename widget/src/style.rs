@@ -26,7 +26,7 @@ button,select{font:inherit;cursor:pointer}
 button{border:0;margin:0}
 .launcher{width:56px;height:56px;padding:0;border-radius:28px;background:var(--accent);color:var(--on-accent);box-shadow:0 4px 14px rgba(0,0,0,.25);font-size:24px}
 :focus-visible{outline:2px solid #fff;box-shadow:0 0 0 5px #1d2433}
-.dialog{position:relative;box-sizing:border-box;width:340px;max-width:calc(100vw - 40px);max-height:calc(100vh - 100px);overflow:auto;background:#fff;border-radius:12px;box-shadow:0 8px 28px rgba(0,0,0,.28);padding:20px;margin-bottom:12px}
+.dialog,.teaser{position:relative;box-sizing:border-box;width:340px;max-width:calc(100vw - 40px);max-height:calc(100vh - 100px);overflow:auto;background:#fff;border-radius:12px;box-shadow:0 8px 28px rgba(0,0,0,.28);padding:20px;margin-bottom:12px}
 .dialog:focus,.status:focus{outline:0;box-shadow:none}
 h2{margin:0 32px 12px 0;font-size:18px;line-height:1.3}
 .close{position:absolute;top:12px;right:10px;background:none;font-size:22px;line-height:1;padding:4px 8px;color:#4a5468}
@@ -48,12 +48,12 @@ p{margin:8px 0 0}
 .eta{color:#4a5468}
 [data-state=succeeded] .status{color:#1b6e2d}
 [data-state=failed] .status{color:#b3261e}
-.teaser{position:relative;box-sizing:border-box;width:280px;max-width:calc(100vw - 40px)}
+.teaser{width:280px;padding:16px 40px 16px 16px}
+.teaser:not(.on){display:contents}
 .teaser:not(.on) button{display:none}
-.teaser.on{background:#fff;border-radius:12px;box-shadow:0 8px 28px rgba(0,0,0,.28);padding:16px 40px 16px 16px;margin-bottom:12px}
 .teaser p{margin:0;font-size:15px;font-weight:600}
 .teaser .close{top:8px;right:6px}
-@media (max-width:479px){.teaser{width:auto;max-width:none;margin:0 16px}.cbw,.cbw.left{left:0;right:0;bottom:0;align-items:stretch}.dialog{width:100%;max-width:none;max-height:85vh;border-radius:12px 12px 0 0;margin:0}.launcher{align-self:flex-end;margin:0 16px 16px}.cbw.left .launcher{align-self:flex-start}.launcher[aria-expanded=true]{display:none}}
+@media (max-width:479px){.teaser{width:auto;max-width:none;margin:0 16px 12px}.cbw,.cbw.left{left:0;right:0;bottom:0;align-items:stretch}.dialog{width:100%;max-width:none;max-height:85vh;border-radius:12px 12px 0 0;margin:0}.launcher{align-self:flex-end;margin:0 16px 16px}.cbw.left .launcher{align-self:flex-start}.launcher[aria-expanded=true]{display:none}}
 @media (prefers-reduced-motion:no-preference){.launcher{transition:transform .15s}.launcher:hover{transform:scale(1.06)}.teaser.on{animation:cbw-in .25s ease-out}}
 @keyframes cbw-in{from{opacity:0;transform:translateY(8px)}}
 "#;

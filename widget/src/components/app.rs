@@ -56,14 +56,15 @@ pub fn App(
     };
     let toggle = c.clone();
     let drawn = c.drawn();
-    let teased = c.teased();
-    let teaser_c = c.clone();
+    let (yes, no) = (c.clone(), c.clone());
 
     // The dialog is drawn when it first opens (and then stays): mounting
-    // draws the launcher only, one short task on the page's thread. The
-    // teaser likewise, once the site's invitations are known (or the page
-    // first invites); it comes after the dialog, which the stylesheet
-    // finds right after the launcher.
+    // draws the launcher only, one short task on the page's thread, and
+    // the teaser: three elements, hidden and empty until an invitation
+    // (its live region must be in the page before its words), cheaper
+    // drawn at once than through a second lazy subtree (README, "Widget
+    // size"). It comes after the dialog, which the stylesheet finds right
+    // after the launcher.
     view! {
         <div
             class=class
@@ -81,10 +82,12 @@ pub fn App(
                 drawn.track();
                 state.with_untracked(State::drawn).then(|| drawn_dialog(c.clone()))
             }}
-            {move || {
-                teased.track();
-                state.with_untracked(|s| s.teased).then(|| drawn_teaser(teaser_c.clone()))
-            }}
+            <Teaser
+                words=move |key| text_of(state, key)
+                shown=move || !state.read().invite.is_empty()
+                on_yes=move || yes.accept_invite()
+                on_no=move || no.dismiss_invite()
+            />
         </div>
     }
     .into_any()
@@ -93,20 +96,6 @@ pub fn App(
 /// The texts of the state's language.
 fn text_of(state: RwSignal<State>, key: TextKey) -> String {
     state.read().texts.get(key).to_owned()
-}
-
-/// The teaser, wired to the controller.
-fn drawn_teaser(c: SendWrapper<Controller>) -> impl IntoView {
-    let state = c.state();
-    let yes = c.clone();
-    view! {
-        <Teaser
-            words=move |key| text_of(state, key)
-            shown=move || !state.read().invite.is_empty()
-            on_yes=move || yes.accept_invite()
-            on_no=move || c.dismiss_invite()
-        />
-    }
 }
 
 /// The dialog with the call's status and the form, wired to the controller.
