@@ -234,7 +234,7 @@ impl Visit {
     }
 }
 
-fn session_storage() -> Option<web_sys::Storage> {
+pub(crate) fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.session_storage().ok().flatten())
 }
 

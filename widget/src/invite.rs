@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
+use crate::capture::session_storage as storage;
 use crate::js;
 
 /// The `sessionStorage` key of the visit's [`Record`]: `shown no engaged_at`.
@@ -54,7 +55,8 @@ pub struct Invite {
     pub time_ms: Option<f64>,
     /// The time without input (ms) that invites.
     pub idle_ms: Option<f64>,
-    /// Paths where invitations may show, comma-separated (empty: every path).
+    /// Paths where invitations may show, comma-separated without spaces
+    /// (empty: every path).
     pub only: String,
     /// Paths where they never show, comma-separated.
     pub never: String,
@@ -107,7 +109,7 @@ impl Invite {
     pub fn allows_path(&self, path: &str) -> bool {
         // Split when asked (rarely): cheaper in the wasm than lists kept.
         let any = |patterns: &str| {
-            patterns.split(',').map(str::trim).any(|pattern| {
+            patterns.split(',').any(|pattern| {
                 pattern
                     .strip_suffix('*')
                     .map_or(path == pattern, |start| path.starts_with(start))
@@ -229,8 +231,4 @@ pub fn page_time() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.session_storage().ok().flatten())
 }

@@ -1670,7 +1670,7 @@ fn invitation_settings_are_the_sites_with_the_pages_over_them() {
     use widget::invite::Invite;
     let site = [
         ("scroll_percent".to_owned(), "50".to_owned()),
-        ("never".to_owned(), "/checkout*, /cart".to_owned()),
+        ("never".to_owned(), "/checkout*,/cart".to_owned()),
         ("when_closed".to_owned(), "true".to_owned()),
     ]
     .into();

@@ -278,6 +278,7 @@ mod tests {
         };
         let site = SiteConfig {
             consent: Some(consent.clone()),
+            invite: [("scroll_percent".to_owned(), "50".to_owned())].into(),
             ..SiteConfig::default()
         };
         let values: [(&str, Value); 11] = [
