@@ -1,9 +1,11 @@
 //! Proactive invitations (README, "Invitations"), in headless Chromium on a
 //! page 5000 px tall (`www/test/invite.html`): the pointer leaving through
 //! the top of the viewport shows the teaser once; scrolling to 60% of the
-//! page invites at 50% and not at 70%; the time on the page invites, with
-//! the page's clock moved by Chrome's virtual time (no test waits a
-//! minute); a dismissed teaser never returns in the visit; `/checkout`
+//! page invites at 50% and not at 70%; the time on the page and the
+//! inactivity invite, with the page's clock moved by Chrome's virtual time
+//! (no test waits a minute); a dismissed teaser never returns in the visit,
+//! and under `privacy = "strict"` (nothing stored) in the page view only,
+//! with the page's `data-invite-*` over the site's settings; `/checkout`
 //! (a `never` path) never shows one; the keyboard alone reaches and accepts
 //! it, and focus is never taken from the page; the page's `invite()` and
 //! its events. axe-core finds no serious or critical violation with the
@@ -273,18 +275,29 @@ async fn scrolling_to_60_percent_invites_at_50_and_not_at_70() -> anyhow::Result
 
 /// A step of [`invitations`].
 async fn a_minute_on_the_page_invites_with_the_pages_clock_moved() -> anyhow::Result<()> {
+    with_the_clock_moved("time_seconds = 60", "time", 60_000.0).await
+}
+
+/// A step of [`invitations`].
+async fn half_a_minute_without_input_invites_with_the_pages_clock_moved() -> anyhow::Result<()> {
+    with_the_clock_moved("idle_seconds = 30", "idle", 30_000.0).await
+}
+
+/// With the site's `invite`, the teaser does not show at first; with the
+/// page's clock moved `ms` ahead, it shows, invited by `trigger`, no sooner.
+async fn with_the_clock_moved(invite: &str, trigger: &str, ms: f64) -> anyhow::Result<()> {
     let store = tempfile::tempdir()?;
-    let demo = demo_inviting(&store, "time_seconds = 60").await?;
+    let demo = demo_inviting(&store, invite).await?;
     let browser = Browser::start().await?;
     open_page(&browser, &format!("{}test/invite.html", demo.page_url)).await?;
     let_frames_pass(&browser, 3).await?;
     assert_eq!(events(&browser).await?, Vec::<String>::new(), "not yet");
-    // Chrome's virtual time: the page's timers and clocks run a minute
-    // ahead as fast as it can, instead of the test waiting for one.
+    // Chrome's virtual time: the page's timers and clocks run ahead as
+    // fast as it can, instead of the test waiting.
     browser
         .cdp(
             "Emulation.setVirtualTimePolicy",
-            json!({"policy": "advance", "budget": 61_000}),
+            json!({"policy": "advance", "budget": ms + 1_000.0}),
         )
         .await?;
     // Waited for on the page's timers, which run in its virtual time
@@ -301,12 +314,46 @@ async fn a_minute_on_the_page_invites_with_the_pages_clock_moved() -> anyhow::Re
             vec![],
         )
         .await?;
-    assert_eq!(events(&browser).await?, ["invited:time"]);
+    assert_eq!(events(&browser).await?, [format!("invited:{trigger}")]);
     let on_page = browser.eval("return performance.now()").await?;
     assert!(
-        on_page.as_f64().is_some_and(|ms| ms >= 60_000.0),
-        "shown after a minute on the page, at {on_page} ms"
+        on_page.as_f64().is_some_and(|now| now >= ms),
+        "shown after {ms} ms on the page, at {on_page} ms"
     );
+    browser.close().await?;
+    demo.shutdown.cancel();
+    Ok(())
+}
+
+/// A step of [`invitations`].
+async fn under_strict_privacy_a_no_lasts_the_page_view_and_the_pages_settings_win()
+-> anyhow::Result<()> {
+    let store = tempfile::tempdir()?;
+    // The site waits an hour; the page's data-invite-exit_seconds="0" wins.
+    let demo = demo_inviting(&store, "exit_seconds = 3600").await?;
+    let browser = Browser::start().await?;
+    let page = format!("{}test/invite-strict.html", demo.page_url);
+    open_page(&browser, &page).await?;
+    leave_through_the_top(&browser).await?;
+    browser.wait_for(&teaser_shown()).await?;
+    click_teaser_close(&browser).await?;
+    browser.wait_for(&format!("!{}", teaser_shown())).await?;
+    assert_eq!(
+        events(&browser).await?,
+        ["invited:exit_intent", "invite_dismissed:exit_intent"]
+    );
+    assert_eq!(
+        browser
+            .eval("return sessionStorage.getItem('callback-widget.invite')")
+            .await?,
+        Value::Null,
+        "nothing stored"
+    );
+    // So the next page view may invite again.
+    open_page(&browser, &page).await?;
+    leave_through_the_top(&browser).await?;
+    browser.wait_for(&teaser_shown()).await?;
+    assert_eq!(events(&browser).await?, ["invited:exit_intent"]);
     browser.close().await?;
     demo.shutdown.cancel();
     Ok(())
@@ -459,6 +506,12 @@ async fn invitations() -> anyhow::Result<()> {
     a_minute_on_the_page_invites_with_the_pages_clock_moved()
         .await
         .context("a minute on the page invites with the pages clock moved")?;
+    half_a_minute_without_input_invites_with_the_pages_clock_moved()
+        .await
+        .context("half a minute without input invites with the pages clock moved")?;
+    under_strict_privacy_a_no_lasts_the_page_view_and_the_pages_settings_win()
+        .await
+        .context("under strict privacy a no lasts the page view and the pages settings win")?;
     checkout_never_invites_unless_the_page_forces_it()
         .await
         .context("checkout never invites unless the page forces it")?;
