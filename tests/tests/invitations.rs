@@ -73,22 +73,19 @@ async fn let_frames_pass(browser: &Browser, frames: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The pointer goes from the middle of the page out through its top edge,
-/// as Chrome reports a real mouse leaving the window: `mouseout` with no
-/// element to go to, above the viewport.
+/// The mouse moves from the middle of the page up and out through its top
+/// edge (the DevTools protocol's `Input.dispatchMouseEvent`, a trusted
+/// pointer, not a script's event): Chrome fires `mouseout` with no element
+/// to go to, above the viewport.
 async fn leave_through_the_top(browser: &Browser) -> anyhow::Result<()> {
-    browser
-        .cdp(
-            "Input.dispatchMouseEvent",
-            json!({"type": "mouseMoved", "x": 640, "y": 300}),
-        )
-        .await?;
-    browser
-        .eval(
-            "document.elementFromPoint(640, 300).dispatchEvent(new MouseEvent('mouseout',
-               { bubbles: true, composed: true, clientX: 640, clientY: -1, relatedTarget: null }))",
-        )
-        .await?;
+    for y in [300, 100, 2, -1] {
+        browser
+            .cdp(
+                "Input.dispatchMouseEvent",
+                json!({"type": "mouseMoved", "x": 640, "y": y}),
+            )
+            .await?;
+    }
     Ok(())
 }
 
@@ -470,22 +467,56 @@ async fn the_keyboard_alone_reaches_and_accepts_the_teaser_without_losing_focus(
 }
 
 /// A step of [`invitations`].
-async fn the_teaser_fits_a_phone_screen() -> anyhow::Result<()> {
+async fn on_a_phone_a_fast_scroll_back_up_invites_and_the_teaser_fits_the_screen()
+-> anyhow::Result<()> {
     let store = tempfile::tempdir()?;
-    let demo = demo_inviting(&store, "scroll_percent = 50").await?;
+    let demo = demo_inviting(
+        &store,
+        "exit_seconds = 0, touch_exit = true, scroll_percent = 90",
+    )
+    .await?;
     let browser = Browser::start_mobile().await?;
     open_page(&browser, &format!("{}test/invite.html", demo.page_url)).await?;
-    scroll_to(&browser, 0.6).await?;
+    // Reading down the page (not yet 90% of it) invites nobody...
+    for share in [0.3, 0.45, 0.6] {
+        scroll_to(&browser, share).await?;
+    }
+    assert_eq!(events(&browser).await?, Vec::<String>::new(), "reading");
+    // ...heading back up for the address bar, fast, does.
+    browser.eval("window.scrollBy(0, -innerHeight)").await?;
     browser.wait_for(&teaser_shown()).await?;
-    let box_ = browser
+    assert_eq!(events(&browser).await?, ["invited:exit_intent"]);
+    settled(&browser).await?;
+    let placed = browser
         .in_widget(
             "const b = root.querySelector('.teaser').getBoundingClientRect();
              return [b.left >= 0, b.right <= innerWidth, b.bottom <= innerHeight, innerWidth];",
         )
         .await?;
-    assert_eq!(box_, json!([true, true, true, 390]), "inside the screen");
-    settled(&browser).await?;
+    assert_eq!(placed, json!([true, true, true, 390]), "inside the screen");
     browser.screenshot("invite-3-390px").await?;
+    browser.close().await?;
+    demo.shutdown.cancel();
+    Ok(())
+}
+
+/// A step of [`invitations`]: on a desktop (no coarse pointer), a fast
+/// scroll back up is not the exit intent, even with `touch_exit`.
+async fn on_a_desktop_a_fast_scroll_back_up_does_not_invite() -> anyhow::Result<()> {
+    let store = tempfile::tempdir()?;
+    let demo = demo_inviting(&store, "exit_seconds = 0, touch_exit = true").await?;
+    let browser = Browser::start().await?;
+    open_page(&browser, &format!("{}test/invite.html", demo.page_url)).await?;
+    for share in [0.3, 0.45, 0.6] {
+        scroll_to(&browser, share).await?;
+    }
+    browser.eval("window.scrollBy(0, -innerHeight)").await?;
+    let_frames_pass(&browser, 10).await?;
+    assert_eq!(events(&browser).await?, Vec::<String>::new());
+    // The pointer leaving through the top still does.
+    leave_through_the_top(&browser).await?;
+    browser.wait_for(&teaser_shown()).await?;
+    assert_eq!(events(&browser).await?, ["invited:exit_intent"]);
     browser.close().await?;
     demo.shutdown.cancel();
     Ok(())
@@ -518,8 +549,11 @@ async fn invitations() -> anyhow::Result<()> {
     the_keyboard_alone_reaches_and_accepts_the_teaser_without_losing_focus()
         .await
         .context("the keyboard alone reaches and accepts the teaser without losing focus")?;
-    the_teaser_fits_a_phone_screen()
+    on_a_phone_a_fast_scroll_back_up_invites_and_the_teaser_fits_the_screen()
         .await
-        .context("the teaser fits a phone screen")?;
+        .context("on a phone a fast scroll back up invites and the teaser fits the screen")?;
+    on_a_desktop_a_fast_scroll_back_up_does_not_invite()
+        .await
+        .context("on a desktop a fast scroll back up does not invite")?;
     Ok(())
 }

@@ -309,7 +309,7 @@ impl Controller {
                 if touch_exit
                     && exit_ready
                     && window
-                        .match_media("(hover:none)")
+                        .match_media("(pointer:coarse)")
                         .ok()
                         .flatten()
                         .is_some_and(|m| m.matches())
