@@ -18,8 +18,8 @@ use anyhow::{Context, Result};
 
 const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
-/// Raised from 118 KB by the invitations' cost (118 432 → 123 947 bytes,
-/// +5.4 KB, rounded up to 6 KB; README, "Widget size").
+/// Raised from 118 KB by the invitations' cost (118 432 → 123 882 bytes,
+/// +5.3 KB, rounded up to 6 KB; README, "Widget size").
 pub(crate) const TOTAL_BUDGET: usize = 124 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
