@@ -6,7 +6,8 @@
 //! (no test waits a minute); a dismissed teaser never returns in the visit,
 //! and under `privacy = "strict"` (nothing stored) in the page view only,
 //! with the page's `data-invite-*` over the site's settings; `/checkout`
-//! (a `never` path) never shows one; the keyboard alone reaches and accepts
+//! (a `never` path) never shows one, nor a closed company unless
+//! `when_closed`; the keyboard alone reaches and accepts
 //! it, and focus is never taken from the page; the page's `invite()` and
 //! its events. axe-core finds no serious or critical violation with the
 //! teaser shown; screenshots on a desktop and at 390 px go to
@@ -357,6 +358,43 @@ async fn under_strict_privacy_a_no_lasts_the_page_view_and_the_pages_settings_wi
 }
 
 /// A step of [`invitations`].
+async fn while_the_company_is_closed_only_when_closed_invites() -> anyhow::Result<()> {
+    // The company, in UTC, opens for an hour starting two hours from now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let opens = (now / 3_600 + 2) % 24;
+    let hours = format!("opening_hours = \"{opens:02}00{opens:02}59\"\nutc = \"UTC+00:00\"\n");
+    for when_closed in [false, true] {
+        let store = tempfile::tempdir()?;
+        let demo = start_demo_with(
+            &store,
+            0.01,
+            &format!("{hours}invite = {{ exit_seconds = 0, when_closed = {when_closed} }}"),
+            None,
+        )
+        .await?;
+        let browser = Browser::start().await?;
+        open_page(&browser, &format!("{}test/invite.html", demo.page_url)).await?;
+        leave_through_the_top(&browser).await?;
+        if when_closed {
+            browser.wait_for(&teaser_shown()).await?;
+            assert_eq!(events(&browser).await?, ["invited:exit_intent"]);
+        } else {
+            browser.eval("CallbackWidget.invite()").await?;
+            let_frames_pass(&browser, 10).await?;
+            assert_eq!(events(&browser).await?, Vec::<String>::new(), "closed");
+            browser.eval("CallbackWidget.invite({force: true})").await?;
+            browser.wait_for(&teaser_shown()).await?;
+            assert_eq!(events(&browser).await?, ["invited:api"]);
+        }
+        browser.close().await?;
+        demo.shutdown.cancel();
+    }
+    Ok(())
+}
+
+/// A step of [`invitations`].
 async fn checkout_never_invites_unless_the_page_forces_it() -> anyhow::Result<()> {
     let store = tempfile::tempdir()?;
     let demo = demo_inviting(
@@ -543,6 +581,9 @@ async fn invitations() -> anyhow::Result<()> {
     under_strict_privacy_a_no_lasts_the_page_view_and_the_pages_settings_win()
         .await
         .context("under strict privacy a no lasts the page view and the pages settings win")?;
+    while_the_company_is_closed_only_when_closed_invites()
+        .await
+        .context("while the company is closed only when closed invites")?;
     checkout_never_invites_unless_the_page_forces_it()
         .await
         .context("checkout never invites unless the page forces it")?;

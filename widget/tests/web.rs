@@ -1708,3 +1708,56 @@ fn invitation_settings_are_the_sites_with_the_pages_over_them() {
         }
     );
 }
+
+#[wasm_bindgen_test]
+fn the_caps_hold_an_invitation_back_per_page_per_visit_after_a_no_and_after_the_dialog() {
+    use widget::invite::{Invitations, Invite};
+    // Strict: the record lives in memory, so the test leaves no storage behind.
+    let invitations = Invitations::new(true, JsValue::UNDEFINED);
+    *invitations.settings.borrow_mut() = Invite {
+        per_visit: 2.0,
+        pause_ms: 30.0 * 60_000.0,
+        ..Invite::default()
+    };
+    let now = 1_700_000_000_000.0;
+    assert!(invitations.allowed(now));
+    invitations.shown_here.set(true);
+    assert!(!invitations.allowed(now), "one per page view");
+    invitations.shown_here.set(false);
+    invitations.change(|record| record.shown = 2.0);
+    assert!(!invitations.allowed(now), "per_visit reached");
+    invitations.change(|record| record.shown = 1.0);
+    invitations.change(|record| record.engaged_at = now);
+    assert!(
+        !invitations.allowed(now + 29.0 * 60_000.0),
+        "within the pause"
+    );
+    assert!(invitations.allowed(now + 30.0 * 60_000.0), "after it");
+    invitations.change(|record| record.no = true);
+    assert!(
+        !invitations.allowed(now + 60.0 * 60_000.0),
+        "a no is for the visit"
+    );
+    let page = web_sys::window()
+        .expect("window")
+        .location()
+        .pathname()
+        .expect("path");
+    *invitations.settings.borrow_mut() = Invite {
+        per_visit: 2.0,
+        never: page,
+        ..Invite::default()
+    };
+    invitations.change(|record| record.no = false);
+    assert!(
+        !invitations.allowed(now + 60.0 * 60_000.0),
+        "never on this path"
+    );
+    assert_eq!(
+        web_sys::window()
+            .and_then(|w| w.session_storage().ok().flatten())
+            .and_then(|s| s.get_item(widget::invite::STORAGE_KEY).ok().flatten()),
+        None,
+        "strict: nothing stored"
+    );
+}
