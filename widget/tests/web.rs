@@ -1719,6 +1719,9 @@ fn the_caps_hold_an_invitation_back_per_page_per_visit_after_a_no_and_after_the_
         pause_ms: 30.0 * 60_000.0,
         ..Invite::default()
     };
+    const MINUTE: f64 = 60_000.0;
+    const HALF_HOUR: f64 = 30.0 * MINUTE;
+    const HOUR: f64 = 60.0 * MINUTE;
     let now = 1_700_000_000_000.0;
     assert!(invitations.allowed(now));
     invitations.shown_here.set(true);
@@ -1729,15 +1732,12 @@ fn the_caps_hold_an_invitation_back_per_page_per_visit_after_a_no_and_after_the_
     invitations.change(|record| record.shown = 1.0);
     invitations.change(|record| record.engaged_at = now);
     assert!(
-        !invitations.allowed(now + 29.0 * 60_000.0),
+        !invitations.allowed(now + HALF_HOUR - MINUTE),
         "within the pause"
     );
-    assert!(invitations.allowed(now + 30.0 * 60_000.0), "after it");
+    assert!(invitations.allowed(now + HALF_HOUR), "after it");
     invitations.change(|record| record.no = true);
-    assert!(
-        !invitations.allowed(now + 60.0 * 60_000.0),
-        "a no is for the visit"
-    );
+    assert!(!invitations.allowed(now + HOUR), "a no is for the visit");
     let page = web_sys::window()
         .expect("window")
         .location()
@@ -1749,10 +1749,7 @@ fn the_caps_hold_an_invitation_back_per_page_per_visit_after_a_no_and_after_the_
         ..Invite::default()
     };
     invitations.change(|record| record.no = false);
-    assert!(
-        !invitations.allowed(now + 60.0 * 60_000.0),
-        "never on this path"
-    );
+    assert!(!invitations.allowed(now + HOUR), "never on this path");
     assert_eq!(
         web_sys::window()
             .and_then(|w| w.session_storage().ok().flatten())
