@@ -55,6 +55,8 @@ pub struct Services {
 /// page has). Cheaper in the wasm than a `NodeRef` per element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
+    /// The widget's box (`.cbw`), where the dialog is mounted.
+    Box,
     /// The round button.
     Launcher,
     /// `role=dialog` (the Tab trap looks inside it).
@@ -77,6 +79,7 @@ impl Part {
     /// The element's `id`.
     pub const fn id(self) -> &'static str {
         match self {
+            Self::Box => "cbw-box",
             Self::Launcher => "cbw-launcher",
             Self::Dialog => "cbw-dialog",
             Self::Status => "cbw-status",

@@ -5,7 +5,7 @@
 //! at most [`TOTAL_BUDGET`]. `cargo xtask test` fails above it.
 //!
 //! The product's gate is 80 KB and its goal 64 KB; the Leptos widget is not
-//! there yet (125.7 KB at the switch to Leptos, 119.5 KB now: the design's stack wins over
+//! there yet (125.7 KB at the switch to Leptos, 109.9 KB now: the design's stack wins over
 //! a size budget, and the bytes are being fought for). Until it is, the
 //! failing budget is a ratchet just above the current build, so nothing gets
 //! heavier unnoticed; lower it with every kilobyte won, down to 80 KB. The
@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 
 const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
-pub(crate) const TOTAL_BUDGET: usize = 118 * 1024;
+pub(crate) const TOTAL_BUDGET: usize = 108 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
 

@@ -1,6 +1,10 @@
 //! The whole widget: the launcher and the dialog in one fixed box, wired to
 //! the [`Controller`].
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use protocol::TextKey;
 use send_wrapper::SendWrapper;
@@ -8,7 +12,7 @@ use send_wrapper::SendWrapper;
 use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
 };
-use crate::controller::{Controller, State};
+use crate::controller::{Controller, Part, State};
 use crate::i18n::{fill, number};
 use crate::js;
 
@@ -29,7 +33,7 @@ pub fn App(
     on_cleanup(move || alive.end());
 
     // Event handlers hold the controller; those inside the dialog are part
-    // of its children, a `Send` closure (Leptos's `Children`). The widget
+    // of its children, a `Send` closure (Leptos's `TypedChildren`). The widget
     // runs on the page's one thread, so the wrapper never fires.
     let c = SendWrapper::new(controller);
     let heard = {
@@ -54,13 +58,33 @@ pub fn App(
         .concat()
     };
     let toggle = c.clone();
-    let drawn = c.drawn();
 
     // The dialog is drawn when it first opens (and then stays): mounting
-    // draws the launcher only, one short task on the page's thread.
+    // draws the launcher only, one short task on the page's thread. It is
+    // mounted into the box on its own, not returned by a reactive child:
+    // that would bring a second copy of the whole dialog's code, to update
+    // it in place, which never happens.
+    let drawn = c.drawn();
+    let dialog = SendWrapper::new(Rc::new(RefCell::new(None::<Box<dyn Any>>)));
+    let mounted = dialog.clone();
+    Effect::new(move |_| {
+        drawn.track();
+        if state.with_untracked(State::drawn) && mounted.borrow().is_none() {
+            let Some(host) = c.element(Part::Box) else {
+                return;
+            };
+            let c = c.clone();
+            let handle = leptos::mount::mount_to(host, move || drawn_dialog(c));
+            *mounted.borrow_mut() = Some(Box::new(handle));
+        }
+    });
+    // Before the state signal goes with this owner: the dialog reads it.
+    on_cleanup(move || drop(dialog.replace(None)));
+
     view! {
         <div
             class=class
+            id=Part::Box.id()
             on:click=move |e| on_click(e.into())
             on:input=on_input
             on:change=on_change
@@ -71,13 +95,8 @@ pub fn App(
                 words=move |key| text_of(state, key)
                 on_toggle=move || toggle.toggle()
             />
-            {move || {
-                drawn.track();
-                state.with_untracked(State::drawn).then(|| drawn_dialog(c.clone()))
-            }}
         </div>
     }
-    .into_any()
 }
 
 /// The texts of the state's language.

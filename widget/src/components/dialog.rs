@@ -7,8 +7,11 @@ use super::{Reactive, Words};
 
 /// `role=dialog`, modal, labelled by its title. Which of its parts show is
 /// the stylesheet's business, from the three `data-*` switches.
+///
+/// Its children keep their type (`TypedChildren`): `Children` would erase it
+/// into an `AnyView`, whose code to update in place the wasm would carry.
 #[component]
-pub fn Dialog(
+pub fn Dialog<C: IntoView + 'static>(
     /// The texts in use (its title and the close button's name).
     words: impl Words,
     /// `form`, or the call's state (`queued`, `failed`, …).
@@ -20,7 +23,7 @@ pub fn Dialog(
     /// The close button was clicked.
     on_close: impl Fn() + 'static,
     /// The status and the form.
-    children: Children,
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     view! {
         <div
@@ -44,7 +47,7 @@ pub fn Dialog(
             >
                 "×"
             </button>
-            {children()}
+            {children.into_inner()()}
         </div>
     }
 }
