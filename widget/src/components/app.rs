@@ -11,6 +11,7 @@ use send_wrapper::SendWrapper;
 
 use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, WhenToCall,
+    text,
 };
 use crate::controller::{Controller, Part, State};
 use crate::i18n::{fill, number};
@@ -185,7 +186,7 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                     on_tick=move |ticked| c7.consent_ticked(ticked)
                 />
                 <button class="primary" type="submit">
-                    {move || words(TextKey::Submit)}
+                    {text(words, TextKey::Submit)}
                 </button>
                 <Message id="cbw-message" text=message />
                 // The honeypot: off-screen, out of the Tab order and hidden

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Reactive, Words};
+use super::{Reactive, Words, text};
 
 /// `role=dialog`, modal, labelled by its title. Which of its parts show is
 /// the stylesheet's business, from the three `data-*` switches.
@@ -37,12 +37,12 @@ pub fn Dialog<C: IntoView + 'static>(
             data-when=move || if later() { "later" } else { "now" }
             data-open=move || if open_now() { "1" } else { "0" }
         >
-            <h2 id="cbw-title">{move || words(TextKey::Title)}</h2>
+            <h2 id="cbw-title">{text(words, TextKey::Title)}</h2>
             <button
                 class="close"
                 type="button"
                 data-act="close"
-                aria-label=move || words(TextKey::Close)
+                aria-label=text(words, TextKey::Close)
                 on:click=move |_| on_close()
             >
                 "×"
