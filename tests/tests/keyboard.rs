@@ -25,7 +25,7 @@ async fn the_whole_flow_works_with_the_keyboard_alone() -> anyhow::Result<()> {
 
     // The page's link and button come first; the launcher after them.
     let mut tabs = 0;
-    while browser.focused().await? != "launcher" {
+    while browser.focused().await? != "cbw-launcher" {
         anyhow::ensure!(tabs < 10, "Tab never reached the launcher");
         browser.press(Key::Tab, false).await?;
         tabs += 1;
@@ -81,7 +81,7 @@ async fn the_whole_flow_works_with_the_keyboard_alone() -> anyhow::Result<()> {
 
     // Focus follows the form away, to the status, which is announced.
     assert_eq!(browser.wait_for_final_state().await?, "succeeded");
-    assert_eq!(browser.focused().await?, "status");
+    assert_eq!(browser.focused().await?, "cbw-status");
     browser.screenshot("keyboard-3-succeeded").await?;
 
     // Tab and Shift+Tab from the status (not a control) stay in the dialog.
@@ -109,7 +109,7 @@ async fn the_whole_flow_works_with_the_keyboard_alone() -> anyhow::Result<()> {
             e2e::SHADOW
         ))
         .await?;
-    assert_eq!(browser.focused().await?, "launcher", "focus returns");
+    assert_eq!(browser.focused().await?, "cbw-launcher", "focus returns");
     let ordered = demo
         .sandbox
         .requests()

@@ -60,7 +60,7 @@ async fn on_a_phone_the_dialog_is_a_bottom_sheet() -> anyhow::Result<()> {
     browser.screenshot("mobile-3-succeeded").await?;
 
     // Closing gives the launcher back.
-    e2e::click(&root, "button.close").await?;
+    e2e::click(&root, ".dialog button.close").await?;
     browser
         .wait_for(&format!(
             "{}.querySelector('.launcher').getClientRects().length > 0",

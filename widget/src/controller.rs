@@ -64,6 +64,8 @@ pub struct Services {
 /// page has). Cheaper in the wasm than a `NodeRef` per element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
+    /// The widget's box (`.cbw`), where the dialog is mounted.
+    Box,
     /// The round button.
     Launcher,
     /// The teaser's "Yes, call me".
@@ -88,6 +90,7 @@ impl Part {
     /// The element's `id`.
     pub const fn id(self) -> &'static str {
         match self {
+            Self::Box => "cbw-box",
             Self::Launcher => "cbw-launcher",
             Self::InviteYes => "cbw-invite-yes",
             Self::Dialog => "cbw-dialog",

@@ -70,7 +70,9 @@ pub struct WidgetHandle {
 /// signals, effects, listeners, and the cleanups that end its waits).
 struct Mounted {
     controller: Controller,
-    _view: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+    /// Its type is the view's own: erasing it into an `AnyView` would bring
+    /// code to update the whole widget in place, which never happens.
+    _view: Box<dyn std::any::Any>,
     /// The element the view is mounted into, in the shadow root.
     container: web_sys::HtmlElement,
 }
@@ -137,7 +139,7 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     let view = mount_to(container.clone(), move || {
         let controller = Controller::new(root, sheet, services, state);
         *made_inside.borrow_mut() = Some(controller.clone());
-        view! { <components::App controller=controller /> }.into_any()
+        view! { <components::App controller=controller /> }
     });
     let controller = made
         .take()
@@ -145,7 +147,7 @@ pub fn mount(root: web_sys::ShadowRoot, options: JsValue) -> Result<WidgetHandle
     let mut handle = WidgetHandle {
         mounted: Some(Mounted {
             controller: controller.clone(),
-            _view: view,
+            _view: Box::new(view),
             container,
         }),
         visitor: js::get(&options, "visitor"),

@@ -19,7 +19,7 @@ const CSS: &str = r#"
 .mount{display:contents}
 .cbw{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;flex-direction:column-reverse;align-items:flex-end;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433;text-align:left;direction:ltr;--accent:#0b6bcb;--on-accent:#fff}
 .cbw.left{right:auto;left:20px;align-items:flex-start}
-.cbw:not(.ready),.launcher[aria-expanded=false]+.dialog,[hidden],[data-state=form] :is(.status,.eta),.dialog:not([data-state=failed]) .again,.dialog:not([data-state=form]) form,[data-when=now] .pick,[data-open="1"] .closed,[data-open="0"] .choice,p:empty:not([aria-live]){display:none!important}
+.cbw:not(.ready),.launcher[aria-expanded=false]~.dialog,[hidden],[data-state=form] :is(.status,.eta),.dialog:not([data-state=failed]) .again,.dialog:not([data-state=form]) form,[data-when=now] .pick,[data-open="1"] .closed,[data-open="0"] .choice,p:empty:not([aria-live]){display:none!important}
 [aria-live]:empty{position:absolute;margin:0}
 .hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 button,select{font:inherit;cursor:pointer}

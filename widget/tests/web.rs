@@ -1184,7 +1184,7 @@ async fn the_launcher_opens_a_labelled_modal_dialog_and_tells_the_page() {
     assert!(shown(&w.root, ".choice"), "now or later, while open");
     assert!(!shown(&w.root, "#cbw-slot"), "now is chosen");
 
-    query(&w.root, "button.close").click();
+    query(&w.root, ".dialog button.close").click();
     tick().await;
     assert!(!is_shown(&dialog), "closed again");
     assert!(
@@ -1440,7 +1440,7 @@ async fn focus_moves_in_stays_in_and_returns_and_escape_closes() {
     query(&w.root, "button.launcher").click();
     tick().await;
     assert_eq!(active_id(&w.root), "cbw-phone");
-    query(&w.root, "button.close").click();
+    query(&w.root, ".dialog button.close").click();
     tick().await;
     assert_eq!(
         w.root.active_element().map(|e| e.class_name()).as_deref(),

@@ -5,8 +5,8 @@
 //! at most [`TOTAL_BUDGET`]. `cargo xtask test` fails above it.
 //!
 //! The product's gate is 80 KB and its goal 64 KB; the Leptos widget is not
-//! there yet (125.7 KB at the switch to Leptos, 115.7 KB before the
-//! invitations of issue 16, 121.0 KB with them: the design's stack wins over
+//! there yet (125.7 KB at the switch to Leptos, 109.9 KB before the
+//! invitations of issue 16, 114.9 KB with them: the design's stack wins over
 //! a size budget, and the bytes are being fought for). Until it is, the
 //! failing budget is a ratchet just above the current build, so nothing gets
 //! heavier unnoticed; lower it with every kilobyte won, down to 80 KB. The
@@ -18,9 +18,8 @@ use anyhow::{Context, Result};
 
 const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
-/// Raised from 118 KB by the invitations' cost (118 432 → 123 882 bytes,
-/// +5.3 KB, rounded up to 6 KB; README, "Widget size").
-pub(crate) const TOTAL_BUDGET: usize = 124 * 1024;
+/// Raised from 108 KB by the invitations' cost (README, "Widget size").
+pub(crate) const TOTAL_BUDGET: usize = 113 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
 

@@ -1,15 +1,19 @@
 //! The whole widget: the launcher and the dialog in one fixed box, wired to
 //! the [`Controller`].
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use protocol::TextKey;
 use send_wrapper::SendWrapper;
 
 use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, Teaser,
-    WhenToCall,
+    WhenToCall, text,
 };
-use crate::controller::{Controller, State};
+use crate::controller::{Controller, Part, State};
 use crate::i18n::{fill, number};
 use crate::js;
 
@@ -30,7 +34,7 @@ pub fn App(
     on_cleanup(move || alive.end());
 
     // Event handlers hold the controller; those inside the dialog are part
-    // of its children, a `Send` closure (Leptos's `Children`). The widget
+    // of its children, a `Send` closure (Leptos's `TypedChildren`). The widget
     // runs on the page's one thread, so the wrapper never fires.
     let c = SendWrapper::new(controller);
     let heard = {
@@ -55,19 +59,38 @@ pub fn App(
         .concat()
     };
     let toggle = c.clone();
-    let drawn = c.drawn();
-    let (yes, no) = (c.clone(), c.clone());
 
     // The dialog is drawn when it first opens (and then stays): mounting
-    // draws the launcher only, one short task on the page's thread, and
-    // the teaser: three elements, hidden and empty until an invitation
-    // (its live region must be in the page before its words), cheaper
-    // drawn at once than through a second lazy subtree (README, "Widget
-    // size"). It comes after the dialog, which the stylesheet finds right
-    // after the launcher.
+    // draws the launcher only, one short task on the page's thread. It is
+    // mounted into the box on its own, not returned by a reactive child:
+    // that would bring a second copy of the whole dialog's code, to update
+    // it in place, which never happens. So the dialog comes after the
+    // teaser, which is drawn at mount: three elements, hidden and empty
+    // until an invitation (its live region must be in the page before its
+    // words), cheaper drawn at once than through a second lazy subtree
+    // (README, "Widget size").
+    let drawn = c.drawn();
+    let (yes, no) = (c.clone(), c.clone());
+    let dialog = SendWrapper::new(Rc::new(RefCell::new(None::<Box<dyn Any>>)));
+    let mounted = dialog.clone();
+    Effect::new(move |_| {
+        drawn.track();
+        if state.with_untracked(State::drawn) && mounted.borrow().is_none() {
+            let Some(host) = c.element(Part::Box) else {
+                return;
+            };
+            let c = c.clone();
+            let handle = leptos::mount::mount_to(host, move || drawn_dialog(c));
+            *mounted.borrow_mut() = Some(Box::new(handle));
+        }
+    });
+    // Before the state signal goes with this owner: the dialog reads it.
+    on_cleanup(move || drop(dialog.replace(None)));
+
     view! {
         <div
             class=class
+            id=Part::Box.id()
             on:click=move |e| on_click(e.into())
             on:input=on_input
             on:change=on_change
@@ -78,10 +101,6 @@ pub fn App(
                 words=move |key| text_of(state, key)
                 on_toggle=move || toggle.toggle()
             />
-            {move || {
-                drawn.track();
-                state.with_untracked(State::drawn).then(|| drawn_dialog(c.clone()))
-            }}
             <Teaser
                 words=move |key| text_of(state, key)
                 shown=move || !state.read().invite.is_empty()
@@ -90,7 +109,6 @@ pub fn App(
             />
         </div>
     }
-    .into_any()
 }
 
 /// The texts of the state's language.
@@ -179,7 +197,7 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
                     on_tick=move |ticked| c7.consent_ticked(ticked)
                 />
                 <button class="primary" type="submit">
-                    {move || words(TextKey::Submit)}
+                    {text(words, TextKey::Submit)}
                 </button>
                 <Message id="cbw-message" text=message />
                 // The honeypot: off-screen, out of the Tab order and hidden

@@ -7,7 +7,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use protocol::{CallState, CallStatus, FailureReason, TextKey};
 
-use super::{Reactive, Words};
+use super::{Reactive, Words, text};
 use crate::i18n::{Locale, fill, format_time, number};
 
 /// The status (`role=status`, announced; focus goes to it when the form
@@ -70,17 +70,16 @@ pub fn CallStatusView(
             .map(|s| status_text(&s, words, locale(), for_later()))
             .unwrap_or_default()
     };
-    let text = move |key: TextKey| move || words(key);
     let on_pick = on_back.clone();
     view! {
         <p class="status" id="cbw-status" role="status" tabindex="-1">{said}</p>
         <p class="eta">{eta}</p>
         <div class="again">
             <button class="primary" type="button" data-act="again" on:click=move |_| on_back(false)>
-                {text(TextKey::TryAgain)}
+                {text(words, TextKey::TryAgain)}
             </button>
             <button class="secondary" type="button" data-act="pick" on:click=move |_| on_pick(true)>
-                {text(TextKey::PickTime)}
+                {text(words, TextKey::PickTime)}
             </button>
         </div>
     }

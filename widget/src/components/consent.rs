@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::{ConsentConfig, TextKey};
 
-use super::{Message, Reactive, Words, bool_text};
+use super::{Message, Reactive, Words, bool_text, text};
 
 /// A checkbox with its label and a link to the full text, hidden when the
 /// site asks for no consent; `required` when the form cannot go without it.
@@ -18,7 +18,6 @@ pub fn ConsentField(
     /// The visitor ticked (`true`) or unticked the box.
     on_tick: impl Fn(bool) + 'static,
 ) -> impl IntoView {
-    let text = move |key: TextKey| move || words(key);
     let link = move || consent().and_then(|c| c.link);
     view! {
         <div class="consent" hidden=move || consent().is_none()>
@@ -31,9 +30,9 @@ pub fn ConsentField(
                 aria-invalid=move || bool_text(error())
                 on:change=move |event| on_tick(event_target_checked(&event))
             />
-            <label for="cbw-consent">{text(TextKey::Consent)}</label>
+            <label for="cbw-consent">{text(words, TextKey::Consent)}</label>
             <a target="_blank" rel="noopener" href=link hidden=move || link().is_none()>
-                {text(TextKey::ConsentLink)}
+                {text(words, TextKey::ConsentLink)}
             </a>
             <Message
                 id="cbw-consent-msg"

@@ -3,12 +3,15 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Reactive, Words};
+use super::{Reactive, Words, text};
 
 /// `role=dialog`, modal, labelled by its title. Which of its parts show is
 /// the stylesheet's business, from the three `data-*` switches.
+///
+/// Its children keep their type (`TypedChildren`): `Children` would erase it
+/// into an `AnyView`, whose code to update in place the wasm would carry.
 #[component]
-pub fn Dialog(
+pub fn Dialog<C: IntoView + 'static>(
     /// The texts in use (its title and the close button's name).
     words: impl Words,
     /// `form`, or the call's state (`queued`, `failed`, …).
@@ -20,7 +23,7 @@ pub fn Dialog(
     /// The close button was clicked.
     on_close: impl Fn() + 'static,
     /// The status and the form.
-    children: Children,
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     view! {
         <div
@@ -34,17 +37,17 @@ pub fn Dialog(
             data-when=move || if later() { "later" } else { "now" }
             data-open=move || if open_now() { "1" } else { "0" }
         >
-            <h2 id="cbw-title">{move || words(TextKey::Title)}</h2>
+            <h2 id="cbw-title">{text(words, TextKey::Title)}</h2>
             <button
                 class="close"
                 type="button"
                 data-act="close"
-                aria-label=move || words(TextKey::Close)
+                aria-label=text(words, TextKey::Close)
                 on:click=move |_| on_close()
             >
                 "×"
             </button>
-            {children()}
+            {children.into_inner()()}
         </div>
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Reactive, Words, bool_text};
+use super::{Reactive, Words, bool_text, text};
 
 /// The launcher: `aria-expanded` says whether the dialog is open, its
 /// accessible name is the text `open`.
@@ -26,7 +26,7 @@ pub fn Launcher(
             aria-haspopup="dialog"
             aria-controls="cbw-dialog"
             aria-expanded=move || bool_text(open())
-            aria-label=move || words(TextKey::Open)
+            aria-label=text(words, TextKey::Open)
             on:click=move |_| on_toggle()
         >
             "☎"

@@ -61,6 +61,14 @@ pub trait Words: Fn(TextKey) -> String + Copy + Send + Sync + 'static {}
 
 impl<F: Fn(TextKey) -> String + Copy + Send + Sync + 'static> Words for F {}
 
+/// A text binding: the text of `key` in the current language, re-read when
+/// it changes. Every component makes its bindings here, so that they share
+/// one closure type, and the wasm one copy of Leptos's code to render it
+/// (README, "Widget size").
+pub(crate) fn text<W: Words>(words: W, key: TextKey) -> impl Reactive<String> {
+    move || words(key)
+}
+
 /// An ARIA boolean.
 pub(crate) fn bool_text(value: bool) -> &'static str {
     if value { "true" } else { "false" }

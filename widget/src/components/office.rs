@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Reactive, Words};
+use super::{Reactive, Words, text};
 use crate::i18n::number;
 
 /// A list of the site's offices (value: the index), hidden unless there
@@ -17,7 +17,7 @@ pub fn OfficeField(
 ) -> impl IntoView {
     view! {
         <div hidden=move || offices().len() < 2>
-            <label for="cbw-office">{move || words(TextKey::Office)}</label>
+            <label for="cbw-office">{text(words, TextKey::Office)}</label>
             <select id="cbw-office" name="office">
                 {move || {
                     offices()

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Message, Reactive, Words, bool_text};
+use super::{Message, Reactive, Words, bool_text, text};
 
 /// A `tel` field (the phone's keypad, autofill, 16 px so iOS does not zoom),
 /// `aria-invalid` while its message says what is wrong.
@@ -22,7 +22,7 @@ pub fn PhoneField(
 ) -> impl IntoView {
     let (on_leave, on_set) = (on_change.clone(), on_change.clone());
     view! {
-        <label for="cbw-phone">{move || words(TextKey::Phone)}</label>
+        <label for="cbw-phone">{text(words, TextKey::Phone)}</label>
         <input
             id="cbw-phone"
             name="phone"

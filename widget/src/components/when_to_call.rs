@@ -4,7 +4,7 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Message, Reactive, Words};
+use super::{Message, Reactive, Words, text};
 use crate::i18n::{Locale, format_time, number};
 
 /// "Now" or "at a time I choose", and the list of times. The stylesheet
@@ -29,7 +29,6 @@ pub fn WhenToCall(
 ) -> impl IntoView {
     // Read when the times change, to keep the visitor's pick.
     let select = NodeRef::<html::Select>::new();
-    let text = move |key: TextKey| move || words(key);
     let choice = move |value: &'static str, key: TextKey| {
         let on_choose = on_choose.clone();
         let is_later = value == "later";
@@ -42,7 +41,7 @@ pub fn WhenToCall(
                     prop:checked=move || later() == is_later
                     on:change=move |_| on_choose(is_later)
                 />
-                <span>{text(key)}</span>
+                <span>{text(words, key)}</span>
             </label>
         }
     };
@@ -64,12 +63,12 @@ pub fn WhenToCall(
     };
     view! {
         <fieldset>
-            <legend>{text(TextKey::When)}</legend>
+            <legend>{text(words, TextKey::When)}</legend>
             {choice("now", TextKey::Now)}
             {choice("later", TextKey::Later)}
-            <p class="closed">{text(TextKey::Closed)}</p>
+            <p class="closed">{text(words, TextKey::Closed)}</p>
             <div class="pick">
-                <label for="cbw-slot">{text(TextKey::Slot)}</label>
+                <label for="cbw-slot">{text(words, TextKey::Slot)}</label>
                 <select
                     id="cbw-slot"
                     name="slot"
