@@ -11,7 +11,7 @@ use send_wrapper::SendWrapper;
 
 use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, Teaser,
-    WhenToCall, text,
+    WhenToCall, Words, text,
 };
 use crate::controller::{Controller, Part, State};
 use crate::i18n::{fill, number};
@@ -98,11 +98,11 @@ pub fn App(
         >
             <Launcher
                 open=move || state.read().open
-                words=move |key| text_of(state, key)
+                words=words_of(state)
                 on_toggle=move || toggle.toggle()
             />
             <Teaser
-                words=move |key| text_of(state, key)
+                words=words_of(state)
                 shown=move || !state.read().invite.is_empty()
                 on_yes=move || yes.accept_invite()
                 on_no=move || no.dismiss_invite()
@@ -116,10 +116,16 @@ fn text_of(state: RwSignal<State>, key: TextKey) -> String {
     state.read().texts.get(key).to_owned()
 }
 
+/// The texts of the state's language, for a component: one closure type
+/// for every part, so that their text bindings share one too.
+fn words_of(state: RwSignal<State>) -> impl Words {
+    move |key| text_of(state, key)
+}
+
 /// The dialog with the call's status and the form, wired to the controller.
 fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
     let state = c.state();
-    let words = move |key: TextKey| text_of(state, key);
+    let words = words_of(state);
     let locale = move || state.read().texts.locale;
     let data_state = move || {
         state
