@@ -120,7 +120,7 @@ impl Application {
             metrics: metrics.clone(),
             every: config.upstream_check_interval,
         };
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             lead_cache: lead_cache::LeadCache::following(&changes),
             limits,
             streams: Arc::new(http::Streams::new(
@@ -139,7 +139,7 @@ impl Application {
             wake,
             assets: config.assets,
             metrics,
-        };
+        });
         Ok(Self {
             listener,
             admin_listener,
