@@ -20,6 +20,7 @@
 //! Every write is committed with `synchronous_commit` as the server has it
 //! (on by default): "202 only after the lead is durable" holds.
 
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -28,8 +29,12 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, Postgres as En
 use sqlx::{PgPool, QueryBuilder};
 use tokio_util::sync::CancellationToken;
 
+use super::row::{
+    ADDRESS_TALLY, ClientRows, FROM_IPV6, INSERT_LEAD, NUMBER_HISTORY, SITE_TALLIES, WITH_ADDRESS,
+    recent,
+};
 use super::row::{COLUMNS, LeadRow, from_json, leads, to_json};
-use super::{Inserted, Recent, Resent, SendClaim, StoreError};
+use super::{Counting, Inserted, Recent, Resent, SendClaim, StoreError};
 use crate::changes::LeadChanges;
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
@@ -129,7 +134,7 @@ impl Postgres {
     pub(super) async fn insert_within<E>(
         &self,
         lead: NewLead,
-        since: i64,
+        counting: Counting,
         admit: impl FnOnce(&Recent) -> Result<(), E>,
     ) -> Result<Result<Inserted, E>, StoreError> {
         let request = to_json(&lead.request)?;
@@ -152,49 +157,22 @@ impl Postgres {
             tx.commit().await?;
             return Ok(Ok(Inserted::Existing(Lead::try_from(row)?)));
         }
-        let number: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
-        )
-        .bind(&lead.site)
-        .bind(&lead.phone)
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
-        let site: Vec<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT created_at, ip FROM leads WHERE site = $1 AND created_at >= $2 ORDER BY created_at DESC",
-        )
-        .bind(&lead.site)
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
-        let recent = Recent {
-            number: number
-                .into_iter()
-                .map(|(at, state)| Ok((at, state.parse()?)))
-                .collect::<Result<_, StoreError>>()?,
-            site: site
-                .into_iter()
-                .map(|(at, ip)| (at, ip.and_then(|ip| ip.parse().ok())))
-                .collect(),
-        };
+        let recent = read_recent(&mut tx, &lead, counting).await?;
         if let Err(refusal) = admit(&recent) {
             tx.rollback().await?;
             return Ok(Err(refusal));
         }
-        sqlx::query(
-            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)",
-        )
-        .bind(&lead.id)
-        .bind(&lead.site)
-        .bind(&lead.idempotency_key)
-        .bind(&lead.body_hash)
-        .bind(&lead.phone)
-        .bind(&lead.ip)
-        .bind(&request)
-        .bind(lead.now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_LEAD)
+            .bind(&lead.id)
+            .bind(&lead.site)
+            .bind(&lead.idempotency_key)
+            .bind(&lead.body_hash)
+            .bind(&lead.phone)
+            .bind(&lead.ip)
+            .bind(&request)
+            .bind(lead.now)
+            .execute(&mut *tx)
+            .await?;
         let row = sqlx::query_as::<_, LeadRow>(&by_key)
             .bind(&lead.site)
             .bind(&lead.idempotency_key)
@@ -575,4 +553,52 @@ impl Postgres {
             .map(|(state, n)| Ok((state.parse()?, n)))
             .collect()
     }
+}
+
+/// What the limits asked to count for `lead` ([`Counting`]).
+async fn read_recent(
+    tx: &mut sqlx::PgConnection,
+    lead: &NewLead,
+    counting: Counting,
+) -> Result<Recent, StoreError> {
+    let number = sqlx::query_as(NUMBER_HISTORY)
+        .bind(&lead.site)
+        .bind(&lead.phone)
+        .bind(counting.since)
+        .fetch_all(&mut *tx)
+        .await?;
+    let tallies = sqlx::query_as(SITE_TALLIES)
+        .bind(&lead.site)
+        .bind(counting.since)
+        .bind(counting.hour_since)
+        .fetch_one(&mut *tx)
+        .await?;
+    let from_client = match counting.client {
+        Some(IpAddr::V4(address)) => ClientRows::Ipv4(
+            sqlx::query_as(ADDRESS_TALLY)
+                .bind(&lead.site)
+                .bind(counting.since)
+                .bind(address.to_string())
+                .fetch_one(&mut *tx)
+                .await?,
+        ),
+        Some(IpAddr::V6(_)) => ClientRows::Ipv6(
+            sqlx::query_as(FROM_IPV6)
+                .bind(&lead.site)
+                .bind(counting.since)
+                .fetch_all(&mut *tx)
+                .await?,
+        ),
+        None => ClientRows::Unknown,
+    };
+    let this_hour = if counting.every_address_this_hour {
+        sqlx::query_as(WITH_ADDRESS)
+            .bind(&lead.site)
+            .bind(counting.hour_since)
+            .fetch_all(&mut *tx)
+            .await?
+    } else {
+        Vec::new()
+    };
+    recent(number, tallies, from_client, this_hour)
 }

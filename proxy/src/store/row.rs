@@ -3,7 +3,7 @@
 
 use protocol::CallbackRequest;
 
-use super::StoreError;
+use super::{FromClient, Recent, StoreError, Tally};
 use crate::lead::Lead;
 
 /// Every column a [`Lead`] is read from.
@@ -65,6 +65,74 @@ impl TryFrom<LeadRow> for Lead {
             updated_at: row.updated_at,
         })
     }
+}
+
+/// Stores a new lead ($1 id … $8 now); both engines add what they do on
+/// a repeated idempotency key.
+pub(super) const INSERT_LEAD: &str = "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)";
+
+/// The number $2's leads on site $1 since $3, newest first.
+pub(super) const NUMBER_HISTORY: &str = "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC";
+
+/// Site $1's leads since $2 (the window) and since $3 (the hour): how
+/// many, and the oldest; counted by the database, one row back.
+pub(super) const SITE_TALLIES: &str = "SELECT COUNT(*), MIN(created_at),
+            COUNT(CASE WHEN created_at >= $3 THEN 1 END), MIN(CASE WHEN created_at >= $3 THEN created_at END)
+     FROM leads WHERE site = $1 AND created_at >= $2";
+
+/// Site $1's leads since $2 from the address $3: how many, and the oldest.
+pub(super) const ADDRESS_TALLY: &str =
+    "SELECT COUNT(*), MIN(created_at) FROM leads WHERE site = $1 AND created_at >= $2 AND ip = $3";
+
+/// Site $1's leads since $2 from IPv6 addresses, newest first.
+pub(super) const FROM_IPV6: &str = "SELECT created_at, ip FROM leads WHERE site = $1 AND created_at >= $2 AND ip LIKE '%:%' ORDER BY created_at DESC";
+
+/// Site $1's leads since $2 that have an address, newest first.
+pub(super) const WITH_ADDRESS: &str = "SELECT created_at, ip FROM leads WHERE site = $1 AND created_at >= $2 AND ip IS NOT NULL ORDER BY created_at DESC";
+
+/// [`SITE_TALLIES`]' row.
+pub(super) type TalliesRow = (i64, Option<i64>, i64, Option<i64>);
+
+/// What [`ADDRESS_TALLY`] (an IPv4 client) or [`FROM_IPV6`] (an IPv6
+/// one) read.
+pub(super) enum ClientRows {
+    Unknown,
+    Ipv4((i64, Option<i64>)),
+    Ipv6(Vec<(i64, Option<String>)>),
+}
+
+/// The rows [`NUMBER_HISTORY`], [`SITE_TALLIES`], [`ADDRESS_TALLY`] or
+/// [`FROM_IPV6`], and [`WITH_ADDRESS`] read, as a [`Recent`].
+pub(super) fn recent(
+    number: Vec<(i64, String)>,
+    (day, oldest_today, hour, oldest_this_hour): TalliesRow,
+    from_client: ClientRows,
+    this_hour: Vec<(i64, Option<String>)>,
+) -> Result<Recent, StoreError> {
+    let tally = |count: i64, oldest| Tally {
+        count: usize::try_from(count).unwrap_or(0),
+        oldest,
+    };
+    let addresses = |rows: Vec<(i64, Option<String>)>| {
+        rows.into_iter()
+            .filter_map(|(at, ip)| Some((at, ip?.parse().ok()?)))
+            .collect()
+    };
+    Ok(Recent {
+        number: number
+            .into_iter()
+            .map(|(at, state)| Ok((at, state.parse()?)))
+            .collect::<Result<_, StoreError>>()?,
+        site_hour: tally(hour, oldest_this_hour),
+        site_day: tally(day, oldest_today),
+        from_client: match from_client {
+            ClientRows::Unknown => FromClient::Unknown,
+            ClientRows::Ipv4((count, oldest)) => FromClient::Ipv4(tally(count, oldest)),
+            ClientRows::Ipv6(rows) => FromClient::Ipv6(addresses(rows)),
+        },
+        this_hour: addresses(this_hour),
+    })
 }
 
 pub(super) fn leads(rows: Vec<LeadRow>) -> Result<Vec<Lead>, StoreError> {
