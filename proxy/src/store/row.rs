@@ -1,10 +1,12 @@
 //! A `leads` row as both engines hold it (the same columns and types:
-//! TEXT and BIGINT), and its one conversion into a [`Lead`].
+//! TEXT and BIGINT), its one conversion into a [`Lead`], and the SQL both
+//! engines run alike (the limits' counts, the insert, the transition).
 
 use protocol::CallbackRequest;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::{FromClient, Recent, StoreError, Tally};
-use crate::lead::Lead;
+use super::{FromClient, Recent, SendClaim, StoreError, Tally};
+use crate::lead::{Lead, LeadState, Transition};
 
 /// Every column a [`Lead`] is read from.
 pub(super) const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at, call_attempt, next_call_at, updated_at";
@@ -149,4 +151,102 @@ pub(super) fn to_json(request: &CallbackRequest) -> Result<String, StoreError> {
 
 fn clamp_u16(value: i64) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
+}
+
+/// Adds `IN (…)` with one bound parameter per state.
+pub(super) fn push_states<'a, DB: Database>(query: &mut QueryBuilder<'a, DB>, states: &[LeadState])
+where
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for state in states {
+        list.push_bind(state.as_str());
+    }
+    list.push_unseparated(")");
+}
+
+/// The one conditional UPDATE of a lead, the same SQL on both engines:
+/// each field of `change` that is set replaces the stored one, and the
+/// version moves only when something the visitor sees changed (state,
+/// CallKeeper's status, the reason, the attempt); only while the lead is
+/// in one of `from` (any state when empty) and, with a `claim`, still
+/// claimed by it.
+pub(super) fn transition_update<'a, DB: Database>(
+    id: &'a str,
+    from: &[LeadState],
+    claim: Option<SendClaim>,
+    change: &'a Transition,
+    now: i64,
+) -> QueryBuilder<'a, DB>
+where
+    DB::Arguments<'a>: Default,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    &'a Option<String>: Encode<'a, DB> + Type<DB>,
+{
+    let state = change.state.map(LeadState::as_str);
+    let code = change.status.map(|s| i64::from(s.0));
+    let code2 = change.status.map(|s| i64::from(s.1));
+    let call_attempt = change.call_attempt.map(i64::from);
+    let mut query = QueryBuilder::<DB>::new("UPDATE leads SET state = COALESCE(");
+    query.push_bind(state).push(", state), reason = COALESCE(");
+    query
+        .push_bind(&change.reason)
+        .push(", reason), upstream_id = COALESCE(");
+    query
+        .push_bind(&change.upstream_id)
+        .push(", upstream_id), status_code = COALESCE(");
+    query
+        .push_bind(code)
+        .push(", status_code), status2_code = COALESCE(");
+    query
+        .push_bind(code2)
+        .push(", status2_code), attempts = attempts + ");
+    query.push_bind(i64::from(change.count_attempt));
+    query
+        .push(", next_attempt_at = ")
+        .push_bind(change.next_attempt_at);
+    // Both engines read every right-hand side from the row as it was, so
+    // the comparisons below see the old values.
+    query.push(", version = version + CASE WHEN COALESCE(");
+    query
+        .push_bind(state)
+        .push(", state) <> state OR COALESCE(");
+    query
+        .push_bind(code)
+        .push(", status_code, -1) <> COALESCE(status_code, -1) OR COALESCE(");
+    query
+        .push_bind(code2)
+        .push(", status2_code, -1) <> COALESCE(status2_code, -1) OR COALESCE(");
+    query
+        .push_bind(&change.reason)
+        .push(", reason, '') <> COALESCE(reason, '') OR COALESCE(");
+    query
+        .push_bind(call_attempt)
+        .push(", call_attempt) <> call_attempt THEN 1 ELSE 0 END");
+    query.push(", updated_at = ").push_bind(now);
+    query
+        .push(", sent_at = COALESCE(")
+        .push_bind(change.sent_at);
+    query
+        .push(", sent_at), in_doubt = COALESCE(")
+        .push_bind(change.in_doubt.map(i64::from));
+    query
+        .push(", in_doubt), call_attempt = COALESCE(")
+        .push_bind(call_attempt);
+    query
+        .push(", call_attempt), next_call_at = COALESCE(")
+        .push_bind(change.next_call_at);
+    query.push(", next_call_at) WHERE id = ").push_bind(id);
+    if !from.is_empty() {
+        query.push(" AND state");
+        push_states(&mut query, from);
+    }
+    if let Some(claim) = claim {
+        query.push(" AND sent_at = ").push_bind(claim.0);
+    }
+    query
 }

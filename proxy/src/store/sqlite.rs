@@ -20,7 +20,7 @@ use sqlx::{QueryBuilder, SqlitePool};
 use super::group_commit::GroupCommit;
 use super::row::{
     ADDRESS_TALLY, ClientRows, FROM_IPV6, INSERT_LEAD, NUMBER_HISTORY, SITE_TALLIES, WITH_ADDRESS,
-    recent,
+    push_states, recent, transition_update,
 };
 use super::row::{COLUMNS, LeadRow, from_json, leads, to_json};
 use super::{Counting, Inserted, Recent, Resent, SendClaim, StoreError};
@@ -32,16 +32,6 @@ pub(super) struct Sqlite {
     pool: SqlitePool,
     /// New leads go through it: orders arriving together share one commit.
     writes: GroupCommit,
-}
-
-/// Adds `IN (…)` with one bound parameter per state.
-fn push_states(query: &mut QueryBuilder<'_, Engine>, states: &[LeadState]) {
-    query.push(" IN (");
-    let mut list = query.separated(", ");
-    for state in states {
-        list.push_bind(state.as_str());
-    }
-    list.push_unseparated(")");
 }
 
 impl Sqlite {
@@ -67,21 +57,18 @@ impl Sqlite {
 
     pub(super) async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
         let request = to_json(&lead.request)?;
-        let result = sqlx::query(
-            "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)
-             ON CONFLICT (site, idempotency_key) DO NOTHING",
-        )
-        .bind(&lead.id)
-        .bind(&lead.site)
-        .bind(&lead.idempotency_key)
-        .bind(&lead.body_hash)
-        .bind(&lead.phone)
-        .bind(&lead.ip)
-        .bind(&request)
-        .bind(lead.now)
-        .execute(&self.pool)
-        .await?;
+        let insert_once = format!("{INSERT_LEAD} ON CONFLICT (site, idempotency_key) DO NOTHING");
+        let result = sqlx::query(&insert_once)
+            .bind(&lead.id)
+            .bind(&lead.site)
+            .bind(&lead.idempotency_key)
+            .bind(&lead.body_hash)
+            .bind(&lead.phone)
+            .bind(&lead.ip)
+            .bind(&request)
+            .bind(lead.now)
+            .execute(&self.pool)
+            .await?;
         let stored = self
             .by_idempotency_key(&lead.site, &lead.idempotency_key)
             .await?
@@ -192,67 +179,7 @@ impl Sqlite {
         change: &Transition,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let state = change.state.map(LeadState::as_str);
-        let code = change.status.map(|s| i64::from(s.0));
-        let code2 = change.status.map(|s| i64::from(s.1));
-        let call_attempt = change.call_attempt.map(i64::from);
-        let mut query = QueryBuilder::<Engine>::new("UPDATE leads SET state = COALESCE(");
-        query.push_bind(state).push(", state), reason = COALESCE(");
-        query
-            .push_bind(&change.reason)
-            .push(", reason), upstream_id = COALESCE(");
-        query
-            .push_bind(&change.upstream_id)
-            .push(", upstream_id), status_code = COALESCE(");
-        query
-            .push_bind(code)
-            .push(", status_code), status2_code = COALESCE(");
-        query
-            .push_bind(code2)
-            .push(", status2_code), attempts = attempts + ");
-        query.push_bind(i64::from(change.count_attempt));
-        query
-            .push(", next_attempt_at = ")
-            .push_bind(change.next_attempt_at);
-        // SQLite reads every right-hand side from the row as it was, so the
-        // comparisons below see the old values.
-        query.push(", version = version + CASE WHEN COALESCE(");
-        query
-            .push_bind(state)
-            .push(", state) <> state OR COALESCE(");
-        query
-            .push_bind(code)
-            .push(", status_code, -1) <> COALESCE(status_code, -1) OR COALESCE(");
-        query
-            .push_bind(code2)
-            .push(", status2_code, -1) <> COALESCE(status2_code, -1) OR COALESCE(");
-        query
-            .push_bind(&change.reason)
-            .push(", reason, '') <> COALESCE(reason, '') OR COALESCE(");
-        query
-            .push_bind(call_attempt)
-            .push(", call_attempt) <> call_attempt THEN 1 ELSE 0 END");
-        query.push(", updated_at = ").push_bind(now);
-        query
-            .push(", sent_at = COALESCE(")
-            .push_bind(change.sent_at);
-        query
-            .push(", sent_at), in_doubt = COALESCE(")
-            .push_bind(change.in_doubt.map(i64::from));
-        query
-            .push(", in_doubt), call_attempt = COALESCE(")
-            .push_bind(call_attempt);
-        query
-            .push(", call_attempt), next_call_at = COALESCE(")
-            .push_bind(change.next_call_at);
-        query.push(", next_call_at) WHERE id = ").push_bind(id);
-        if !from.is_empty() {
-            query.push(" AND state");
-            push_states(&mut query, from);
-        }
-        if let Some(claim) = claim {
-            query.push(" AND sent_at = ").push_bind(claim.0);
-        }
+        let mut query = transition_update(id, from, claim, change, now);
         let result = self
             .writes
             .run(async |tx: &mut SqliteConnection| Ok(query.build().execute(tx).await?))
