@@ -38,10 +38,10 @@
 //! it and order it again unreconciled.
 //!
 //! The remaining window: a call CallKeeper placed but does not yet list in
-//! `getCallsInfo` when we look (past the orderCall's deadline), or a second lead for the same number ordered
-//! by other means in that minute, can still lead to a duplicate; CallKeeper
-//! itself refuses a repeat within the hour (815), so the visitor is not
-//! called twice.
+//! `getCallsInfo` when we look (past the orderCall's deadline), or a second
+//! lead for the same number ordered by other means in that minute, can
+//! still lead to a duplicate; CallKeeper itself refuses a repeat within the
+//! hour (815), so the visitor is not called twice.
 
 mod forwarder;
 mod order;
