@@ -376,7 +376,9 @@ const DAY: i64 = 24 * HOUR;
 const WINDOW_MS: i64 = DAY;
 
 /// What [`judge`] needs the store to count for an order from `client`
-/// at `now`; every address of the hour only for a `suspect` client.
+/// at `now`; every address of the hour only for a `suspect` client (one
+/// that becomes a suspect while its order is counted is judged as it was
+/// when the order came: its next order counts the share).
 pub(super) fn counting(
     client: Option<IpAddr>,
     suspect: &dyn Fn(IpAddr) -> bool,
