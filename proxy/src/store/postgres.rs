@@ -20,7 +20,6 @@
 //! Every write is committed with `synchronous_commit` as the server has it
 //! (on by default): "202 only after the lead is durable" holds.
 
-use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -29,11 +28,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, Postgres as En
 use sqlx::{PgPool, QueryBuilder};
 use tokio_util::sync::CancellationToken;
 
-use super::row::{
-    ADDRESS_TALLY, ClientRows, FROM_IPV6, INSERT_LEAD, NUMBER_HISTORY, SITE_TALLIES, WITH_ADDRESS,
-    push_states, recent, transition_update,
-};
 use super::row::{COLUMNS, LeadRow, from_json, leads, to_json};
+use super::row::{INSERT_LEAD, insert_lead, push_states, read_recent, transition_update};
 use super::{Counting, Inserted, Recent, Resent, SendClaim, StoreError};
 use crate::changes::LeadChanges;
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
@@ -96,15 +92,7 @@ impl Postgres {
     pub(super) async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
         let request = to_json(&lead.request)?;
         let insert_once = format!("{INSERT_LEAD} ON CONFLICT (site, idempotency_key) DO NOTHING");
-        let result = sqlx::query(&insert_once)
-            .bind(&lead.id)
-            .bind(&lead.site)
-            .bind(&lead.idempotency_key)
-            .bind(&lead.body_hash)
-            .bind(&lead.phone)
-            .bind(&lead.ip)
-            .bind(&request)
-            .bind(lead.now)
+        let result = insert_lead::<Engine>(&insert_once, &lead, &request)
             .execute(&self.pool)
             .await?;
         let stored = self
@@ -144,20 +132,12 @@ impl Postgres {
             tx.commit().await?;
             return Ok(Ok(Inserted::Existing(Lead::try_from(row)?)));
         }
-        let recent = read_recent(&mut tx, &lead, counting).await?;
+        let recent = read_recent::<Engine>(&mut tx, &lead, counting).await?;
         if let Err(refusal) = admit(&recent) {
             tx.rollback().await?;
             return Ok(Err(refusal));
         }
-        sqlx::query(INSERT_LEAD)
-            .bind(&lead.id)
-            .bind(&lead.site)
-            .bind(&lead.idempotency_key)
-            .bind(&lead.body_hash)
-            .bind(&lead.phone)
-            .bind(&lead.ip)
-            .bind(&request)
-            .bind(lead.now)
+        insert_lead::<Engine>(INSERT_LEAD, &lead, &request)
             .execute(&mut *tx)
             .await?;
         let row = sqlx::query_as::<_, LeadRow>(&by_key)
@@ -480,52 +460,4 @@ impl Postgres {
             .map(|(state, n)| Ok((state.parse()?, n)))
             .collect()
     }
-}
-
-/// What the limits asked to count for `lead` ([`Counting`]).
-async fn read_recent(
-    tx: &mut sqlx::PgConnection,
-    lead: &NewLead,
-    counting: Counting,
-) -> Result<Recent, StoreError> {
-    let number = sqlx::query_as(NUMBER_HISTORY)
-        .bind(&lead.site)
-        .bind(&lead.phone)
-        .bind(counting.since)
-        .fetch_all(&mut *tx)
-        .await?;
-    let tallies = sqlx::query_as(SITE_TALLIES)
-        .bind(&lead.site)
-        .bind(counting.since)
-        .bind(counting.hour_since)
-        .fetch_one(&mut *tx)
-        .await?;
-    let from_client = match counting.client {
-        Some(IpAddr::V4(address)) => ClientRows::Ipv4(
-            sqlx::query_as(ADDRESS_TALLY)
-                .bind(&lead.site)
-                .bind(counting.since)
-                .bind(address.to_string())
-                .fetch_one(&mut *tx)
-                .await?,
-        ),
-        Some(IpAddr::V6(_)) => ClientRows::Ipv6(
-            sqlx::query_as(FROM_IPV6)
-                .bind(&lead.site)
-                .bind(counting.since)
-                .fetch_all(&mut *tx)
-                .await?,
-        ),
-        None => ClientRows::Unknown,
-    };
-    let this_hour = if counting.every_address_this_hour {
-        sqlx::query_as(WITH_ADDRESS)
-            .bind(&lead.site)
-            .bind(counting.hour_since)
-            .fetch_all(&mut *tx)
-            .await?
-    } else {
-        Vec::new()
-    };
-    recent(number, tallies, from_client, this_hour)
 }

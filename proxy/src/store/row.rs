@@ -2,11 +2,14 @@
 //! TEXT and BIGINT), its one conversion into a [`Lead`], and the SQL both
 //! engines run alike (the limits' counts, the insert, the transition).
 
-use protocol::CallbackRequest;
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use std::net::IpAddr;
 
-use super::{FromClient, Recent, SendClaim, StoreError, Tally};
-use crate::lead::{Lead, LeadState, Transition};
+use protocol::CallbackRequest;
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
+
+use super::{Counting, FromClient, Recent, SendClaim, StoreError, Tally};
+use crate::lead::{Lead, LeadState, NewLead, Transition};
 
 /// Every column a [`Lead`] is read from.
 pub(super) const COLUMNS: &str = "id, site, body_hash, phone, ip, request, state, reason, upstream_id, status_code, status2_code, attempts, next_attempt_at, version, created_at, sent_at, in_doubt, deadline_at, call_attempt, next_call_at, updated_at";
@@ -74,6 +77,30 @@ impl TryFrom<LeadRow> for Lead {
 pub(super) const INSERT_LEAD: &str = "INSERT INTO leads (id, site, idempotency_key, body_hash, phone, ip, request, state, next_attempt_at, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, $8)";
 
+/// `sql` ([`INSERT_LEAD`], perhaps with a conflict clause) with `lead`'s
+/// values bound, `request` its request as stored JSON.
+pub(super) fn insert_lead<'q, DB: Database>(
+    sql: &'q str,
+    lead: &'q NewLead,
+    request: &'q str,
+) -> Query<'q, DB, DB::Arguments<'q>>
+where
+    &'q String: Encode<'q, DB> + Type<DB>,
+    &'q Option<String>: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(sql)
+        .bind(&lead.id)
+        .bind(&lead.site)
+        .bind(&lead.idempotency_key)
+        .bind(&lead.body_hash)
+        .bind(&lead.phone)
+        .bind(&lead.ip)
+        .bind(request)
+        .bind(lead.now)
+}
+
 /// The number $2's leads on site $1 since $3, newest first.
 pub(super) const NUMBER_HISTORY: &str = "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC";
 
@@ -98,7 +125,7 @@ pub(super) type TalliesRow = (i64, Option<i64>, i64, Option<i64>);
 
 /// What [`ADDRESS_TALLY`] (an IPv4 client) or [`FROM_IPV6`] (an IPv6
 /// one) read.
-pub(super) enum ClientRows {
+enum ClientRows {
     Unknown,
     Ipv4((i64, Option<i64>)),
     Ipv6(Vec<(i64, Option<String>)>),
@@ -106,7 +133,7 @@ pub(super) enum ClientRows {
 
 /// The rows [`NUMBER_HISTORY`], [`SITE_TALLIES`], [`ADDRESS_TALLY`] or
 /// [`FROM_IPV6`], and [`WITH_ADDRESS`] read, as a [`Recent`].
-pub(super) fn recent(
+fn recent(
     number: Vec<(i64, String)>,
     (day, oldest_today, hour, oldest_this_hour): TalliesRow,
     from_client: ClientRows,
@@ -249,4 +276,64 @@ where
         query.push(" AND sent_at = ").push_bind(claim.0);
     }
     query
+}
+
+/// What the limits asked to count for `lead` ([`Counting`]), read in the
+/// caller's transaction `tx`: the same queries on both engines.
+pub(super) async fn read_recent<DB: Database>(
+    tx: &mut DB::Connection,
+    lead: &NewLead,
+    counting: Counting,
+) -> Result<Recent, StoreError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q String: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'r> (i64, String): FromRow<'r, DB::Row>,
+    for<'r> (i64, Option<String>): FromRow<'r, DB::Row>,
+    for<'r> (i64, Option<i64>): FromRow<'r, DB::Row>,
+    for<'r> TalliesRow: FromRow<'r, DB::Row>,
+{
+    let number = sqlx::query_as(NUMBER_HISTORY)
+        .bind(&lead.site)
+        .bind(&lead.phone)
+        .bind(counting.since)
+        .fetch_all(&mut *tx)
+        .await?;
+    let tallies = sqlx::query_as(SITE_TALLIES)
+        .bind(&lead.site)
+        .bind(counting.since)
+        .bind(counting.hour_since)
+        .fetch_one(&mut *tx)
+        .await?;
+    let from_client = match counting.client {
+        Some(IpAddr::V4(address)) => ClientRows::Ipv4(
+            sqlx::query_as(ADDRESS_TALLY)
+                .bind(&lead.site)
+                .bind(counting.since)
+                .bind(address.to_string())
+                .fetch_one(&mut *tx)
+                .await?,
+        ),
+        Some(IpAddr::V6(_)) => ClientRows::Ipv6(
+            sqlx::query_as(FROM_IPV6)
+                .bind(&lead.site)
+                .bind(counting.since)
+                .fetch_all(&mut *tx)
+                .await?,
+        ),
+        None => ClientRows::Unknown,
+    };
+    let this_hour = if counting.every_address_this_hour {
+        sqlx::query_as(WITH_ADDRESS)
+            .bind(&lead.site)
+            .bind(counting.hour_since)
+            .fetch_all(&mut *tx)
+            .await?
+    } else {
+        Vec::new()
+    };
+    recent(number, tallies, from_client, this_hour)
 }

@@ -8,7 +8,6 @@
 //! place ([`LeadRow`]); lists of states are bound one by one with
 //! `QueryBuilder::push_bind`, never spliced into the SQL.
 
-use std::net::IpAddr;
 use std::path::Path;
 
 use sqlx::sqlite::{
@@ -18,11 +17,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, SqlitePool};
 
 use super::group_commit::GroupCommit;
-use super::row::{
-    ADDRESS_TALLY, ClientRows, FROM_IPV6, INSERT_LEAD, NUMBER_HISTORY, SITE_TALLIES, WITH_ADDRESS,
-    push_states, recent, transition_update,
-};
 use super::row::{COLUMNS, LeadRow, from_json, leads, to_json};
+use super::row::{INSERT_LEAD, insert_lead, push_states, read_recent, transition_update};
 use super::{Counting, Inserted, Recent, Resent, SendClaim, StoreError};
 use crate::lead::{Lead, LeadState, NewLead, Transition, without_personal_data};
 
@@ -58,15 +54,7 @@ impl Sqlite {
     pub(super) async fn insert(&self, lead: NewLead) -> Result<Inserted, StoreError> {
         let request = to_json(&lead.request)?;
         let insert_once = format!("{INSERT_LEAD} ON CONFLICT (site, idempotency_key) DO NOTHING");
-        let result = sqlx::query(&insert_once)
-            .bind(&lead.id)
-            .bind(&lead.site)
-            .bind(&lead.idempotency_key)
-            .bind(&lead.body_hash)
-            .bind(&lead.phone)
-            .bind(&lead.ip)
-            .bind(&request)
-            .bind(lead.now)
+        let result = insert_lead::<Engine>(&insert_once, &lead, &request)
             .execute(&self.pool)
             .await?;
         let stored = self
@@ -430,19 +418,11 @@ async fn insert_counted<E>(
     {
         return Ok(Ok(Inserted::Existing(Lead::try_from(row)?)));
     }
-    let recent = read_recent(tx, lead, counting).await?;
+    let recent = read_recent::<Engine>(tx, lead, counting).await?;
     if let Err(refusal) = admit(&recent) {
         return Ok(Err(refusal));
     }
-    sqlx::query(INSERT_LEAD)
-        .bind(&lead.id)
-        .bind(&lead.site)
-        .bind(&lead.idempotency_key)
-        .bind(&lead.body_hash)
-        .bind(&lead.phone)
-        .bind(&lead.ip)
-        .bind(request)
-        .bind(lead.now)
+    insert_lead::<Engine>(INSERT_LEAD, lead, request)
         .execute(&mut *tx)
         .await?;
     let row = sqlx::query_as::<_, LeadRow>(&by_key)
@@ -451,54 +431,6 @@ async fn insert_counted<E>(
         .fetch_one(&mut *tx)
         .await?;
     Ok(Ok(Inserted::New(Lead::try_from(row)?)))
-}
-
-/// What the limits asked to count for `lead` ([`Counting`]).
-async fn read_recent(
-    tx: &mut SqliteConnection,
-    lead: &NewLead,
-    counting: Counting,
-) -> Result<Recent, StoreError> {
-    let number = sqlx::query_as(NUMBER_HISTORY)
-        .bind(&lead.site)
-        .bind(&lead.phone)
-        .bind(counting.since)
-        .fetch_all(&mut *tx)
-        .await?;
-    let tallies = sqlx::query_as(SITE_TALLIES)
-        .bind(&lead.site)
-        .bind(counting.since)
-        .bind(counting.hour_since)
-        .fetch_one(&mut *tx)
-        .await?;
-    let from_client = match counting.client {
-        Some(IpAddr::V4(address)) => ClientRows::Ipv4(
-            sqlx::query_as(ADDRESS_TALLY)
-                .bind(&lead.site)
-                .bind(counting.since)
-                .bind(address.to_string())
-                .fetch_one(&mut *tx)
-                .await?,
-        ),
-        Some(IpAddr::V6(_)) => ClientRows::Ipv6(
-            sqlx::query_as(FROM_IPV6)
-                .bind(&lead.site)
-                .bind(counting.since)
-                .fetch_all(&mut *tx)
-                .await?,
-        ),
-        None => ClientRows::Unknown,
-    };
-    let this_hour = if counting.every_address_this_hour {
-        sqlx::query_as(WITH_ADDRESS)
-            .bind(&lead.site)
-            .bind(counting.hour_since)
-            .fetch_all(&mut *tx)
-            .await?
-    } else {
-        Vec::new()
-    };
-    recent(number, tallies, from_client, this_hour)
 }
 
 /// Creates the store's file readable by its owner only (0600) when it does
