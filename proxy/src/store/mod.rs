@@ -5,7 +5,8 @@
 //! start: `sqlite.rs` and `migrations/sqlite/` (the embedded default, one
 //! proxy process per file), `postgres.rs` and `migrations/postgres/` (any
 //! number of replicas on one database). [`StoreUrl`] (`[store] url`) picks
-//! one; `row.rs` is the row both read leads from.
+//! one; `row.rs` is the row both read leads from and the SQL both run alike
+//! (the limits' counts, the insert, the transition).
 //!
 //! Every change to a lead is a guarded, conditional UPDATE or a claim, so
 //! workers and replicas that race are safe by construction. Times are Unix
