@@ -9,8 +9,7 @@ use std::time::Duration;
 use proxy::clock::FixedClock;
 
 use crate::support::{
-    KEY, KILL_TESTS_UPSTREAM, ProxyProcess, Reply, Stub, TestProxy, config_toml, eventually,
-    free_addr,
+    KEY, ProxyProcess, Reply, SHORT_UPSTREAM, Stub, TestProxy, config_toml, eventually, free_addr,
 };
 
 #[tokio::test]
@@ -146,7 +145,7 @@ async fn a_sigkilled_proxy_loses_nothing_and_does_not_order_the_send_in_doubt_tw
             addr,
             &upstream,
             &dir.path().join("leads.db"),
-            KILL_TESTS_UPSTREAM,
+            SHORT_UPSTREAM,
         ),
     )
     .expect("config");
@@ -598,7 +597,7 @@ async fn a_sigkill_under_a_load_of_orders_loses_no_202_and_orders_each_lead_once
             addr,
             &upstream,
             &dir.path().join("leads.db"),
-            &format!("{KILL_TESTS_UPSTREAM}\nlimits = {{ ip_burst = 10000, ip_per_minute = 100000, ip_per_day = 100000, network_per_day = 100000, site_per_hour = 100000, site_per_day = 100000 }}"),
+            &format!("{SHORT_UPSTREAM}\nlimits = {{ ip_burst = 10000, ip_per_minute = 100000, ip_per_day = 100000, network_per_day = 100000, site_per_hour = 100000, site_per_day = 100000 }}"),
         ),
     )
     .expect("config");

@@ -15,8 +15,8 @@ use proxy::lead::LeadState;
 use serde_json::{Value, json};
 
 use crate::support::{
-    KILL_TESTS_UPSTREAM, ORIGIN, ProxyProcess, Reply, Stub, TestDir, Visitor, config_toml,
-    eventually, eventually_within, free_addr, needs_postgres, restart_settles_within, store_url,
+    ORIGIN, ProxyProcess, Reply, SHORT_UPSTREAM, Stub, TestDir, Visitor, config_toml, eventually,
+    eventually_within, free_addr, needs_postgres, restart_settles_within, store_url,
 };
 
 /// The replicas' status poll interval: long enough that two polls of one
@@ -48,7 +48,7 @@ impl Replicas {
                 addr,
                 &upstream,
                 &dir.path().join("leads.db"),
-                &format!("{KILL_TESTS_UPSTREAM}\nlimits = {{ {limits} }}"),
+                &format!("{SHORT_UPSTREAM}\nlimits = {{ {limits} }}"),
             )
             .replace(
                 "status_poll_interval_ms = 50",

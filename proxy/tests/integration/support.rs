@@ -785,14 +785,14 @@ where
     eventually_within(what, Duration::from_secs(30), check).await;
 }
 
-/// The site setting of the tests that SIGKILL a proxy mid-send: a
-/// CallKeeper timeout of [`KILL_TESTS_UPSTREAM_TIMEOUT`], which bounds how
-/// long the sends the kill cut stay in doubt.
-pub const KILL_TESTS_UPSTREAM: &str = "upstream_timeout_seconds = 3";
-/// The timeout [`KILL_TESTS_UPSTREAM`] sets.
-pub const KILL_TESTS_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
+/// The site setting of the tests that cut sends (a SIGKILL mid-send, a
+/// full disk): a CallKeeper timeout of [`SHORT_UPSTREAM_TIMEOUT`], which
+/// bounds how long a cut send stays in doubt and its lease.
+pub const SHORT_UPSTREAM: &str = "upstream_timeout_seconds = 3";
+/// The timeout [`SHORT_UPSTREAM`] sets.
+pub const SHORT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// How long a restarted proxy (its site set with [`KILL_TESTS_UPSTREAM`])
+/// How long a restarted proxy (its site set with [`SHORT_UPSTREAM`])
 /// may take to settle the sends its killed predecessor left in flight: on
 /// SQLite, where it owns the file, it releases them at start and looks
 /// them up once their orderCall is past its deadline; on PostgreSQL
@@ -800,8 +800,8 @@ pub const KILL_TESTS_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 /// lease to run out. Then 30 s to order them.
 pub fn restart_settles_within() -> Duration {
     let cut_sends_wait = match engine() {
-        TestEngine::Sqlite => KILL_TESTS_UPSTREAM_TIMEOUT + Duration::from_secs(2),
-        TestEngine::Postgres => proxy::pipeline::send_lease(KILL_TESTS_UPSTREAM_TIMEOUT),
+        TestEngine::Sqlite => SHORT_UPSTREAM_TIMEOUT + Duration::from_secs(2),
+        TestEngine::Postgres => proxy::pipeline::send_lease(SHORT_UPSTREAM_TIMEOUT),
     };
     cut_sends_wait + Duration::from_secs(30)
 }
