@@ -126,9 +126,20 @@ enum KeyParam {
 impl Client {
     /// A client with its own connection pool and the crate's timeouts.
     pub fn new(base_url: Url, credentials: Credentials) -> Self {
+        Self::with_request_timeout(base_url, credentials, REQUEST_TIMEOUT)
+    }
+
+    /// A client with its own connection pool whose requests may each take
+    /// `request_timeout` (the connection's own timeout stays
+    /// [`CONNECT_TIMEOUT`], or `request_timeout` when shorter).
+    pub fn with_request_timeout(
+        base_url: Url,
+        credentials: Credentials,
+        request_timeout: Duration,
+    ) -> Self {
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(request_timeout))
+            .timeout(request_timeout)
             .user_agent(concat!("callkeeper-rs/", env!("CARGO_PKG_VERSION")))
             // A redirect would re-send the parameters, key included, to
             // wherever it points (307/308 keep the POST body): never follow.

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench -p proxy --bench loopback            # about a minute after the build
 //! cargo bench -p proxy --bench loopback -- --quick # a tenth of the requests
+//! cargo bench -p proxy --bench loopback -- GET      # only targets whose name has "GET"
 //! ```
 //!
 //! Everything runs in this process on 127.0.0.1: the sandbox CallKeeper
@@ -65,14 +66,19 @@ struct Figures {
 fn main() {
     let quick = std::env::args().any(|arg| arg == "--quick");
     let scale = if quick { 10 } else { 1 };
+    // Words that are not options (cargo passes `--bench`) pick targets.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(run(scale));
+    runtime.block_on(run(scale, &only));
 }
 
-async fn run(scale: usize) {
+async fn run(scale: usize, only: &[String]) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let sandbox_url = start_sandbox().await;
     let proxy = start_proxy(&dir, &sandbox_url).await;
@@ -166,6 +172,7 @@ async fn run(scale: usize) {
                     client
                         .post(&urls[n % urls.len()])
                         .header("Origin", ORIGIN)
+                        .header("X-Callback-Widget", "1")
                         .header("Idempotency-Key", format!("bench-{n}"))
                         .json(&order_body(n))
                 }),
@@ -185,7 +192,13 @@ async fn run(scale: usize) {
         "{:<40} {:>10} {:>10} {:>12} {:>11}",
         "target", "p50 µs", "p99 µs", "req/s", "unexpected"
     );
-    let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
+    let targets: Vec<Arc<Target>> = targets
+        .into_iter()
+        .filter(|target| {
+            only.is_empty() || only.iter().any(|word| target.name.contains(word.as_str()))
+        })
+        .map(Arc::new)
+        .collect();
     for target in &targets {
         let figures = measure(&client, target, scale).await;
         println!(

@@ -32,7 +32,8 @@ const CAPACITY: usize = 10_000;
 /// The cache; cheap to share (`Arc`).
 #[derive(Debug, Default)]
 pub struct LeadCache {
-    entries: Mutex<HashMap<String, (Lead, Instant)>>,
+    /// Shared leads: a hit costs a reference count, not a copy of the lead.
+    entries: Mutex<HashMap<String, (Arc<Lead>, Instant)>>,
     epoch: AtomicU64,
 }
 
@@ -63,7 +64,7 @@ impl LeadCache {
     }
 
     /// The lead `id` if cached and young enough.
-    pub fn get(&self, id: &str) -> Option<Lead> {
+    pub fn get(&self, id: &str) -> Option<Arc<Lead>> {
         let entries = self.lock();
         let (lead, at) = entries.get(id)?;
         (at.elapsed() < MAX_AGE).then(|| lead.clone())
@@ -71,7 +72,7 @@ impl LeadCache {
 
     /// Caches `lead`, read from the store since `epoch`, unless a change
     /// came meanwhile (it may be older than that change).
-    pub fn put(&self, lead: Lead, epoch: u64) {
+    pub fn put(&self, lead: Arc<Lead>, epoch: u64) {
         let mut entries = self.lock();
         if self.epoch() != epoch {
             return;
@@ -94,7 +95,7 @@ impl LeadCache {
         entries.clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Lead, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Arc<Lead>, Instant)>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -137,7 +138,7 @@ mod tests {
         let changes = LeadChanges::default();
         let cache = LeadCache::following(&changes);
         let epoch = cache.epoch();
-        cache.put(lead("a", 1), epoch);
+        cache.put(Arc::new(lead("a", 1)), epoch);
         assert_eq!(cache.get("a").map(|l| l.version), Some(1));
 
         // A read began, then the lead changed: its copy is not cached.
@@ -147,9 +148,9 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(cache.get("a").is_none(), "the change dropped the entry");
-        cache.put(lead("a", 1), before_read);
+        cache.put(Arc::new(lead("a", 1)), before_read);
         assert!(cache.get("a").is_none(), "a copy read before the change");
-        cache.put(lead("a", 2), cache.epoch());
+        cache.put(Arc::new(lead("a", 2)), cache.epoch());
         assert_eq!(cache.get("a").map(|l| l.version), Some(2));
     }
 }

@@ -126,7 +126,7 @@ impl Application {
             metrics: metrics.clone(),
             every: config.upstream_check_interval,
         };
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             lead_cache: lead_cache::LeadCache::following(&changes),
             console,
             limits,
@@ -146,7 +146,7 @@ impl Application {
             wake,
             assets: config.assets,
             metrics,
-        };
+        });
         Ok(Self {
             listener,
             admin_listener,

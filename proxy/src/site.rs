@@ -35,7 +35,11 @@ impl SiteRuntime {
             tracing::error!(site = %site.id, %error,
                 "the site's opening hours cannot be used: its config and slots answer 503 until the zone is fixed");
         }
-        let client = callkeeper::Client::new(site.upstream.clone(), site.credentials.clone());
+        let client = callkeeper::Client::with_request_timeout(
+            site.upstream.clone(),
+            site.credentials.clone(),
+            site.upstream_timeout,
+        );
         Self {
             site,
             client,

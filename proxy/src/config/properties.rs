@@ -57,6 +57,7 @@ const KNOWN: &[(Table, &str, &str)] = &[
         "upstream",
         "\"https://api.callkeeper.ru\"",
     ),
+    (Some("sites.shop"), "upstream_timeout_seconds", "30"),
     (Some("sites.shop"), "unique", "\"shop\""),
     (Some("sites.shop"), "api_key_env", "\"SHOP_KEY\""),
     (

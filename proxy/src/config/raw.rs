@@ -112,6 +112,8 @@ pub(super) struct RawSite {
     pub(super) allowed_origins: Vec<String>,
     #[serde(default = "default_upstream", deserialize_with = "text")]
     pub(super) upstream: String,
+    #[serde(default = "default_upstream_timeout_seconds")]
+    pub(super) upstream_timeout_seconds: u64,
     #[serde(deserialize_with = "text")]
     pub(super) unique: String,
     pub(super) api_key_env: Option<String>,
@@ -276,6 +278,9 @@ impl Default for RawLimits {
 
 fn default_upstream() -> String {
     "https://api.callkeeper.ru".to_owned()
+}
+fn default_upstream_timeout_seconds() -> u64 {
+    callkeeper::REQUEST_TIMEOUT.as_secs()
 }
 fn default_color() -> String {
     "#0b6bcb".to_owned()

@@ -52,6 +52,11 @@ pub struct Site {
     pub allowed_origins: Vec<String>,
     /// CallKeeper's base URL: the sandbox, or `https://api.callkeeper.ru`.
     pub upstream: Url,
+    /// How long one request to CallKeeper may take
+    /// (`upstream_timeout_seconds`, 30 by default). The forwarder's send
+    /// lease and the wait before a send cut off by a crash is looked up
+    /// follow from it.
+    pub upstream_timeout: Duration,
     /// The CallKeeper account and widget.
     pub credentials: Credentials,
     /// `site` sent to CallKeeper (shown with the call).
@@ -252,6 +257,12 @@ impl Site {
         // The key goes to this address with every call.
         callkeeper::check_base_url(&upstream)
             .map_err(|e| invalid(key("upstream"), format!("{}: {e}", raw.upstream)))?;
+        let upstream_timeout = super::bounded(
+            &key("upstream_timeout_seconds"),
+            raw.upstream_timeout_seconds,
+            1,
+            120,
+        )?;
         let credentials = credentials(&raw, &key, allow_readable_key_file, env)?;
         let widget_locale = raw
             .locale
@@ -336,6 +347,7 @@ impl Site {
             id: id.to_owned(),
             allowed_origins: raw.allowed_origins,
             upstream,
+            upstream_timeout: Duration::from_secs(upstream_timeout),
             credentials,
             display_name: raw.display_name.unwrap_or_else(|| id.to_owned()),
             locale: widget_locale.unwrap_or_default(),

@@ -15,7 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::extract::ClientAddr;
-use super::limits::{LimitHit, WINDOW_MS, alert_after_insert, judge};
+use super::limits::{LimitHit, alert_after_insert, counting, judge};
 use super::sites::SLOT_STEP;
 use super::{ApiError, AppState};
 use crate::call_state::visitor_status;
@@ -145,9 +145,9 @@ pub(super) async fn create(
     let mut alert = None;
     let admitted = state
         .store
-        .insert_within(new, now - WINDOW_MS, |recent| {
+        .insert_within(new, counting(client_ip, &suspect, now), |recent| {
             judge(recent, &site.limits, client_ip, &suspect, now)?;
-            alert = alert_after_insert(recent, &site.limits, now);
+            alert = alert_after_insert(recent, &site.limits);
             Ok(())
         })
         .await?;

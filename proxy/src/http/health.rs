@@ -117,12 +117,14 @@ pub(super) async fn count_requests(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = match request.extensions().get::<MatchedPath>() {
-        _ if request.uri().path().starts_with("/widget/") => "/widget/{file}".to_owned(),
-        Some(path) => path.as_str().to_owned(),
-        None => "unmatched".to_owned(),
+    // The matched route is shared (no copy per request).
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = match &matched {
+        _ if request.uri().path().starts_with("/widget/") => "/widget/{file}",
+        Some(path) => path.as_str(),
+        None => "unmatched",
     };
     let response = next.run(request).await;
-    state.metrics.request(&route, response.status().as_u16());
+    state.metrics.request(route, response.status().as_u16());
     response
 }

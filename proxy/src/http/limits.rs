@@ -35,7 +35,7 @@ use super::{ApiError, AppState};
 use crate::clock::millis;
 use crate::config::{Config, Limits, Site};
 use crate::lead::LeadState;
-use crate::store::Recent;
+use crate::store::{Counting, FromClient, Recent};
 use crate::trusted_proxies::TrustedProxies;
 
 /// Every this many checks, addresses whose limit has refilled are forgotten.
@@ -373,7 +373,24 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
 /// How far back [`judge`] looks: the store reads this window for it.
-pub(super) const WINDOW_MS: i64 = DAY;
+const WINDOW_MS: i64 = DAY;
+
+/// What [`judge`] needs the store to count for an order from `client`
+/// at `now`; every address of the hour only for a `suspect` client (one
+/// that becomes a suspect while its order is counted is judged as it was
+/// when the order came: its next order counts the share).
+pub(super) fn counting(
+    client: Option<IpAddr>,
+    suspect: &dyn Fn(IpAddr) -> bool,
+    now: i64,
+) -> Counting {
+    Counting {
+        since: now - WINDOW_MS,
+        hour_since: now - HOUR,
+        client,
+        every_address_this_hour: client.is_some_and(suspect),
+    }
+}
 
 /// The share of a ceiling at which the proxy raises an alert (a warning
 /// line in the log), once, as the lead that reaches it is stored.
@@ -384,21 +401,15 @@ const ALERT_PERCENT: u64 = 80;
 pub(super) fn alert_after_insert(
     recent: &Recent,
     limits: &Limits,
-    now: i64,
 ) -> Option<(&'static str, usize, u32)> {
     [
-        ("site_per_hour", HOUR, limits.site_per_hour),
-        ("site_per_day", DAY, limits.site_per_day),
+        ("site_per_hour", recent.site_hour, limits.site_per_hour),
+        ("site_per_day", recent.site_day, limits.site_per_day),
     ]
     .into_iter()
-    .find_map(|(name, window, ceiling)| {
+    .find_map(|(name, tally, ceiling)| {
         let threshold = (u64::from(ceiling) * ALERT_PERCENT).div_ceil(100).max(1);
-        let after = recent
-            .site
-            .iter()
-            .filter(|(at, _)| *at >= now - window)
-            .count()
-            + 1;
+        let after = tally.count + 1;
         (after as u64 == threshold).then_some((name, after, ceiling))
     })
 }
@@ -433,23 +444,27 @@ pub(super) fn judge(
         return Err(limited(LimitHit::NumberPerDay, oldest + DAY));
     }
     // Newest first: the count's oldest is the last one matching.
-    let count = |window: i64, matches: &dyn Fn(IpAddr) -> bool| {
-        let within: Vec<i64> = recent
-            .site
+    let count = |rows: &[(i64, IpAddr)], window: i64, matches: &dyn Fn(IpAddr) -> bool| {
+        let within: Vec<i64> = rows
             .iter()
-            .filter(|(at, ip)| *at >= now - window && ip.is_some_and(matches))
+            .filter(|(at, ip)| *at >= now - window && matches(*ip))
             .map(|(at, _)| *at)
             .collect();
         (within.len(), within.last().copied().unwrap_or(now))
     };
     if let Some(client) = client {
         let address = limit_key(client);
-        let (n, oldest) = count(DAY, &|ip| limit_key(ip) == address);
+        let (n, oldest) = match &recent.from_client {
+            FromClient::Ipv4(tally) => (tally.count, tally.oldest.unwrap_or(now)),
+            FromClient::Ipv6(rows) => count(rows, DAY, &|ip| limit_key(ip) == address),
+            FromClient::Unknown => (0, now),
+        };
         if n >= limits.ip_per_day as usize {
             return Err(limited(LimitHit::AddressPerDay, oldest + DAY));
         }
-        if let Some(network) = network_key(client) {
-            let (n, oldest) = count(DAY, &|ip| network_key(ip) == Some(network));
+        if let (Some(network), FromClient::Ipv6(rows)) = (network_key(client), &recent.from_client)
+        {
+            let (n, oldest) = count(rows, DAY, &|ip| network_key(ip) == Some(network));
             if n >= limits.network_per_day as usize {
                 return Err(limited(LimitHit::NetworkPerDay, oldest + DAY));
             }
@@ -458,24 +473,28 @@ pub(super) fn judge(
             let share = (u64::from(limits.site_per_hour) * u64::from(limits.suspect_share_percent))
                 .div_ceil(100)
                 .max(1);
-            let (n, oldest) = count(HOUR, &|ip| suspect(ip));
+            let (n, oldest) = count(&recent.this_hour, HOUR, &|ip| suspect(ip));
             if n as u64 >= share {
                 return Err(limited(LimitHit::SuspectShare, oldest + HOUR));
             }
         }
     }
-    for (hit, window, ceiling) in [
-        (LimitHit::SitePerHour, HOUR, limits.site_per_hour),
-        (LimitHit::SitePerDay, DAY, limits.site_per_day),
+    for (hit, tally, window, ceiling) in [
+        (
+            LimitHit::SitePerHour,
+            recent.site_hour,
+            HOUR,
+            limits.site_per_hour,
+        ),
+        (
+            LimitHit::SitePerDay,
+            recent.site_day,
+            DAY,
+            limits.site_per_day,
+        ),
     ] {
-        let within: Vec<i64> = recent
-            .site
-            .iter()
-            .map(|(at, _)| *at)
-            .filter(|at| *at >= now - window)
-            .collect();
-        if within.len() >= ceiling as usize {
-            return Err(limited(hit, within.last().copied().unwrap_or(now) + window));
+        if tally.count >= ceiling as usize {
+            return Err(limited(hit, tally.oldest.unwrap_or(now) + window));
         }
     }
     Ok(())
@@ -727,10 +746,27 @@ mod tests {
         assert!(limits.check("shop", Some(ip("2001:db8:0:2::1"))).is_ok());
     }
 
-    fn recent_at(times: &[i64], address: &str) -> Recent {
+    /// What the store reads for an order at `now` from a client of its
+    /// own (none of its leads counted) when the site's leads came at
+    /// `times`, all from `address`.
+    fn recent_at(times: &[i64], address: &str, now: i64) -> Recent {
+        let tally = |since: i64| {
+            let within: Vec<i64> = times.iter().copied().filter(|at| *at >= since).collect();
+            crate::store::Tally {
+                count: within.len(),
+                oldest: within.iter().copied().min(),
+            }
+        };
+        let rows: Vec<(i64, IpAddr)> = times.iter().map(|at| (*at, ip(address))).collect();
         Recent {
             number: Vec::new(),
-            site: times.iter().map(|at| (*at, Some(ip(address)))).collect(),
+            site_hour: tally(now - HOUR),
+            site_day: tally(now - DAY),
+            from_client: FromClient::Unknown,
+            this_hour: rows
+                .into_iter()
+                .filter(|(at, _)| *at >= now - HOUR)
+                .collect(),
         }
     }
 
@@ -743,16 +779,16 @@ mod tests {
         let now = 10 * HOUR;
         let seven: Vec<i64> = (0..7).map(|n| now - n * 1000).collect();
         assert_eq!(
-            alert_after_insert(&recent_at(&seven, "203.0.113.1"), &limits, now),
+            alert_after_insert(&recent_at(&seven, "203.0.113.1", now), &limits),
             Some(("site_per_hour", 8, 10))
         );
         let eight: Vec<i64> = (0..8).map(|n| now - n * 1000).collect();
         assert_eq!(
-            alert_after_insert(&recent_at(&eight, "203.0.113.1"), &limits, now),
+            alert_after_insert(&recent_at(&eight, "203.0.113.1", now), &limits),
             None
         );
         assert_eq!(
-            alert_after_insert(&recent_at(&seven[..6], "203.0.113.1"), &limits, now),
+            alert_after_insert(&recent_at(&seven[..6], "203.0.113.1", now), &limits),
             None
         );
     }
@@ -765,7 +801,11 @@ mod tests {
             ..Limits::default()
         };
         let now = 10 * HOUR;
-        let recent = recent_at(&[now - 1000, now - 2000, now - HOUR + 5000], "203.0.113.1");
+        let recent = recent_at(
+            &[now - 1000, now - 2000, now - HOUR + 5000],
+            "203.0.113.1",
+            now,
+        );
         let (hit, wait) = judge(&recent, &limits, Some(ip("198.51.100.1")), &|_| false, now)
             .expect_err("three in the hour");
         assert_eq!(hit, LimitHit::SitePerHour);
@@ -774,7 +814,11 @@ mod tests {
             Duration::from_secs(5),
             "when the oldest leaves the hour"
         );
-        let older = recent_at(&[now - 1000, now - 2000, now - HOUR - 1], "203.0.113.1");
+        let older = recent_at(
+            &[now - 1000, now - 2000, now - HOUR - 1],
+            "203.0.113.1",
+            now,
+        );
         assert!(judge(&older, &limits, Some(ip("198.51.100.1")), &|_| false, now).is_ok());
     }
 }

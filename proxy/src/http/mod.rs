@@ -43,9 +43,31 @@ use crate::clock::Clock;
 use crate::site::Sites;
 use crate::store::Store;
 
-/// What the handlers share.
+/// What the handlers share, behind one pointer: every request clones the
+/// state into its middleware and handler, and a clone of [`Shared`]'s
+/// fields (a dozen reference counts and a cancellation token, whose clone
+/// takes a lock) was about 7 % of a status GET's time in a profile.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state of one proxy.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Shared {
     /// The lead store.
     pub store: Store,
     /// The sites, by id, each with its client and opening hours.

@@ -41,11 +41,12 @@ pub(super) async fn status(
                 .get(&id)
                 .await?
                 .ok_or(ApiError::NotFound("callback"))?;
+            let lead = std::sync::Arc::new(lead);
             state.lead_cache.put(lead.clone(), epoch);
             lead
         }
     };
-    let lead = still_live(&state, lead)?;
+    check_live(&state, &lead)?;
     let locale = state
         .sites
         .get(&lead.site)
@@ -153,12 +154,19 @@ async fn live_lead(state: &AppState, id: &str) -> Result<Lead, ApiError> {
 
 /// `lead`, unless its call is final since longer than the configured time.
 fn still_live(state: &AppState, lead: Lead) -> Result<Lead, ApiError> {
+    check_live(state, &lead)?;
+    Ok(lead)
+}
+
+/// Whether `lead`'s status token still works: not when its call is final
+/// since longer than the configured time.
+fn check_live(state: &AppState, lead: &Lead) -> Result<(), ApiError> {
     let ttl = millis(state.status_ttl);
     let now = state.clock.now_ms();
     if lead.state.is_final() && now > lead.updated_at.saturating_add(ttl) {
         return Err(ApiError::NotFound("callback"));
     }
-    Ok(lead)
+    Ok(())
 }
 
 /// Waits until lead `id` may have changed (or a while has passed).

@@ -16,26 +16,58 @@ use crate::metrics::UpstreamMethod;
 use crate::site::SiteRuntime;
 use crate::store::SendClaim;
 
-/// The longest a reconciliation (getCallsInfo) may take here: the client's
-/// request timeout, enforced again around the call so the lease below holds
-/// whatever the client does.
-const RECONCILE_DEADLINE: Duration =
-    callkeeper::REQUEST_TIMEOUT.saturating_add(Duration::from_secs(2));
-/// The longest one orderCall may take here, enforced the same way.
-const ORDER_DEADLINE: Duration = callkeeper::REQUEST_TIMEOUT.saturating_add(Duration::from_secs(2));
 /// Time left in a lease after the slowest upstream answer, to write the outcome.
 const WRITE_MARGIN: Duration = Duration::from_secs(15);
-/// A claim's first lease: one in-doubt send's reconciliation and its
-/// orderCall, each at its deadline, and the write. Renewed to
-/// [`ORDER_LEASE`] right before the orderCall, so a sender whose lease ran
-/// out never starts an orderCall, and one that started finishes within its
-/// lease. Only a dead (or frozen) sender's claim runs out, and its writes are
-/// then refused by the claim's fence.
-pub const SEND_LEASE: Duration = RECONCILE_DEADLINE
-    .saturating_add(ORDER_DEADLINE)
-    .saturating_add(WRITE_MARGIN);
-/// The lease from the start of an orderCall.
-const ORDER_LEASE: Duration = ORDER_DEADLINE.saturating_add(WRITE_MARGIN);
+
+/// The deadlines and leases of one send, from the site's CallKeeper
+/// timeout (`upstream_timeout_seconds`).
+#[derive(Debug, Clone, Copy)]
+struct SendDeadlines {
+    /// The longest a reconciliation (getCallsInfo) or an orderCall may take
+    /// here: the client's request timeout, enforced again around the call so
+    /// the leases hold whatever the client does.
+    request: Duration,
+}
+
+impl SendDeadlines {
+    fn for_timeout(upstream_timeout: Duration) -> Self {
+        Self {
+            request: upstream_timeout.saturating_add(Duration::from_secs(2)),
+        }
+    }
+
+    /// A claim's first lease: one in-doubt send's reconciliation and its
+    /// orderCall, each at its deadline, and the write. Renewed to
+    /// [`Self::order_lease`] right before the orderCall, so a sender whose
+    /// lease ran out never starts an orderCall, and one that started
+    /// finishes within its lease. Only a dead (or frozen) sender's claim
+    /// runs out, and its writes are then refused by the claim's fence.
+    fn claim_lease(self) -> Duration {
+        self.request
+            .saturating_add(self.request)
+            .saturating_add(WRITE_MARGIN)
+    }
+
+    /// The lease from the start of an orderCall.
+    fn order_lease(self) -> Duration {
+        self.request.saturating_add(WRITE_MARGIN)
+    }
+}
+
+/// How long a claim on a lead of a site whose CallKeeper requests may take
+/// `upstream_timeout` holds at most: after it, a sender that died is
+/// replaced (its lead reconciled and sent again).
+pub fn send_lease(upstream_timeout: Duration) -> Duration {
+    SendDeadlines::for_timeout(upstream_timeout).claim_lease()
+}
+
+/// When a send whose lease ends at `lease_until` can no longer be under
+/// way: every upstream request it may have started has passed its
+/// deadline (the lease keeps [`WRITE_MARGIN`] beyond the last one). Until
+/// then, a call its orderCall placed may not be listed yet.
+pub(super) fn in_doubt_until(lease_until: i64) -> i64 {
+    lease_until.saturating_sub(millis(WRITE_MARGIN))
+}
 /// How far before the send we look for an in-doubt order in CallKeeper's
 /// records (clocks differ; CallKeeper stamps the call when it takes it).
 pub(super) const RECONCILE_SLACK_MS: i64 = 60_000;
@@ -84,6 +116,7 @@ impl Pipeline {
             return;
         };
         let SiteRuntime { site, client, .. } = &*runtime;
+        let deadlines = SendDeadlines::for_timeout(site.upstream_timeout);
         let Ok(phone) = PhoneNumber::from_digits(&lead.phone) else {
             self.apply(&lead.id, fail(FailureReason::InvalidNumber))
                 .await;
@@ -91,7 +124,7 @@ impl Pipeline {
         };
         // Claim first: of several workers or replicas that picked the lead,
         // one goes on, and it holds the lead while it reconciles and sends.
-        let lease_until = self.clock.now_ms() + millis(SEND_LEASE);
+        let lease_until = self.clock.now_ms() + millis(deadlines.claim_lease());
         let claim = match self
             .store
             .claim_for_sending(&lead.id, self.clock.now_ms(), lease_until, lead.sent_at)
@@ -113,10 +146,9 @@ impl Pipeline {
             }
         };
         if lead.in_doubt {
-            let reconciled =
-                tokio::time::timeout(RECONCILE_DEADLINE, self.reconcile(&lead, client))
-                    .await
-                    .unwrap_or(Err(callkeeper::Error::Timeout));
+            let reconciled = tokio::time::timeout(deadlines.request, self.reconcile(&lead, client))
+                .await
+                .unwrap_or(Err(callkeeper::Error::Timeout));
             match reconciled {
                 Ok(Some(id)) => {
                     self.metrics.order_reconciled(&lead.site);
@@ -154,7 +186,7 @@ impl Pipeline {
         }
         // Renew the lease for the orderCall: if another sender took the
         // lead meanwhile (this one was too slow), do not send.
-        let lease_until = self.clock.now_ms() + millis(ORDER_LEASE);
+        let lease_until = self.clock.now_ms() + millis(deadlines.order_lease());
         match self.store.renew_claim(&lead.id, claim, lease_until).await {
             Ok(true) => {}
             Ok(false) => {
@@ -170,7 +202,7 @@ impl Pipeline {
         }
         let order = order_for(&lead, site, phone);
         let answer = tokio::time::timeout(
-            ORDER_DEADLINE,
+            deadlines.request,
             self.metrics.order_call(&lead, client.order_call(&order)),
         )
         .await

@@ -16,7 +16,11 @@
 //! the answer is lost (a timeout after sending, a 5xx, a garbled body), the
 //! lead stays in doubt, and before it is sent again the forwarder looks the
 //! call up with `getCallsInfo` (the visitor's number, from a minute before the
-//! send began): a call found there is adopted instead of ordered twice.
+//! send began): a call found there is adopted instead of ordered twice. A
+//! send cut off by a crash is looked up only once its orderCall is past its
+//! deadline (the site's `upstream_timeout_seconds` and 2 s): CallKeeper
+//! goes on with an order whose sender died, and one still being taken when
+//! a quick restart looked would not be listed yet.
 //!
 //! # One sender at a time: a lease, and a fence
 //! A sender claims a lead before anything else (`Store::claim_for_sending`);
@@ -34,10 +38,10 @@
 //! it and order it again unreconciled.
 //!
 //! The remaining window: a call CallKeeper placed but does not yet list in
-//! `getCallsInfo` when we look, or a second lead for the same number ordered
-//! by other means in that minute, can still lead to a duplicate; CallKeeper
-//! itself refuses a repeat within the hour (815), so the visitor is not
-//! called twice.
+//! `getCallsInfo` when we look (past the orderCall's deadline), or a second
+//! lead for the same number ordered by other means in that minute, can
+//! still lead to a duplicate; CallKeeper itself refuses a repeat within the
+//! hour (815), so the visitor is not called twice.
 
 mod forwarder;
 mod order;
@@ -52,7 +56,7 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use forwarder::SEND_LEASE;
+pub use forwarder::send_lease;
 pub use order::external_id;
 
 use crate::call_state::reason_name;
@@ -98,9 +102,10 @@ impl Pipeline {
         // A lead caught mid-send by a crash stays marked in doubt; put it back
         // in line, where the forwarder reconciles it before sending again.
         // One proxy process owns a SQLite file, so every send is this
-        // process's last life's: released at once. Replicas share a
-        // PostgreSQL database, and a live replica may be sending: only sends
-        // whose lease ran out (their sender died) are released.
+        // process's last life's: released now, to be reconciled once its
+        // requests are past their deadlines. Replicas share a PostgreSQL
+        // database, and a live replica may be sending: only sends whose
+        // lease ran out (their sender died) are released.
         let interrupted_before = if self.store.is_shared() {
             self.clock.now_ms()
         } else {
@@ -128,6 +133,11 @@ impl Pipeline {
     /// Puts an interrupted send back in line, marked in doubt, fenced by
     /// the claim it was read with: a replica that claimed the lead since
     /// keeps it.
+    ///
+    /// It is reconciled only once the interrupted orderCall can no longer
+    /// be under way: CallKeeper may still be taking an order whose sender
+    /// died (a restart is quicker than a slow answer), and a call it has not
+    /// listed yet would be found missing and ordered twice.
     async fn release_interrupted(&self, lead: &crate::lead::Lead) {
         let Some(sent_at) = lead.sent_at else {
             return;
@@ -135,7 +145,8 @@ impl Pipeline {
         let change = Transition {
             state: Some(LeadState::Queued),
             in_doubt: Some(true),
-            next_attempt_at: self.clock.now_ms(),
+            next_attempt_at: forwarder::in_doubt_until(lead.next_attempt_at)
+                .max(self.clock.now_ms()),
             ..Default::default()
         };
         match self

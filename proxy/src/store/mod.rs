@@ -5,7 +5,8 @@
 //! start: `sqlite.rs` and `migrations/sqlite/` (the embedded default, one
 //! proxy process per file), `postgres.rs` and `migrations/postgres/` (any
 //! number of replicas on one database). [`StoreUrl`] (`[store] url`) picks
-//! one; `row.rs` is the row both read leads from.
+//! one; `row.rs` is the row both read leads from and the SQL both run alike
+//! (the limits' counts, the insert, the transition).
 //!
 //! Every change to a lead is a guarded, conditional UPDATE or a claim, so
 //! workers and replicas that race are safe by construction. Times are Unix
@@ -18,6 +19,7 @@ mod row;
 mod sqlite;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -63,16 +65,65 @@ pub enum Inserted {
     Existing(Lead),
 }
 
+/// What the limits ask the store to count for one order
+/// ([`Store::insert_within`]). The store reads only that: an order's cost
+/// does not grow with the site's leads of the day (a site with a high
+/// ceiling may have thousands), which matters because the count runs
+/// while the site's (SQLite: every) writer waits its turn.
+#[derive(Debug, Clone, Copy)]
+pub struct Counting {
+    /// The window's start (a day back): nothing older is counted.
+    pub since: i64,
+    /// The start of the hour the hourly ceiling counts.
+    pub hour_since: i64,
+    /// The client's address: its leads are counted
+    /// ([`Recent::from_client`]).
+    pub client: Option<IpAddr>,
+    /// Whether every address of the hour is read too
+    /// ([`Recent::this_hour`]); the suspect share needs them, and only for
+    /// a suspect client.
+    pub every_address_this_hour: bool,
+}
+
 /// What the limits count, read in the transaction that then stores the
-/// lead ([`Store::insert_within`]).
+/// lead ([`Store::insert_within`]), as [`Counting`] asked.
 #[derive(Debug, Default)]
 pub struct Recent {
     /// The new lead's number on its site since the window's start: when,
     /// and the state that lead is in now, newest first.
     pub number: Vec<(i64, LeadState)>,
-    /// Every lead of the site since the window's start: when, and from
-    /// which address (`None` when unknown or erased), newest first.
-    pub site: Vec<(i64, Option<std::net::IpAddr>)>,
+    /// The site's leads since the hour's start.
+    pub site_hour: Tally,
+    /// The site's leads since the window's start.
+    pub site_day: Tally,
+    /// The site's leads since the window's start from the client.
+    pub from_client: FromClient,
+    /// Every lead of the site since the hour's start with an address
+    /// (empty unless [`Counting::every_address_this_hour`]), newest first.
+    pub this_hour: Vec<(i64, IpAddr)>,
+}
+
+/// The site's leads since the window's start from the client's address.
+#[derive(Debug, Default)]
+pub enum FromClient {
+    /// The client's address is unknown: nothing counted.
+    #[default]
+    Unknown,
+    /// An IPv4 client: its address's leads, counted by the database.
+    Ipv4(Tally),
+    /// An IPv6 client: every lead from an IPv6 address (when, and from
+    /// where, newest first), for the limits to pick its /64 and /48 from
+    /// (the text of an address does not show them: zeros are compressed).
+    Ipv6(Vec<(i64, IpAddr)>),
+}
+
+/// How many leads a window holds, and when the oldest came.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// How many.
+    pub count: usize,
+    /// The oldest one's time, if any.
+    pub oldest: Option<i64>,
 }
 
 /// Which leads a reader wants: the CLI's state, the console's site, state
@@ -265,7 +316,7 @@ impl Store {
     }
 
     /// Stores `lead` only if `admit` lets it, judging what was stored
-    /// since `since` ([`Recent`]), counting and inserting in one transaction
+    /// as `counting` asks ([`Recent`]), counting and inserting in one transaction
     /// so that requests in flight together cannot all pass one count
     /// (issue 11). A lead its idempotency key already made is returned as
     /// [`Inserted::Existing`] without judging.
@@ -278,12 +329,12 @@ impl Store {
     pub async fn insert_within<E>(
         &self,
         lead: NewLead,
-        since: i64,
+        counting: Counting,
         admit: impl FnOnce(&Recent) -> Result<(), E>,
     ) -> Result<Result<Inserted, E>, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => db.insert_within(lead, since, admit).await,
-            Engine::Postgres(db) => db.insert_within(lead, since, admit).await,
+            Engine::Sqlite(db) => db.insert_within(lead, counting, admit).await,
+            Engine::Postgres(db) => db.insert_within(lead, counting, admit).await,
         }
     }
 

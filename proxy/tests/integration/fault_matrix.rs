@@ -21,9 +21,10 @@
 //!   of its checkpointed database, and writes past it fail as on a full disk.
 //!   Then `prlimit` lifts the (soft) limit of the running binary. A lead taken
 //!   just before the store filled up stays claimed (`sending`) until its send
-//!   lease (79 s: reconcile and orderCall at their deadlines, and the write)
-//!   runs out, and is then ordered: that lease, not the test, sets this
-//!   row's (and the test's) run time of about 80 s.
+//!   lease runs out (reconcile and orderCall at their deadlines, and the
+//!   write: 79 s with the default CallKeeper timeout, 25 s with the 3 s
+//!   this row sets), and is then ordered: that lease, not the test, sets
+//!   this row's run time.
 //! - *the store read-only*: the binary runs as `nobody` (via `setpriv`) on a
 //!   store file and directory it may only read (chmod alone does not bind the
 //!   root user these tests run as).
@@ -184,6 +185,11 @@ struct Setup {
 }
 
 fn setup(upstream: &str) -> Setup {
+    setup_with(upstream, "")
+}
+
+/// [`setup`] with `site_extra` in the site's table.
+fn setup_with(upstream: &str, site_extra: &str) -> Setup {
     let dir = crate::support::TestDir::new();
     let addr = free_addr();
     let database = dir.path().join("leads.db");
@@ -192,7 +198,10 @@ fn setup(upstream: &str) -> Setup {
     let polls = "status_polls_per_minute = 100000\nreads_per_minute = 100000\n";
     std::fs::write(
         &config,
-        format!("{polls}{}", config_toml(addr, upstream, &database, ROOMY)),
+        format!(
+            "{polls}{}",
+            config_toml(addr, upstream, &database, &format!("{ROOMY}\n{site_extra}"))
+        ),
     )
     .expect("config");
     Setup {
@@ -559,7 +568,9 @@ async fn created_store(setup: &Setup) {
 async fn store_full() -> Vec<Outcome> {
     let stub = Stub::default();
     let upstream = stub.serve().await;
-    let setup = setup(&upstream);
+    // A short CallKeeper timeout, so that the lease of a send cut by the
+    // full disk runs out sooner.
+    let setup = setup_with(&upstream, crate::support::SHORT_UPSTREAM);
     created_store(&setup).await;
     let size = std::fs::metadata(&setup.database).expect("store").len();
     let proxy = Binary::start(

@@ -66,7 +66,9 @@ pub enum Reply {
     /// `(status_code, status2_code)` pair (e.g. 811/0: no minutes left).
     AcceptThenStatus(u16, u16),
     /// Answers success after this many milliseconds; the call is placed
-    /// (and listed by getCallsInfo) only when the answer goes out.
+    /// (and listed by getCallsInfo) only when the answer goes out, and it is
+    /// placed even if the client went away meanwhile: CallKeeper finishes
+    /// an order it has received, whoever still waits for the answer.
     SlowAccept(u64),
 }
 
@@ -210,34 +212,35 @@ async fn order_call(
             .map(|(_, r)| *r);
         rule.or(state.default).unwrap_or(Reply::Accept)
     };
-    let place = |stub: &Stub| {
+    let status = match reply {
+        Reply::Duplicate => (815, 0),
+        Reply::AcceptThenStatus(code, code2) => (code, code2),
+        _ => (1, 0),
+    };
+    let place = move |stub: &Stub, phone: &str| {
         let mut state = stub.lock();
         state.next_id += 1;
         let id = 1000 + state.next_id;
         state.placed.push(Placed {
             id,
-            phone: phone.clone(),
+            phone: phone.to_owned(),
             at: unix_now(),
-            status: match reply {
-                Reply::Duplicate => (815, 0),
-                Reply::AcceptThenStatus(code, code2) => (code, code2),
-                _ => (1, 0),
-            },
+            status,
         });
         id
     };
     match reply {
         Reply::Accept | Reply::Duplicate | Reply::AcceptThenStatus(..) => {
-            let id = place(&stub);
+            let id = place(&stub, &phone);
             axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
                 .into_response()
         }
         Reply::Garbled => {
-            place(&stub);
+            place(&stub, &phone);
             (StatusCode::OK, "[{\"id\": 1001, \"status\": ").into_response()
         }
         Reply::ResetMidAnswer => {
-            place(&stub);
+            place(&stub, &phone);
             let parts: Vec<Result<&'static str, std::io::Error>> = vec![
                 Ok("[{\"id\":\""),
                 Err(std::io::Error::other("the connection breaks")),
@@ -256,8 +259,20 @@ async fn order_call(
         )
             .into_response(),
         Reply::SlowAccept(ms) => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            let id = place(&stub);
+            // The server drops this handler when the client's connection
+            // closes (a SIGKILLed proxy); the order, received whole, is
+            // taken in a task of its own, as a server that does not watch
+            // its client while it works would.
+            let taking = tokio::spawn({
+                let (stub, phone) = (stub.clone(), phone.clone());
+                async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    place(&stub, &phone)
+                }
+            });
+            let Ok(id) = taking.await else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
             axum::Json(json!([{"id": id.to_string(), "manager": "74951234567", "client": phone, "status": "success"}]))
                 .into_response()
         }
@@ -268,7 +283,7 @@ async fn order_call(
             .into_response(),
         Reply::Fail(status, reason) => fail(status, reason),
         Reply::Hang => {
-            place(&stub);
+            place(&stub, &phone);
             std::future::pending::<()>().await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
@@ -770,15 +785,25 @@ where
     eventually_within(what, Duration::from_secs(30), check).await;
 }
 
-/// How long a restarted proxy may take to settle the sends its killed
-/// predecessor left in flight: 30 s on SQLite, where it owns the file and
-/// releases them at start; on PostgreSQL another replica may be the one
-/// sending, so they wait for the send lease to run out first.
+/// The site setting of the tests that cut sends (a SIGKILL mid-send, a
+/// full disk): a CallKeeper timeout of [`SHORT_UPSTREAM_TIMEOUT`], which
+/// bounds how long a cut send stays in doubt and its lease.
+pub const SHORT_UPSTREAM: &str = "upstream_timeout_seconds = 3";
+/// The timeout [`SHORT_UPSTREAM`] sets.
+pub const SHORT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a restarted proxy (its site set with [`SHORT_UPSTREAM`])
+/// may take to settle the sends its killed predecessor left in flight: on
+/// SQLite, where it owns the file, it releases them at start and looks
+/// them up once their orderCall is past its deadline; on PostgreSQL
+/// another replica may be the one sending, so they wait for the send
+/// lease to run out. Then 30 s to order them.
 pub fn restart_settles_within() -> Duration {
-    match engine() {
-        TestEngine::Sqlite => Duration::from_secs(30),
-        TestEngine::Postgres => proxy::pipeline::SEND_LEASE + Duration::from_secs(30),
-    }
+    let cut_sends_wait = match engine() {
+        TestEngine::Sqlite => SHORT_UPSTREAM_TIMEOUT + Duration::from_secs(2),
+        TestEngine::Postgres => proxy::pipeline::send_lease(SHORT_UPSTREAM_TIMEOUT),
+    };
+    cut_sends_wait + Duration::from_secs(30)
 }
 
 /// Polls `check` every 20 ms until it holds, failing after `within`.
