@@ -176,6 +176,27 @@ impl Browser {
         Ok(self.client.execute(script, vec![]).await?)
     }
 
+    /// Runs axe-core (npm, [`axe_core_script`]) on the whole page and
+    /// returns its serious and critical violations, one line each (rule,
+    /// impact, help, where): an accessible page gives none.
+    pub async fn serious_accessibility_violations(&self) -> Result<Vec<String>> {
+        self.eval(&format!("{}\n;return true;", axe_core_script()?))
+            .await?;
+        let violations = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(violations)?)
+    }
+
     /// Presses and releases `key` (a character, or a [`Key`] such as
     /// `Key::Tab`) on whatever has focus, as a keyboard does; `shift` holds
     /// Shift meanwhile.
@@ -430,6 +451,24 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(self.body.clone()))
     }
+}
+
+/// axe-core's script: `AXE_CORE_JS` (set by `cargo xtask test`), else where
+/// `cargo xtask test` installs it in the default target directory.
+pub fn axe_core_script() -> Result<String> {
+    let path = std::env::var_os("AXE_CORE_JS").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/tools/node_modules/axe-core/axe.min.js")
+        },
+        PathBuf::from,
+    );
+    std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "axe-core not found at {}; `cargo xtask test` installs it",
+            path.display()
+        )
+    })
 }
 
 /// Clicks the element `selector` finds in the widget's shadow root.

@@ -14,47 +14,16 @@ use serde_json::Value;
 
 const PASSWORD: &str = "a long console password";
 
-/// axe-core's script: `AXE_CORE_JS` (set by `cargo xtask test`), else where
-/// `cargo xtask test` installs it in the default target directory.
-fn axe_script() -> anyhow::Result<String> {
-    let path = std::env::var_os("AXE_CORE_JS").map_or_else(
-        || {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/tools/node_modules/axe-core/axe.min.js")
-        },
-        std::path::PathBuf::from,
-    );
-    std::fs::read_to_string(&path).map_err(|error| {
-        anyhow::anyhow!(
-            "axe-core not found at {} ({error}); `cargo xtask test` installs it",
-            path.display()
-        )
-    })
-}
-
 /// Runs axe-core on the current page and fails on any serious or critical
 /// violation; then saves the screenshot `console-NAME`.
-async fn check_page(browser: &Browser, axe: &str, name: &str) -> anyhow::Result<()> {
+async fn check_page(browser: &Browser, name: &str) -> anyhow::Result<()> {
     browser
         .wait_for("document.readyState === 'complete'")
         .await?;
-    browser.eval(&format!("{axe}\n;return true;")).await?;
-    let violations = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] })
-               .then(r => done(r.violations
-                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                 .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await?;
-    assert_eq!(
-        violations,
-        Value::Array(vec![]),
-        "axe-core on the {name} page"
+    let violations = browser.serious_accessibility_violations().await?;
+    assert!(
+        violations.is_empty(),
+        "axe-core on the {name} page: {violations:?}"
     );
     browser.screenshot(&format!("console-{name}")).await?;
     Ok(())
@@ -91,6 +60,20 @@ async fn order_in_widget(browser: &Browser, digits: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Waits for `selector` in the page after a click that navigates: each try
+/// is a WebDriver command of its own, since a script waiting in the old page
+/// (`Browser::wait_for`) dies with it when the new one comes.
+async fn arrived(browser: &Browser, selector: &str) -> anyhow::Result<()> {
+    browser
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::Css(selector))
+        .await
+        .map_err(|e| anyhow::anyhow!("waiting for the page with `{selector}`: {e}"))?;
+    Ok(())
+}
+
 async fn click(browser: &Browser, selector: &str) -> anyhow::Result<()> {
     browser
         .client
@@ -113,7 +96,6 @@ async fn text(browser: &Browser, script: &str) -> anyhow::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_console()
 -> anyhow::Result<()> {
-    let axe = axe_script()?;
     let store = tempfile::tempdir()?;
     let hash = proxy::console::hash_password(PASSWORD)?;
     // A second site whose CallKeeper widget is disabled (710: a
@@ -139,7 +121,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
     browser
         .wait_for("location.pathname === '/console/login'")
         .await?;
-    check_page(&browser, &axe, "1-login").await?;
+    check_page(&browser, "1-login").await?;
     client
         .find(Locator::Css("input#name"))
         .await?
@@ -151,10 +133,11 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
         .send_keys(PASSWORD)
         .await?;
     click(&browser, "form button[type=submit]").await?;
+    arrived(&browser, "header nav a[href='/console/leads']").await?;
     browser
         .wait_for("location.pathname === '/console/'")
         .await?;
-    check_page(&browser, &axe, "2-overview").await?;
+    check_page(&browser, "2-overview").await?;
     let ordered = text(
         &browser,
         "return document.querySelector('#site-demo').closest('section').querySelector('[data-count=ordered]').textContent",
@@ -164,10 +147,8 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
 
     // The lead is in the table, masked; its page has the whole timeline.
     click(&browser, "header nav a[href='/console/leads']").await?;
-    browser
-        .wait_for("document.querySelector('tr[data-state=succeeded]')")
-        .await?;
-    check_page(&browser, &axe, "3-leads").await?;
+    arrived(&browser, "tr[data-state=succeeded]").await?;
+    check_page(&browser, "3-leads").await?;
     let row = text(
         &browser,
         "return document.querySelector('tr[data-state=succeeded]').textContent",
@@ -178,9 +159,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
         "masked: {row}"
     );
     click(&browser, "tr[data-state=succeeded] a").await?;
-    browser
-        .wait_for("document.querySelector('table.timeline')")
-        .await?;
+    arrived(&browser, "table.timeline").await?;
     let timeline: Vec<String> = serde_json::from_value(
         browser
             .eval("return [...document.querySelectorAll('table.timeline tbody tr')].map(r => r.dataset.state)")
@@ -203,13 +182,11 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
         capture.contains(&demo.page_url),
         "the page it came from: {capture}"
     );
-    check_page(&browser, &axe, "4-lead").await?;
+    check_page(&browser, "4-lead").await?;
 
     // Reveal the number (a POST with the CSRF token; the server logs it).
     click(&browser, "form[action$='/reveal'] button").await?;
-    browser
-        .wait_for("document.querySelector('[data-revealed]')")
-        .await?;
+    arrived(&browser, "[data-revealed]").await?;
     assert_eq!(
         text(
             &browser,
@@ -218,7 +195,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
         .await?,
         "+79997654321"
     );
-    check_page(&browser, &axe, "5-revealed").await?;
+    check_page(&browser, "5-revealed").await?;
 
     // The CSV export, as the browser downloads it: the CLI's columns.
     let csv = browser
@@ -278,7 +255,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
     browser
         .wait_for("(() => { const d = document.querySelector('iframe.preview').contentDocument; return !!(d && d.querySelector('[data-callback-widget]') && d.querySelector('[data-callback-widget]').shadowRoot.querySelector('.cbw.ready')); })()")
         .await?;
-    check_page(&browser, &axe, "6-install").await?;
+    check_page(&browser, "6-install").await?;
 
     // Order from the preview of the closed site: its lead halts.
     client
@@ -297,7 +274,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
     )
     .await?;
     client.goto(&format!("{console}leads?state=halted")).await?;
-    check_page(&browser, &axe, "7-halted").await?;
+    check_page(&browser, "7-halted").await?;
     let halted_row = text(
         &browser,
         "return document.querySelector('tr[data-state=halted]').textContent",
@@ -311,17 +288,15 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
 
     // Resend it, confirmed: back in line, and the proxy orders it again.
     click(&browser, "tr[data-state=halted] a[href$='/resend']").await?;
-    browser
-        .wait_for("document.querySelector('form[action$=\"/resend\"]')")
-        .await?;
-    check_page(&browser, &axe, "8-resend").await?;
+    arrived(&browser, "form[action$='/resend']").await?;
+    check_page(&browser, "8-resend").await?;
     let lead_path = text(
         &browser,
         "return new URL(document.querySelector('form[action$=\"/resend\"]').action).pathname.replace(/\\/resend$/, '')",
     )
     .await?;
     click(&browser, "form[action$='/resend'] button[type=submit]").await?;
-    browser.wait_for("document.querySelector('.flash')").await?;
+    arrived(&browser, ".flash").await?;
     let states: Vec<String> = serde_json::from_value(
         browser
             .eval("return [...document.querySelectorAll('table.timeline tbody tr')].map(r => r.dataset.state)")
@@ -355,7 +330,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
     client
         .goto(&format!("{}{lead_path}", demo.admin_url))
         .await?;
-    check_page(&browser, &axe, "9-resent").await?;
+    check_page(&browser, "9-resent").await?;
 
     // A site's page: the charts drawn by the server and the config check.
     client.goto(&format!("{console}sites/demo")).await?;
@@ -382,7 +357,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
             serde_json::json!({"width": 1280, "height": 1180, "deviceScaleFactor": 1, "mobile": false}),
         )
         .await?;
-    check_page(&browser, &axe, "10-site").await?;
+    check_page(&browser, "10-site").await?;
     browser
         .cdp(
             "Emulation.clearDeviceMetricsOverride",
@@ -392,9 +367,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
 
     // The other language, by the switch.
     click(&browser, "a[hreflang=ru]").await?;
-    browser
-        .wait_for("document.documentElement.lang === 'ru'")
-        .await?;
+    arrived(&browser, "html[lang=ru]").await?;
     assert_eq!(
         text(
             &browser,
@@ -403,7 +376,7 @@ async fn an_owner_follows_leads_resends_a_halted_one_and_installs_from_the_conso
         .await?,
         "Последние 14 дней"
     );
-    check_page(&browser, &axe, "11-site-ru").await?;
+    check_page(&browser, "11-site-ru").await?;
 
     browser.close().await?;
     demo.shutdown.cancel();

@@ -200,39 +200,13 @@ async fn the_pointer_leaving_through_the_top_invites_once_and_a_no_is_kept_for_t
     Ok(())
 }
 
-/// Runs axe-core (`AXE_CORE_JS`, see `console.rs`) on the page and fails on
+/// Runs axe-core (`Browser::serious_accessibility_violations`) on the page and fails on
 /// any serious or critical violation.
 async fn check_accessibility(browser: &Browser) -> anyhow::Result<()> {
-    let path = std::env::var_os("AXE_CORE_JS").map_or_else(
-        || {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/tools/node_modules/axe-core/axe.min.js")
-        },
-        std::path::PathBuf::from,
-    );
-    let axe = std::fs::read_to_string(&path).map_err(|error| {
-        anyhow::anyhow!(
-            "axe-core not found at {} ({error}); `cargo xtask test` installs it",
-            path.display()
-        )
-    })?;
-    browser.eval(&format!("{axe}\n;return true;")).await?;
-    let violations = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] })
-               .then(r => done(r.violations
-                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                 .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await?;
-    assert_eq!(
-        violations,
-        Value::Array(vec![]),
-        "axe-core with the teaser shown"
+    let violations = browser.serious_accessibility_violations().await?;
+    assert!(
+        violations.is_empty(),
+        "axe-core with the teaser shown: {violations:?}"
     );
     Ok(())
 }

@@ -27,7 +27,8 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -443,17 +444,32 @@ async fn leads(
     )
 }
 
-/// The lead `id` if it is the owner's; else the 404 to answer.
-async fn owned_lead(
-    state: &AppState,
-    owner: &Owner,
-    id: &str,
+/// The lead of the path's `{id}`, if it is one of the owner's sites', with
+/// the page's language. Any other (another owner's, or none) is the
+/// not-found page, as for a lead that does not exist: guessing ids tells
+/// nothing. An extractor, so that no handler of a lead forgets the check.
+struct OwnedLead {
+    lead: Lead,
     lang: Lang,
-) -> Result<Lead, Response> {
-    match state.store.get(id).await {
-        Ok(Some(lead)) if owner.sees(&lead.site) => Ok(lead),
-        Ok(_) => Err(views::not_found(lang)),
-        Err(error) => Err(store_failed(lang, &error)),
+}
+
+impl FromRequestParts<AppState> for OwnedLead {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = Lang::of_request(&parts.headers);
+        let Ok(Path(id)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Err(views::not_found(lang));
+        };
+        // Set by `auth::require_owner` before any handler runs.
+        let Some(owner) = parts.extensions.get::<Owner>() else {
+            return Err(views::not_found(lang));
+        };
+        match state.store.get(&id).await {
+            Ok(Some(lead)) if owner.sees(&lead.site) => Ok(Self { lead, lang }),
+            Ok(_) => Err(views::not_found(lang)),
+            Err(error) => Err(store_failed(lang, &error)),
+        }
     }
 }
 
@@ -495,15 +511,9 @@ struct LeadQuery {
 async fn lead(
     State(state): State<AppState>,
     Extension(owner): Extension<Owner>,
-    Path(id): Path<String>,
+    OwnedLead { lead, lang }: OwnedLead,
     Query(query): Query<LeadQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    let lead = match owned_lead(&state, &owner, &id, lang).await {
-        Ok(lead) => lead,
-        Err(response) => return response,
-    };
     let t = lang.texts();
     let flash = query
         .resent
@@ -516,30 +526,17 @@ async fn lead(
 async fn reveal(
     State(state): State<AppState>,
     Extension(owner): Extension<Owner>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    OwnedLead { lead, lang }: OwnedLead,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    let lead = match owned_lead(&state, &owner, &id, lang).await {
-        Ok(lead) => lead,
-        Err(response) => return response,
-    };
     tracing::info!(target: "console", who = %owner.who(), action = "reveal", lead = %lead.id, site = %lead.site, "a visitor's number was shown");
     lead_page(&state, &owner, &lead, lang, true, None).await
 }
 
 /// `GET /console/leads/{id}/resend`: the confirmation.
 async fn resend_confirm(
-    State(state): State<AppState>,
     Extension(owner): Extension<Owner>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    OwnedLead { lead, lang }: OwnedLead,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    let lead = match owned_lead(&state, &owner, &id, lang).await {
-        Ok(lead) => lead,
-        Err(response) => return response,
-    };
     if lead.state != LeadState::Halted {
         return Redirect::to(&format!("/console/leads/{}", lead.id)).into_response();
     }
@@ -561,15 +558,9 @@ async fn resend_confirm(
 async fn resend(
     State(state): State<AppState>,
     Extension(owner): Extension<Owner>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    OwnedLead { lead, lang }: OwnedLead,
     body: axum::body::Bytes,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    let lead = match owned_lead(&state, &owner, &id, lang).await {
-        Ok(lead) => lead,
-        Err(response) => return response,
-    };
     let force = auth::form_fields(&body)
         .get("force")
         .is_some_and(|v| v == "1");
