@@ -18,8 +18,9 @@ use anyhow::{Context, Result};
 
 const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
-/// Raised from 108 KB by the invitations' cost (README, "Widget size").
-pub(crate) const TOTAL_BUDGET: usize = 113 * 1024;
+/// Raised from 108 KB to 113 KB by the invitations' cost, then lowered to
+/// 112 KB by the compact SHA-256 (README, "Widget size").
+pub(crate) const TOTAL_BUDGET: usize = 112 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
 
