@@ -284,13 +284,8 @@ async fn overview(
 async fn site_page(
     State(state): State<AppState>,
     Extension(owner): Extension<Owner>,
-    Path(site): Path<String>,
-    headers: HeaderMap,
+    OwnedSite { site, lang }: OwnedSite,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !owner.sees(&site) || state.sites.get(&site).is_none() {
-        return views::not_found(lang);
-    }
     let glance = match glance(&state, &site).await {
         Ok(glance) => glance,
         Err(error) => return store_failed(lang, &error),
@@ -321,13 +316,8 @@ async fn site_page(
 async fn install(
     State(state): State<AppState>,
     Extension(owner): Extension<Owner>,
-    Path(site): Path<String>,
-    headers: HeaderMap,
+    OwnedSite { site, lang }: OwnedSite,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !owner.sees(&site) || state.sites.get(&site).is_none() {
-        return views::not_found(lang);
-    }
     let (tag, csp) = crate::init::install_snippet(&state.console.public_url, &site);
     let title = format!("{}: {site}", lang.texts().install);
     views::install(
@@ -346,16 +336,7 @@ async fn install(
 }
 
 /// `GET /console/sites/{site}/preview`: the page inside the install page's frame.
-async fn preview(
-    State(state): State<AppState>,
-    Extension(owner): Extension<Owner>,
-    Path(site): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !owner.sees(&site) || state.sites.get(&site).is_none() {
-        return views::not_found(lang);
-    }
+async fn preview(State(state): State<AppState>, OwnedSite { site, lang }: OwnedSite) -> Response {
     let public = &state.console.public_url;
     let (tag, _) = crate::init::install_snippet(public, &site);
     views::preview(lang, &tag, &public.origin().ascii_serialization())
@@ -442,6 +423,34 @@ async fn leads(
         pages,
         error,
     )
+}
+
+/// The site of the path's `{site}`, if it is configured and one of the
+/// owner's, with the page's language; any other is the not-found page, as
+/// for a site that does not exist.
+struct OwnedSite {
+    site: String,
+    lang: Lang,
+}
+
+impl FromRequestParts<AppState> for OwnedSite {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = Lang::of_request(&parts.headers);
+        let Ok(Path(site)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Err(views::not_found(lang));
+        };
+        // Set by `auth::require_owner` before any handler runs.
+        let sees = parts
+            .extensions
+            .get::<Owner>()
+            .is_some_and(|owner| owner.sees(&site));
+        if !sees || state.sites.get(&site).is_none() {
+            return Err(views::not_found(lang));
+        }
+        Ok(Self { site, lang })
+    }
 }
 
 /// The lead of the path's `{id}`, if it is one of the owner's sites', with

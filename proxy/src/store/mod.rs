@@ -397,20 +397,6 @@ impl Store {
         }
     }
 
-    /// When `phone` last ordered on `site` since `since`, and in what state
-    /// that lead is now (newest first); the per-number limits count from this.
-    pub async fn number_history(
-        &self,
-        site: &str,
-        phone: &str,
-        since: i64,
-    ) -> Result<Vec<(i64, LeadState)>, StoreError> {
-        match &self.engine {
-            Engine::Sqlite(db) => db.number_history(site, phone, since).await,
-            Engine::Postgres(db) => db.number_history(site, phone, since).await,
-        }
-    }
-
     /// How many leads `site` received since `since`, and the oldest of them.
     pub async fn site_count_since(
         &self,

@@ -179,25 +179,6 @@ impl Sqlite {
         Ok(result.rows_affected() == 1)
     }
 
-    pub(super) async fn number_history(
-        &self,
-        site: &str,
-        phone: &str,
-        since: i64,
-    ) -> Result<Vec<(i64, LeadState)>, StoreError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT created_at, state FROM leads WHERE site = $1 AND phone = $2 AND created_at >= $3 ORDER BY created_at DESC",
-        )
-        .bind(site)
-        .bind(phone)
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(at, state)| Ok((at, state.parse()?)))
-            .collect()
-    }
-
     pub(super) async fn site_count_since(
         &self,
         site: &str,
