@@ -273,7 +273,7 @@ async fn when_to_call_offers_now_or_a_time_in_the_visitors_words_and_reports_cho
                 locale=|| Locale::En
                 later=move || later.get()
                 slots=move || slots.get()
-                error=move || error.get()
+                error=move || error.get().map(english()).unwrap_or_default()
                 on_choose=move |later| heard.borrow_mut().push(later)
                 on_pick=move || picked.borrow_mut().push(())
             />

@@ -38,72 +38,19 @@ const WASM_FEATURES: &[&str] = &[
 pub(crate) fn widget(root: &Path) -> Result<()> {
     let target = target_dir(root);
     step("Building the widget for wasm32 (cargo build --profile wasm-release)");
-    run_command(
-        cargo()
-            .args([
-                "build",
-                "--package",
-                "widget",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--profile",
-                PROFILE,
-            ])
-            .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths(root))
-            .current_dir(root),
-    )?;
+    build_wasm(root, &[])?;
 
-    step("Generating the JS glue (wasm-bindgen --target web)");
+    let built = target.join(format!("wasm32-unknown-unknown/{PROFILE}/widget.wasm"));
     let bindgen_out = target.join("widget-bindgen");
-    let _ = std::fs::remove_dir_all(&bindgen_out);
-    run_command(
-        Command::new("wasm-bindgen")
-            .arg(target.join(format!("wasm32-unknown-unknown/{PROFILE}/widget.wasm")))
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                NAME,
-                "--out-dir",
-            ])
-            .arg(&bindgen_out),
-    )?;
-
-    let wasm = bindgen_out.join(format!("{NAME}_bg.wasm"));
-    let bindgen_wasm = bindgen_out.join("bindgen.wasm");
-    std::fs::rename(&wasm, &bindgen_wasm)?;
-    // The optimiser's input, kept for the size breakdown (it has the names).
-    let unoptimised = bindgen_out.join("unoptimised.wasm");
-    step("Dropping the exports the widget never uses (wasm-metadce, from npm binaryen)");
-    prune_unused_exports(root, &bindgen_wasm, &unoptimised)?;
-
-    step("Optimising the wasm (wasm-opt -Os --converge, from npm binaryen)");
-    run_command(
-        Command::new(setup::wasm_opt(root))
-            .args(WASM_OPT_PASSES)
-            .args(["--strip-debug", "--strip-producers"])
-            .args(WASM_FEATURES)
-            .arg(&unoptimised)
-            .arg("-o")
-            .arg(&wasm),
-    )?;
+    let Optimised {
+        glue,
+        wasm,
+        unoptimised,
+    } = bindgen_and_optimise(root, &built, &bindgen_out, NAME)?;
     step("Measuring where the bytes go (the same optimisation, keeping names)");
     let named = bindgen_out.join("named.wasm");
-    run_command(
-        Command::new(setup::wasm_opt(root))
-            .args(WASM_OPT_PASSES)
-            .args(["-g", "--strip-producers"])
-            .args(WASM_FEATURES)
-            .arg(&unoptimised)
-            .arg("-o")
-            .arg(&named),
-    )?;
+    optimise(root, &unoptimised, &named, "-g")?;
     crate::breakdown::report(&named)?;
-
-    step("Minifying the JS glue (esbuild)");
-    let glue = bindgen_out.join(format!("{NAME}.js"));
-    minify(root, &glue, &glue)?;
 
     step("Writing dist/ (hashed names, loader, gzip and brotli)");
     // `WIDGET_DIST` elsewhere: a variant measured beside the real build.
@@ -123,6 +70,116 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
     write_with_twins(&dist.join("widget.js"), &std::fs::read(&loader_source)?)?;
     crate::size::report(&dist)?;
     Ok(())
+}
+
+/// Builds the widget's package for wasm32 in the shipped profile, with the
+/// build machine's paths remapped; `extra`: more of cargo's arguments.
+fn build_wasm(root: &Path, extra: &[&str]) -> Result<()> {
+    run_command(
+        cargo()
+            .args(["build", "--package", "widget"])
+            .args(extra)
+            .args(["--target", "wasm32-unknown-unknown", "--profile", PROFILE])
+            .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths(root))
+            .current_dir(root),
+    )
+}
+
+/// wasm-opt with the widget's passes and features; `names`: `-g` keeps the
+/// names (for the breakdown), `--strip-debug` drops them (what ships).
+fn optimise(root: &Path, from: &Path, to: &Path, names: &str) -> Result<()> {
+    run_command(
+        Command::new(setup::wasm_opt(root))
+            .args(WASM_OPT_PASSES)
+            .args([names, "--strip-producers"])
+            .args(WASM_FEATURES)
+            .arg(from)
+            .arg("-o")
+            .arg(to),
+    )
+}
+
+/// What [`bindgen_and_optimise`] leaves in its directory.
+struct Optimised {
+    /// The JS glue, minified.
+    glue: std::path::PathBuf,
+    /// The optimised wasm, without names.
+    wasm: std::path::PathBuf,
+    /// The optimiser's input (names kept), for the size breakdown.
+    unoptimised: std::path::PathBuf,
+}
+
+/// The widget's pipeline after cargo, for any wasm built on the stack:
+/// wasm-bindgen (`--target web`), the unused exports pruned, wasm-opt, the
+/// glue minified with esbuild. Writes into `out` (emptied first).
+fn bindgen_and_optimise(root: &Path, built: &Path, out: &Path, name: &str) -> Result<Optimised> {
+    step("Generating the JS glue (wasm-bindgen --target web)");
+    let _ = std::fs::remove_dir_all(out);
+    run_command(
+        Command::new("wasm-bindgen")
+            .arg(built)
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                name,
+                "--out-dir",
+            ])
+            .arg(out),
+    )?;
+
+    let wasm = out.join(format!("{name}_bg.wasm"));
+    let bindgen_wasm = out.join("bindgen.wasm");
+    std::fs::rename(&wasm, &bindgen_wasm)?;
+    let unoptimised = out.join("unoptimised.wasm");
+    step("Dropping the exports the widget never uses (wasm-metadce, from npm binaryen)");
+    prune_unused_exports(root, &bindgen_wasm, &unoptimised)?;
+
+    step("Optimising the wasm (wasm-opt -Os --converge, from npm binaryen)");
+    optimise(root, &unoptimised, &wasm, "--strip-debug")?;
+
+    step("Minifying the JS glue without the pruned classes (esbuild)");
+    let glue = out.join(format!("{name}.js"));
+    let source = std::fs::read_to_string(&glue)?;
+    std::fs::write(&glue, drop_dead_classes(&source)?)?;
+    minify(root, &glue, &glue)?;
+    Ok(Optimised {
+        glue,
+        wasm,
+        unoptimised,
+    })
+}
+
+/// `cargo xtask size-floor`: builds the stack's floor
+/// (`widget/examples/stack_floor.rs`: Leptos, gloo-net, serde-wasm-bindgen
+/// and `protocol`'s types doing the least a callback widget must) through
+/// the widget's pipeline, and prints its size beside the widget's last
+/// build in `dist/`. What the gate leaves for the widget's own features is
+/// the gate minus the floor (README, "Widget size").
+pub(crate) fn size_floor(root: &Path) -> Result<()> {
+    let target = target_dir(root);
+    step("Building the stack's floor for wasm32 (cargo build --example stack_floor)");
+    build_wasm(root, &["--example", "stack_floor"])?;
+    let built = target.join(format!(
+        "wasm32-unknown-unknown/{PROFILE}/examples/stack_floor.wasm"
+    ));
+    let out = target.join("floor-bindgen");
+    let Optimised { glue, wasm, .. } = bindgen_and_optimise(root, &built, &out, "stack_floor")?;
+    let mut rows = Vec::new();
+    for file in [&glue, &wasm] {
+        let bytes = std::fs::read(file)?;
+        rows.push((
+            file.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            bytes.len(),
+            gzip(&bytes)?.len(),
+            brotli(&bytes)?.len(),
+        ));
+    }
+    crate::size::print_floor(&rows, &root.join("dist"))
 }
 
 /// rustc flags for the shipped wasm: the build machine's paths (panic
@@ -213,6 +270,43 @@ fn prune_unused_exports(root: &Path, from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The glue without the JS classes whose wasm exports
+/// [`prune_unused_exports`] removed (wasm-streams' `IntoUnderlying*`, which
+/// nothing constructs): each class from `export class X {` to its
+/// `if (Symbol.dispose) X.…` line, and its three-line `XFinalization`
+/// registry (0.3 KB brotli). Fails when there are none to drop, like the
+/// pruning, so a wasm-bindgen update that changes the glue's shape is
+/// noticed rather than shipped unpruned.
+fn drop_dead_classes(glue: &str) -> Result<String> {
+    const CLASS: &str = "export class IntoUnderlying";
+    const REGISTRY: &str = "const IntoUnderlying";
+    let mut kept = Vec::new();
+    let mut lines = glue.lines();
+    let mut dropped = 0;
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix(CLASS) {
+            let name = ["IntoUnderlying", rest.trim_end_matches(" {")].concat();
+            let end = format!("if (Symbol.dispose) {name}.");
+            anyhow::ensure!(
+                lines.by_ref().any(|l| l.starts_with(&end)),
+                "the glue's class {name} has no `{end}` line: check drop_dead_classes"
+            );
+            dropped += 1;
+        } else if line.starts_with(REGISTRY) && line.contains("Finalization = ") {
+            // The registry's two other lines.
+            lines.next();
+            lines.next();
+        } else {
+            kept.push(line);
+        }
+    }
+    anyhow::ensure!(
+        dropped > 0,
+        "the glue has no IntoUnderlying classes to drop: check drop_dead_classes after a dependency update"
+    );
+    Ok(kept.join("\n"))
+}
+
 /// Minifies an ES module or script with esbuild.
 fn minify(root: &Path, from: &Path, to: &Path) -> Result<()> {
     let output = Command::new(setup::esbuild(root))
@@ -271,4 +365,25 @@ pub(crate) fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
     };
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_dead_classes;
+
+    #[test]
+    fn the_pruned_classes_and_their_registries_leave_the_glue() -> anyhow::Result<()> {
+        let glue = "export class IntoUnderlyingSink {\n    free() {}\n}\n\
+                    if (Symbol.dispose) IntoUnderlyingSink.prototype[Symbol.dispose] = IntoUnderlyingSink.prototype.free;\n\
+                    export class WidgetHandle {\n}\n\
+                    const IntoUnderlyingSinkFinalization = (typeof FinalizationRegistry === 'undefined')\n    ? {}\n    : new FinalizationRegistry(ptr => 0);\n\
+                    const WidgetHandleFinalization = 1;";
+        let kept = drop_dead_classes(glue)?;
+        assert_eq!(
+            kept,
+            "export class WidgetHandle {\n}\nconst WidgetHandleFinalization = 1;"
+        );
+        assert!(drop_dead_classes("export class WidgetHandle {\n}").is_err());
+        Ok(())
+    }
 }

@@ -9,6 +9,9 @@
 //!   headless Chromium, the end-to-end browser tests, the release archive
 //!   with its install test, and the size budget.
 //! - `cargo xtask build-widget`: only the widget, into `dist/`, with a size report.
+//! - `cargo xtask size-floor`: the stack's floor (`widget/examples/stack_floor.rs`)
+//!   through the same pipeline, beside the widget in `dist/`: what the size
+//!   gate leaves for the widget's own features.
 //! - `cargo xtask dist`: the release archive: a static proxy with the widget
 //!   inside, its config example, systemd unit, nginx site and INSTALL text.
 //! - `cargo xtask postgres`: the PostgreSQL the proxy's tests use, set up if
@@ -32,7 +35,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | dist | size [DIR] | fuzz [SECONDS] | postgres>";
+const USAGE: &str = "usage: cargo xtask <demo [-- PROXY-DEMO-ARGS…] | test | build-widget | size-floor | dist | size [DIR] | fuzz [SECONDS] | postgres>";
 
 /// How long the test command fuzzes the contract; `cargo xtask fuzz` runs
 /// longer (README, "Contract fuzzing").
@@ -77,6 +80,10 @@ fn run() -> Result<()> {
         "postgres" => {
             println!("{}", setup::postgres()?);
             Ok(())
+        }
+        "size-floor" => {
+            setup::wasm_toolchain(&root)?;
+            build::size_floor(&root)
         }
         "size" => {
             let dir = rest

@@ -11,7 +11,7 @@ use send_wrapper::SendWrapper;
 
 use super::{
     CallStatusView, ConsentField, Dialog, Launcher, Message, OfficeField, PhoneField, Teaser,
-    WhenToCall, Words, text,
+    WhenToCall, Words, from_state, text,
 };
 use crate::controller::{Controller, Part, State};
 use crate::i18n::{fill, number};
@@ -49,15 +49,14 @@ pub fn App(
             c.on_key(&event);
         }
     };
-    let class = move || {
-        let s = state.read();
+    let class = from_state(state, |s| {
         [
             "cbw",
             if s.left { " left" } else { "" },
             if s.ready { " ready" } else { "" },
         ]
         .concat()
-    };
+    });
     let toggle = c.clone();
 
     // The dialog is drawn when it first opens (and then stays): mounting
@@ -97,13 +96,13 @@ pub fn App(
             on:keydown=on_key
         >
             <Launcher
-                open=move || state.read().open
+                open=from_state(state, |s| s.open)
                 words=words_of(state)
                 on_toggle=move || toggle.toggle()
             />
             <Teaser
                 words=words_of(state)
-                shown=move || !state.read().invite.is_empty()
+                shown=from_state(state, |s| !s.invite.is_empty())
                 on_yes=move || yes.accept_invite()
                 on_no=move || no.dismiss_invite()
             />
@@ -126,25 +125,20 @@ fn words_of(state: RwSignal<State>) -> impl Words {
 fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
     let state = c.state();
     let words = words_of(state);
-    let locale = move || state.read().texts.locale;
-    let data_state = move || {
-        state
-            .read()
-            .status
+    let locale = from_state(state, |s| s.texts.locale);
+    let data_state = from_state(state, |s| {
+        s.status
             .as_ref()
             .map_or_else(|| "form".to_owned(), |s| js::wire_name(&s.state))
-    };
-    let message = move || {
-        let s = state.read();
-        match s.message {
-            Some(TextKey::RateLimited) => {
-                fill(s.texts.get(TextKey::RateLimited), &number(s.wait_minutes))
-            }
-            Some(key) => s.texts.get(key).to_owned(),
-            None => String::new(),
+    });
+    let message = from_state(state, |s| match s.message {
+        Some(TextKey::RateLimited) => {
+            fill(s.texts.get(TextKey::RateLimited), &number(s.wait_minutes))
         }
-    };
-    let wants_later = move || state.read().wants_later();
+        Some(key) => s.texts.get(key).to_owned(),
+        None => String::new(),
+    });
+    let wants_later = from_state(state, State::wants_later);
     let on_submit = {
         let c = c.clone();
         move |event: web_sys::SubmitEvent| {
@@ -160,46 +154,47 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
             words=words
             data_state=data_state
             later=wants_later
-            open_now=move || state.read().site.open_now
+            open_now=from_state(state, |s| s.site.open_now)
             on_close=move || c2.set_open(false)
         >
             <CallStatusView
                 words=words
                 locale=locale
-                status=move || state.read().status.clone()
-                for_later=move || state.read().for_later
-                eta_until=move || state.read().eta_until
+                status=from_state(state, |s| s.status.clone())
+                for_later=from_state(state, |s| s.for_later)
+                eta_until=from_state(state, |s| s.eta_until)
                 on_back=move |later| c3.back_to_form(later)
             />
             <form novalidate on:submit=on_submit>
                 <PhoneField
                     words=words
-                    value=move || state.read().phone.clone()
-                    error=move || {
-                        let s = state.read();
+                    value=from_state(state, |s| s.phone.clone())
+                    error=from_state(state, |s| {
                         s.phone_refusal.clone().unwrap_or_else(|| {
                             s.phone_error.map_or_else(String::new, |key| s.texts.get(key).to_owned())
                         })
-                    }
+                    })
                     on_change=move |typed, leaving| c4.phone_typed(typed, leaving)
                 />
                 <OfficeField
                     words=words
-                    offices=move || state.read().site.offices.clone()
+                    offices=from_state(state, |s| s.site.offices.clone())
                 />
                 <WhenToCall
                     words=words
                     locale=locale
                     later=wants_later
-                    slots=move || state.read().slots.clone()
-                    error=move || state.read().slot_error
+                    slots=from_state(state, |s| s.slots.clone())
+                    error=from_state(state, |s| {
+                        s.slot_error.map_or_else(String::new, |key| s.texts.get(key).to_owned())
+                    })
                     on_choose=move |later| c5.choose_later(later)
                     on_pick=move || c6.slot_chosen()
                 />
                 <ConsentField
                     words=words
-                    consent=move || state.read().site.consent.clone()
-                    error=move || state.read().consent_error
+                    consent=from_state(state, |s| s.site.consent.clone())
+                    error=from_state(state, |s| s.consent_error)
                     on_tick=move |ticked| c7.consent_ticked(ticked)
                 />
                 <button class="primary" type="submit">

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::{ConsentConfig, TextKey};
 
-use super::{Message, Reactive, Words, bool_text, text};
+use super::{Message, Reactive, Words, aria, text, text_if};
 
 /// A checkbox with its label and a link to the full text, hidden when the
 /// site asks for no consent; `required` when the form cannot go without it.
@@ -27,7 +27,7 @@ pub fn ConsentField(
                 name="consent"
                 aria-describedby="cbw-consent-msg"
                 required=move || consent().is_some_and(|c| c.required)
-                aria-invalid=move || bool_text(error())
+                aria-invalid=aria(error)
                 on:change=move |event| on_tick(event_target_checked(&event))
             />
             <label for="cbw-consent">{text(words, TextKey::Consent)}</label>
@@ -37,7 +37,7 @@ pub fn ConsentField(
             <Message
                 id="cbw-consent-msg"
                 class="msg"
-                text=move || if error() { words(TextKey::ConsentRequired) } else { String::new() }
+                text=text_if(words, TextKey::ConsentRequired, error)
             />
         </div>
     }

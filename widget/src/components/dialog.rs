@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Reactive, Words, text};
+use super::{Reactive, Words, either, text};
 
 /// `role=dialog`, modal, labelled by its title. Which of its parts show is
 /// the stylesheet's business, from the three `data-*` switches.
@@ -34,8 +34,8 @@ pub fn Dialog<C: IntoView + 'static>(
             aria-labelledby="cbw-title"
             tabindex="-1"
             data-state=data_state
-            data-when=move || if later() { "later" } else { "now" }
-            data-open=move || if open_now() { "1" } else { "0" }
+            data-when=either(later, "later", "now")
+            data-open=either(open_now, "1", "0")
         >
             <h2 id="cbw-title">{text(words, TextKey::Title)}</h2>
             <button

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Reactive, Words, bool_text, text};
+use super::{Reactive, Words, aria, text};
 
 /// The launcher: `aria-expanded` says whether the dialog is open, its
 /// accessible name is the text `open`.
@@ -25,7 +25,7 @@ pub fn Launcher(
             data-act="toggle"
             aria-haspopup="dialog"
             aria-controls="cbw-dialog"
-            aria-expanded=move || bool_text(open())
+            aria-expanded=aria(open)
             aria-label=text(words, TextKey::Open)
             on:click=move |_| on_toggle()
         >

@@ -47,7 +47,10 @@ pub use phone_field::PhoneField;
 pub use teaser::Teaser;
 pub use when_to_call::WhenToCall;
 
+use leptos::prelude::*;
 use protocol::TextKey;
+
+use crate::state::State;
 
 /// A value the view follows: a closure that reads signals, re-run by
 /// Leptos when they change (`move || state.read().open`).
@@ -69,7 +72,45 @@ pub(crate) fn text<W: Words>(words: W, key: TextKey) -> impl Reactive<String> {
     move || words(key)
 }
 
-/// An ARIA boolean.
-pub(crate) fn bool_text(value: bool) -> &'static str {
-    if value { "true" } else { "false" }
+/// A value `App` reads from the widget's state with a plain function (a
+/// closure that captures nothing): every prop of one type it gives is then
+/// one closure type, and the parts' bindings built from them share one too
+/// (`either`, `text_if`), so the wasm carries one copy of Leptos's code to
+/// render each kind of value rather than one per binding (README, "Widget
+/// size").
+pub(crate) fn from_state<T: 'static>(
+    state: RwSignal<State>,
+    read: fn(&State) -> T,
+) -> impl Reactive<T> {
+    move || read(&state.read())
+}
+
+/// `on` while `flag` holds, `off` otherwise: an ARIA boolean, a `data-*`
+/// switch or a class.
+pub(crate) fn either(
+    flag: impl Reactive<bool>,
+    on: &'static str,
+    off: &'static str,
+) -> impl Reactive<&'static str> {
+    move || if flag() { on } else { off }
+}
+
+/// An ARIA boolean (`"true"`, `"false"`).
+pub(crate) fn aria(flag: impl Reactive<bool>) -> impl Reactive<&'static str> {
+    either(flag, "true", "false")
+}
+
+/// The text of `key` while `flag` holds, empty otherwise (a message that
+/// comes and goes).
+pub(crate) fn text_if<W: Words>(
+    words: W,
+    key: TextKey,
+    flag: impl Reactive<bool>,
+) -> impl Reactive<String> {
+    move || if flag() { words(key) } else { String::new() }
+}
+
+/// Whether a message is there (not empty).
+pub(crate) fn said(message: impl Reactive<String>) -> impl Reactive<bool> {
+    move || !message().is_empty()
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Message, Reactive, Words, bool_text, text};
+use super::{Message, Reactive, Words, aria, said, text};
 
 /// A `tel` field (the phone's keypad, autofill, 16 px so iOS does not zoom),
 /// `aria-invalid` while its message says what is wrong.
@@ -30,7 +30,7 @@ pub fn PhoneField(
             inputmode="tel"
             autocomplete="tel"
             aria-describedby="cbw-phone-msg"
-            aria-invalid=move || bool_text(!error().is_empty())
+            aria-invalid=aria(said(error))
             prop:value=value
             on:input=move |event| on_change(event_target_value(&event), false)
             on:change=move |event| on_set(event_target_value(&event), false)

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::TextKey;
 
-use super::{Message, Reactive, Words};
+use super::{Message, Reactive, Words, either, text, text_if};
 
 /// The invitation's words in a polite live region (there, empty, before
 /// they come, so a screen reader says them when they do), "Yes, call me"
@@ -22,19 +22,19 @@ pub fn Teaser(
     on_no: impl Fn() + 'static,
 ) -> impl IntoView {
     view! {
-        <div class=move || if shown() { "teaser on" } else { "teaser" }>
+        <div class=either(shown, "teaser on", "teaser")>
             <Message
                 id="cbw-invite"
-                text=move || if shown() { words(TextKey::Invite) } else { String::new() }
+                text=text_if(words, TextKey::Invite, shown)
             />
             <button class="primary" type="button" id="cbw-invite-yes" on:click=move |_| on_yes()>
-                {move || words(TextKey::InviteYes)}
+                {text(words, TextKey::InviteYes)}
             </button>
             <button
                 class="close"
                 type="button"
                 data-act="invite-no"
-                aria-label=move || words(TextKey::Close)
+                aria-label=text(words, TextKey::Close)
                 on:click=move |_| on_no()
             >
                 "×"

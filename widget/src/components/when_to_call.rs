@@ -20,8 +20,9 @@ pub fn WhenToCall(
     later: impl Reactive<bool>,
     /// The coming slots' starts (Unix seconds).
     slots: impl Reactive<Vec<i64>>,
-    /// What is wrong with the times (none free, not loaded, taken).
-    error: impl Reactive<Option<TextKey>>,
+    /// What is wrong with the times (none free, not loaded, taken), in
+    /// words; empty: nothing.
+    error: impl Reactive<String>,
     /// The visitor chose now (`false`) or later (`true`).
     on_choose: impl Fn(bool) + Clone + 'static,
     /// The visitor picked a time.
@@ -81,7 +82,7 @@ pub fn WhenToCall(
                 <Message
                     id="cbw-slot-msg"
                     class="msg"
-                    text=move || error().map(words).unwrap_or_default()
+                    text=error
                 />
             </div>
         </fieldset>
