@@ -211,7 +211,10 @@ fn remapped_paths(root: &Path) -> String {
 /// `…ByteSource`): Leptos always depends on its server-function client,
 /// which brings wasm-streams, and a `#[wasm_bindgen]` export is kept by
 /// every optimiser however unused. The widget never builds a stream for
-/// JavaScript, so they and what only they reach go (1.2 KB brotli).
+/// JavaScript, so they and what only they reach go. Their methods are no
+/// longer exported at all (`vendor/wasm-streams/PATCHED.md`, −4.3 KB
+/// brotli: code reached from the function table survives this pruning);
+/// what is left here is each class's `free` (0.16 KB).
 const UNUSED_EXPORT_PREFIXES: &[&str] = &["intounderlying", "__wbg_intounderlying"];
 
 /// Writes `from` without the exports named in [`UNUSED_EXPORT_PREFIXES`]
