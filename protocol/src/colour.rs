@@ -18,10 +18,10 @@ pub struct HexColourError(pub String);
 impl HexColour {
     /// Checks that `value` is `#` and six hexadecimal digits.
     pub fn parse(value: &str) -> Result<Self, HexColourError> {
-        if value.len() == 7
-            && value.starts_with('#')
-            && value[1..].chars().all(|c| c.is_ascii_hexdigit())
-        {
+        // No slicing: the widget checks colours too, and a string slice
+        // brings its panic's formatting into the wasm.
+        let digits = value.strip_prefix('#').filter(|d| d.len() == 6);
+        if digits.is_some_and(|d| d.chars().all(|c| c.is_ascii_hexdigit())) {
             Ok(Self(value.to_owned()))
         } else {
             Err(HexColourError(value.to_owned()))

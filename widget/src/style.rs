@@ -90,7 +90,9 @@ pub(crate) fn apply(sheet: &web_sys::CssStyleSheet, accent: Option<&str>) -> Res
 #[expect(clippy::suboptimal_flops, reason = "mul_add is a software fma in wasm")]
 pub(crate) fn white_text_contrasts(colour: &str) -> bool {
     let channel = |at: usize| {
-        let value = f64::from(u8::from_str_radix(&colour[at..at + 2], 16).unwrap_or(0)) / 255.0;
+        // `get`, not a slice: no panic (and its formatting) in the wasm.
+        let hex = colour.get(at..at + 2).unwrap_or_default();
+        let value = f64::from(u8::from_str_radix(hex, 16).unwrap_or(0)) / 255.0;
         if value <= 0.040_45 {
             value / 12.92
         } else {
