@@ -139,10 +139,15 @@ fn bindgen_and_optimise(root: &Path, built: &Path, out: &Path, name: &str) -> Re
     step("Optimising the wasm (wasm-opt -Os --converge, from npm binaryen)");
     optimise(root, &unoptimised, &wasm, "--strip-debug")?;
 
+    step(
+        "Shortening the names the glue and the wasm link by (wasm-opt --minify-imports-and-exports-and-modules)",
+    );
+    let names = shorten_link_names(root, &wasm)?;
+
     step("Minifying the JS glue without the pruned classes (esbuild)");
     let glue = out.join(format!("{name}.js"));
     let source = std::fs::read_to_string(&glue)?;
-    std::fs::write(&glue, drop_dead_classes(&source)?)?;
+    std::fs::write(&glue, names.apply(&drop_dead_classes(&source)?)?)?;
     minify(root, &glue, &glue)?;
     Ok(Optimised {
         glue,
@@ -310,6 +315,134 @@ fn drop_dead_classes(glue: &str) -> Result<String> {
     Ok(kept.join("\n"))
 }
 
+/// The names by which the glue and the wasm link, before and after
+/// [`shorten_link_names`].
+#[derive(Debug, Default)]
+struct LinkNames {
+    /// The import modules' names (wasm-bindgen's one: `./<name>_bg.js`),
+    /// and the one they all became.
+    modules: Vec<String>,
+    module: String,
+    /// Each import's and export's name, and its short name.
+    imports: std::collections::HashMap<String, String>,
+    exports: std::collections::HashMap<String, String>,
+}
+
+/// Shortens the wasm's import and export names, in place: wasm-bindgen's are
+/// long and hashed (`__wbg_setAttribute_f75317b2b5cabfb4`), written once in
+/// the wasm and once in the glue, and a hash does not compress (about 3 KB
+/// brotli of the two files). Returns the map, which [`LinkNames::apply`]
+/// applies to the glue.
+fn shorten_link_names(root: &Path, wasm: &Path) -> Result<LinkNames> {
+    let shortened = wasm.with_extension("short.wasm");
+    let output = Command::new(setup::wasm_opt(root))
+        .arg(wasm)
+        .arg("--minify-imports-and-exports-and-modules")
+        .args(WASM_FEATURES)
+        .arg("-o")
+        .arg(&shortened)
+        .output()
+        .context("running wasm-opt --minify-imports-and-exports-and-modules")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "wasm-opt failed to shorten the names: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // `{"imports": [[module, name, short], …], "exports": [[name, short], …]}`
+    let map: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("reading wasm-opt's map of shortened names")?;
+    let rows = |key: &str| -> Vec<Vec<String>> {
+        map[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                row.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|cell| cell.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .collect()
+    };
+    let mut names = LinkNames::default();
+    for row in rows("imports") {
+        if let [module, name, short] = &row[..] {
+            if !names.modules.contains(module) {
+                names.modules.push(module.clone());
+            }
+            names.imports.insert(name.clone(), short.clone());
+        }
+    }
+    for row in rows("exports") {
+        if let [name, short] = &row[..] {
+            names.exports.insert(name.clone(), short.clone());
+        }
+    }
+    // The modules' one new name, as the shortened wasm says it.
+    let bytes = std::fs::read(&shortened)?;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::ImportSection(imports) = payload? {
+            for import in imports.into_imports() {
+                names.module = import?.module.to_owned();
+            }
+        }
+    }
+    anyhow::ensure!(
+        !names.imports.is_empty()
+            && names.exports.contains_key("mount")
+            && !names.module.is_empty(),
+        "wasm-opt's map of shortened names lacks the imports, `mount` or the module: check shorten_link_names"
+    );
+    std::fs::rename(&shortened, wasm)?;
+    Ok(names)
+}
+
+impl LinkNames {
+    /// The glue with the short names: each import's key in the imports
+    /// object, the module's key, and each export read as `wasm.<name>`.
+    /// Fails unless every import and module key was found exactly once.
+    fn apply(&self, glue: &str) -> Result<String> {
+        let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+        let mut out = String::with_capacity(glue.len());
+        let mut renamed_imports = 0;
+        let mut rest = glue;
+        while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        {
+            let (before, from) = rest.split_at(start);
+            out.push_str(before);
+            let end = from.find(|c: char| !is_ident(c)).unwrap_or(from.len());
+            let (word, after) = from.split_at(end);
+            let short = if out.ends_with("wasm.") {
+                self.exports.get(word)
+            } else if after.trim_start().starts_with(':') && !out.ends_with('.') {
+                let short = self.imports.get(word);
+                renamed_imports += usize::from(short.is_some());
+                short
+            } else {
+                None
+            };
+            out.push_str(short.map_or(word, String::as_str));
+            rest = after;
+        }
+        out.push_str(rest);
+        anyhow::ensure!(
+            renamed_imports == self.imports.len(),
+            "the glue names {renamed_imports} of the wasm's {} imports as keys: check LinkNames::apply",
+            self.imports.len()
+        );
+        for module in &self.modules {
+            let key = format!("\"{module}\":");
+            anyhow::ensure!(
+                out.matches(&key).count() == 1,
+                "the glue does not name the module {module} once as a key: check LinkNames::apply"
+            );
+            out = out.replace(&key, &format!("\"{}\":", self.module));
+        }
+        Ok(out)
+    }
+}
+
 /// Minifies an ES module or script with esbuild.
 fn minify(root: &Path, from: &Path, to: &Path) -> Result<()> {
     let output = Command::new(setup::esbuild(root))
@@ -372,7 +505,38 @@ pub(crate) fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::drop_dead_classes;
+    use super::{LinkNames, drop_dead_classes};
+
+    #[test]
+    fn the_glue_links_by_the_short_names() -> anyhow::Result<()> {
+        let names = LinkNames {
+            modules: vec!["./w_bg.js".to_owned()],
+            module: "a".to_owned(),
+            imports: [("__wbg_set_1f".to_owned(), "$a".to_owned())].into(),
+            exports: [
+                ("mount".to_owned(), "Hc".to_owned()),
+                ("invoke__h1".to_owned(), "Mc".to_owned()),
+                ("invoke__h1_16".to_owned(), "Nc".to_owned()),
+            ]
+            .into(),
+        };
+        let glue = "const i = { __wbg_set_1f: function(a) { a.mount(); }, };\n\
+                    return { \"./w_bg.js\": i };\n\
+                    wasm.mount(1); wasm.invoke__h1_16(); wasm.invoke__h1(); wasm.memory;";
+        assert_eq!(
+            names.apply(glue)?,
+            "const i = { $a: function(a) { a.mount(); }, };\n\
+             return { \"a\": i };\n\
+             wasm.Hc(1); wasm.Nc(); wasm.Mc(); wasm.memory;"
+        );
+        // An import the glue does not name is a broken link, not a smaller file.
+        let missing = LinkNames {
+            imports: [("__wbg_gone".to_owned(), "$b".to_owned())].into(),
+            ..names
+        };
+        assert!(missing.apply(glue).is_err());
+        Ok(())
+    }
 
     #[test]
     fn the_pruned_classes_and_their_registries_leave_the_glue() -> anyhow::Result<()> {
