@@ -11,9 +11,9 @@
 //! Unknown JSON fields are ignored (never rejected), so an older proxy accepts
 //! a newer widget's body.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
+
+use crate::Strings;
 
 /// URL paths of the v1 API, shared so that neither side spells them twice.
 pub mod paths {
@@ -121,8 +121,9 @@ pub struct VisitContext {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calltouch_session: Option<String>,
     /// Extra keys the site passed with `set()`; the proxy keeps a bounded set.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Strings::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub extra: Strings,
 }
 
 /// UTM tags.
@@ -265,8 +266,9 @@ pub struct SiteConfig {
     /// `"/checkout*,/cart"`), so the widget reads both through one parser
     /// (and the map's deserialiser is the texts' one: no new code in the
     /// wasm). Empty: no invitation is ever shown by itself.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub invite: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Strings::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub invite: Strings,
 }
 
 /// The settings of the proactive invitations, as a site writes them
@@ -309,9 +311,11 @@ pub struct ConsentConfig {
 #[serde(default)]
 pub struct SiteTexts {
     /// Russian.
-    pub ru: BTreeMap<String, String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub ru: Strings,
     /// English.
-    pub en: BTreeMap<String, String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub en: Strings,
 }
 
 /// Declares [`TextKey`] and [`TEXT_KEYS`] from one list, so that a key's

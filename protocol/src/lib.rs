@@ -11,6 +11,7 @@ mod colour;
 mod locale;
 mod phone;
 mod position;
+mod strings;
 
 pub use api::{
     ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig,
@@ -21,3 +22,4 @@ pub use colour::{HexColour, HexColourError};
 pub use locale::{Locale, LocaleError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use position::{Position, PositionError};
+pub use strings::Strings;

@@ -24,9 +24,8 @@
 //! visitor used the widget.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 
-use protocol::{Utm, VisitContext};
+use protocol::{Strings, Utm, VisitContext};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js;
@@ -217,10 +216,9 @@ impl Visit {
         }
     }
 
-    /// The site's values as the request's `context.extra`, inserted one by
-    /// one (`collect()` would bring in a sort).
-    fn extra(&self) -> BTreeMap<String, String> {
-        let mut extra = BTreeMap::new();
+    /// The site's values as the request's `context.extra`.
+    fn extra(&self) -> Strings {
+        let mut extra = Strings::new();
         for (key, value) in self.extra.borrow().iter() {
             extra.insert(key.clone(), value.clone());
         }

@@ -5,9 +5,7 @@
 //! the site's config). The defaults below are in key order; a site's text
 //! for a key wins over the default.
 
-use std::collections::BTreeMap;
-
-use protocol::{TEXT_KEYS, TextKey};
+use protocol::{Strings, TEXT_KEYS, TextKey};
 use wasm_bindgen::JsValue;
 
 use crate::js;
@@ -94,11 +92,7 @@ impl Texts {
     /// `locale`'s texts, with those of `site` (key → text, the site
     /// config's `texts.ru` or `texts.en`) instead where it has them.
     /// `title` is the site's older `title` setting, under its texts.
-    pub fn new(
-        locale: Locale,
-        site: Option<&BTreeMap<String, String>>,
-        title: Option<&str>,
-    ) -> Self {
+    pub fn new(locale: Locale, site: Option<&Strings>, title: Option<&str>) -> Self {
         let texts = locale
             .defaults()
             .iter()

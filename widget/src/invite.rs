@@ -17,8 +17,8 @@
 //! under `privacy = "strict"` in memory only: for the page view.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 
+use protocol::Strings;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
@@ -72,7 +72,7 @@ impl Invite {
     /// The site's settings (its config's `invite`) with the page's (the
     /// loader's `options.invite`, from `data-invite-*` and the settings
     /// object, every value a string) over them.
-    pub fn read(site: &BTreeMap<String, String>, page: &JsValue) -> Self {
+    pub fn read(site: &Strings, page: &JsValue) -> Self {
         let get = |name: &str| js::string(page, name).or_else(|| site.get(name).cloned());
         // `parseFloat` is the browser's: Rust's float parser would add kilobytes.
         let number = |name: &str| {

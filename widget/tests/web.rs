@@ -15,13 +15,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use protocol::challenge::{self, Challenge};
 use protocol::{
     CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig, ErrorBody,
-    ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, TEXT_KEYS, TextKey, Utm,
+    ErrorCode, FailureReason, SiteConfig, SiteTexts, Slot, Slots, Strings, TEXT_KEYS, TextKey, Utm,
     VisitContext,
 };
 use serde::Serialize;
@@ -587,7 +586,7 @@ fn every_text_exists_in_both_languages_with_its_placeholder() {
         }
         assert!(texts.fill(TextKey::Eta, "7").contains('7'));
     }
-    let site: BTreeMap<String, String> = [
+    let site: Strings = [
         ("title".to_owned(), "Звоните".to_owned()),
         ("eta".to_owned(), "≈{n}".to_owned()),
     ]
@@ -1700,7 +1699,7 @@ fn invitation_settings_are_the_sites_with_the_pages_over_them() {
     assert!(only.allows_path("/catalog/x") && !only.allows_path("/about"));
     assert!(!only.any_trigger(), "page rules alone invite nobody");
     assert_eq!(
-        Invite::read(&BTreeMap::new(), &JsValue::UNDEFINED),
+        Invite::read(&Strings::new(), &JsValue::UNDEFINED),
         Invite {
             per_visit: 2.0,
             pause_ms: 30.0 * 60_000.0,

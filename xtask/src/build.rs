@@ -338,6 +338,8 @@ fn shorten_link_names(root: &Path, wasm: &Path) -> Result<LinkNames> {
     let output = Command::new(setup::wasm_opt(root))
         .arg(wasm)
         .arg("--minify-imports-and-exports-and-modules")
+        // The last pass over what ships: the features section is for tools.
+        .arg("--strip-target-features")
         .args(WASM_FEATURES)
         .arg("-o")
         .arg(&shortened)

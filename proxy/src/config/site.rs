@@ -109,7 +109,7 @@ pub struct Site {
     pub balance_warn_minutes: u32,
     /// The proactive invitations (`[sites.NAME.invite]`), checked and as the
     /// widget reads them ([`protocol::SiteConfig::invite`]).
-    pub invite: std::collections::BTreeMap<String, String>,
+    pub invite: protocol::Strings,
 }
 
 /// What tells a visitor using the widget from a script (`[sites.NAME.bot_checks]`).
@@ -372,11 +372,11 @@ impl Site {
             },
             challenge,
             balance_warn_minutes: raw.balance_warn_minutes,
-            invite,
+            invite: invite.into(),
             consent,
             texts: protocol::SiteTexts {
-                ru: raw.texts.ru,
-                en: raw.texts.en,
+                ru: raw.texts.ru.into(),
+                en: raw.texts.en.into(),
             },
         })
     }
