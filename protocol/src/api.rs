@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Strings;
+use crate::wire_name::wire_names;
 
 /// URL paths of the v1 API, shared so that neither side spells them twice.
 pub mod paths {
@@ -183,7 +184,7 @@ pub struct CallStatus {
 }
 
 /// The visitor-facing states of a callback request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
@@ -203,6 +204,16 @@ pub enum CallState {
     Failed,
 }
 
+wire_names!(CallState {
+    Received = "received",
+    Queued = "queued",
+    Ordered = "ordered",
+    Scheduled = "scheduled",
+    InProgress = "in_progress",
+    Succeeded = "succeeded",
+    Failed = "failed",
+});
+
 impl CallState {
     /// Whether a call in this state is over.
     pub fn is_final(self) -> bool {
@@ -211,7 +222,7 @@ impl CallState {
 }
 
 /// Why a call failed, in the visitor's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
@@ -230,6 +241,16 @@ pub enum FailureReason {
     /// The callback could not be ordered (the service is misconfigured).
     NotOrdered,
 }
+
+wire_names!(FailureReason {
+    Busy = "busy",
+    NoAnswer = "no_answer",
+    InvalidNumber = "invalid_number",
+    CompanyUnavailable = "company_unavailable",
+    Closed = "closed",
+    Cancelled = "cancelled",
+    NotOrdered = "not_ordered",
+});
 
 /// What the widget needs to render for one site.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -484,7 +505,7 @@ pub struct ApiError {
 }
 
 /// Kinds of error, each with one HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -510,6 +531,19 @@ pub enum ErrorCode {
     Internal,
 }
 
+wire_names!(ErrorCode {
+    BadRequest = "bad_request",
+    InvalidInput = "invalid_input",
+    NotFound = "not_found",
+    OriginNotAllowed = "origin_not_allowed",
+    IdempotencyConflict = "idempotency_conflict",
+    PayloadTooLarge = "payload_too_large",
+    RateLimited = "rate_limited",
+    ChallengeRequired = "challenge_required",
+    Unavailable = "unavailable",
+    Internal = "internal",
+});
+
 impl ErrorCode {
     /// The HTTP status this kind of error is sent with.
     pub fn http_status(self) -> u16 {
@@ -531,6 +565,29 @@ impl ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serde's derived `Serialize` (and the OpenAPI document, from the same
+    /// `rename_all`) and [`WireName`]'s names agree, and every name reads back.
+    fn names_agree<
+        T: crate::WireName + Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+    >() {
+        assert_eq!(T::ALL.len(), T::NAMES.len());
+        for value in T::ALL {
+            let json = serde_json::to_string(value).expect("serialisable");
+            assert_eq!(json, format!("\"{}\"", value.name()));
+            assert_eq!(serde_json::from_str::<T>(&json).expect("readable"), *value);
+        }
+        let unknown = serde_json::from_str::<T>("\"nope\"").expect_err("unknown name");
+        assert!(unknown.to_string().contains("nope"), "{unknown}");
+        assert!(serde_json::from_str::<T>("1").is_err());
+    }
+
+    #[test]
+    fn each_enum_is_read_and_written_by_its_wire_names() {
+        names_agree::<CallState>();
+        names_agree::<FailureReason>();
+        names_agree::<ErrorCode>();
+    }
 
     #[test]
     fn status_serialises_final_under_its_wire_name() {

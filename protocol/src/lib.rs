@@ -12,6 +12,7 @@ mod locale;
 mod phone;
 mod position;
 mod strings;
+mod wire_name;
 
 pub use api::{
     ApiError, CallState, CallStatus, CallbackAccepted, CallbackRequest, Consent, ConsentConfig,
@@ -23,3 +24,4 @@ pub use locale::{Locale, LocaleError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use position::{Position, PositionError};
 pub use strings::Strings;
+pub use wire_name::WireName;

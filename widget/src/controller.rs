@@ -18,6 +18,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use protocol::{
     CallState, CallStatus, CallbackRequest, Consent, ErrorCode, FailureReason, SiteConfig, TextKey,
+    WireName,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -825,9 +826,9 @@ impl Controller {
     fn failed(&self, code: Option<ErrorCode>) {
         #[derive(Serialize)]
         struct Failed {
-            error: String,
+            error: &'static str,
         }
-        let error = code.map_or_else(|| "unreachable".to_owned(), |code| js::wire_name(&code));
+        let error = code.map_or("unreachable", ErrorCode::name);
         self.emit(WidgetEvent::Failed, &js::to_js(&Failed { error }));
     }
 

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use protocol::TextKey;
+use protocol::{TextKey, WireName};
 use send_wrapper::SendWrapper;
 
 use super::{
@@ -15,7 +15,6 @@ use super::{
 };
 use crate::controller::{Controller, Part, State};
 use crate::i18n::{fill, number};
-use crate::js;
 
 /// The widget's box (`.cbw`, `left` when it sits on the left, `ready` once
 /// the site's config is read: the stylesheet hides it until then). Every
@@ -129,7 +128,8 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
     let data_state = from_state(state, |s| {
         s.status
             .as_ref()
-            .map_or_else(|| "form".to_owned(), |s| js::wire_name(&s.state))
+            .map_or("form", |s| s.state.name())
+            .to_owned()
     });
     let message = from_state(state, |s| match s.message {
         Some(TextKey::RateLimited) => {
