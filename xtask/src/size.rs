@@ -5,14 +5,14 @@
 //! at most [`TOTAL_BUDGET`]. `cargo xtask test` fails above it.
 //!
 //! The product's gate is 80 KB and its goal 64 KB; the Leptos widget is not
-//! there (125.7 KB at the switch to Leptos, 109.9 KB before the invitations
-//! of issue 16, 109.3 KB with them: the design's stack wins over a size
-//! budget, and the bytes are being fought for). The stack alone weighs about
-//! 45 KB ([`print_floor`], `cargo xtask size-floor`), which leaves the
-//! widget's features 36 KB of the gate; they take 63 KB. So the failing
-//! budget is a ratchet just above the current build, so nothing gets heavier
-//! unnoticed; lower it with every kilobyte won. The report says how far the
-//! build is from the gate and the goal.
+//! there yet (125.7 KB at the switch to Leptos, 113.9 KB with the
+//! invitations of issue 16, 96.7 KB after round 5: the design's stack wins
+//! over a size budget, and the bytes are being fought for). The stack alone
+//! weighs about 39 KB ([`print_floor`], `cargo xtask size-floor`), which
+//! leaves the widget's features 42 KB of the gate; they take 57 KB. Until
+//! the gate holds, the failing budget is a ratchet just above the current
+//! build, so nothing gets heavier unnoticed; lower it with every kilobyte
+//! won. The report says how far the build is from the gate and the goal.
 
 use std::path::Path;
 
@@ -21,8 +21,8 @@ use anyhow::{Context, Result};
 const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
 /// Raised from 108 KB to 113 KB by the invitations' cost, then lowered to
-/// 112 KB by the compact SHA-256, then to 107 KB by the patched
-/// wasm-streams (README, "Widget size").
+/// 112 KB by the compact SHA-256, and in round 5 step by step to 95 KB
+/// (README, "Widget size").
 pub(crate) const TOTAL_BUDGET: usize = 95 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
