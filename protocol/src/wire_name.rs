@@ -39,8 +39,14 @@ pub(crate) fn deserialize<'de, T: WireName, D: Deserializer<'de>>(
 }
 
 /// Implements [`WireName`] and `Deserialize` for an enum of unit variants.
+/// Every variant must be listed: a variant added to the enum and not here
+/// fails to compile (the `match` below), so no value is left without a name.
 macro_rules! wire_names {
     ($enum:ident { $($variant:ident = $name:literal,)* }) => {
+        const _: fn($enum) = |value| match value {
+            $($enum::$variant => (),)*
+        };
+
         impl $crate::WireName for $enum {
             const ALL: &'static [Self] = &[$(Self::$variant,)*];
             const NAMES: &'static [&'static str] = &[$($name,)*];
