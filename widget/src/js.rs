@@ -61,8 +61,3 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
 pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
     serde_wasm_bindgen::from_value(value).ok()
 }
-
-/// The wire name of a `protocol` enum's variant (`in_progress`, `rate_limited`).
-pub fn wire_name<T: Serialize>(value: &T) -> String {
-    to_js(value).as_string().unwrap_or_default()
-}
