@@ -17,26 +17,28 @@ use crate::Strings;
 use crate::wire_name::wire_names;
 
 /// URL paths of the v1 API, shared so that neither side spells them twice.
+/// Joined, not `format!`ed: the widget's wasm then needs no formatting
+/// machinery for them (README, "Widget size").
 pub mod paths {
     /// Public configuration of a site.
     pub fn site_config(site: &str) -> String {
-        format!("/v1/sites/{site}/config")
+        ["/v1/sites/", site, "/config"].concat()
     }
     /// The callback slots of a site.
     pub fn slots(site: &str) -> String {
-        format!("/v1/sites/{site}/slots")
+        ["/v1/sites/", site, "/slots"].concat()
     }
     /// Where the widget posts a callback request.
     pub fn callbacks(site: &str) -> String {
-        format!("/v1/sites/{site}/callbacks")
+        ["/v1/sites/", site, "/callbacks"].concat()
     }
     /// The status of one callback request.
     pub fn callback(id: &str) -> String {
-        format!("/v1/callbacks/{id}")
+        ["/v1/callbacks/", id].concat()
     }
     /// The live status stream of one callback request.
     pub fn callback_events(id: &str) -> String {
-        format!("/v1/callbacks/{id}/events")
+        ["/v1/callbacks/", id, "/events"].concat()
     }
     /// Name of the header that makes a create request safe to retry.
     pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";

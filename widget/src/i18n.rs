@@ -136,7 +136,7 @@ pub fn fill(text: &str, value: &str) -> String {
 }
 
 /// A number in decimal (`to_string` would bring in the formatting machinery).
-pub fn number(mut n: u32) -> String {
+pub fn number(mut n: u64) -> String {
     let mut digits = Vec::new();
     loop {
         digits.push(b'0' + (n % 10) as u8);

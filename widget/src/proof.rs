@@ -6,6 +6,7 @@
 use protocol::challenge::{self, Challenge};
 
 use crate::alive::Alive;
+use crate::i18n::number;
 
 /// Nonces tried per slice: about 10 ms of hashing on a laptop, so the
 /// page's thread is free between slices (no long task).
@@ -17,7 +18,7 @@ pub(crate) async fn solve(challenge: &Challenge, alive: &Alive) -> Option<String
     let mut from = 0;
     loop {
         if let Some(nonce) = challenge::search(challenge, from, SLICE) {
-            return Some([challenge.token.as_str(), &nonce.to_string()].join(":"));
+            return Some([challenge.token.as_str(), ":", &number(nonce)].concat());
         }
         from += SLICE;
         if !alive.sleep(0).await {

@@ -60,7 +60,7 @@ pub fn CallStatusView(
         }
         let left = ((eta_until() - js_sys::Date::now()) / 1000.0).ceil();
         if left >= 1.0 {
-            fill(&words(TextKey::Eta), &number(left as u32))
+            fill(&words(TextKey::Eta), &number(left as u64))
         } else {
             words(TextKey::EtaSoon)
         }

@@ -23,7 +23,7 @@ pub fn OfficeField(
                     offices()
                         .into_iter()
                         .enumerate()
-                        .map(|(index, name)| view! { <option value=number(index as u32)>{name}</option> })
+                        .map(|(index, name)| view! { <option value=number(index as u64)>{name}</option> })
                         .collect_view()
                 }}
             </select>

@@ -56,7 +56,7 @@ pub fn WhenToCall(
         slots()
             .into_iter()
             .map(|start| {
-                let value = number(start as u32);
+                let value = number(start as u64);
                 let selected = value == picked;
                 view! { <option value=value selected=selected>{format_time(start, locale)}</option> }
             })
