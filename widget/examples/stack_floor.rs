@@ -22,6 +22,12 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+/// The widget's allocator (Talc, `widget/src/lib.rs`), so that the floor
+/// measures the same stack.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// All the floor knows.
 #[derive(Clone, Default)]
 struct Floor {

@@ -367,8 +367,38 @@ pub fn config_toml(
     )
 }
 
-/// A free loopback port (bound and released; fine for tests).
+/// A free loopback address for a proxy a test starts later (a child
+/// process, or a config read afterwards): free now, and handed to nobody
+/// else while the suite runs.
+///
+/// A port bound at `:0` and released is not enough: the suite's parallel
+/// tests bind `:0` too, and one of them could take the port before the
+/// child does; the child then fails to bind and exits, and another test's
+/// proxy answers its `/healthz` (a fault-matrix row once read a database
+/// that was never created that way). So the ports come from below the
+/// kernel's ephemeral range, which `:0` and outgoing connections never use,
+/// and a counter keeps this process's calls apart (its start depends on the
+/// process id, for two test binaries at once).
 pub fn free_addr() -> SocketAddr {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOWEST: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    if ephemeral > LOWEST + 1_000 {
+        let span = ephemeral - LOWEST;
+        let start = std::process::id().wrapping_mul(7_919) % span;
+        for _ in 0..span {
+            let port = LOWEST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+            let port = u16::try_from(port).expect("below the ephemeral range");
+            if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                return listener.local_addr().expect("address");
+            }
+        }
+    }
+    // No room below the ephemeral range: the racy way.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address")
 }

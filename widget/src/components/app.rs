@@ -132,9 +132,10 @@ fn drawn_dialog(c: SendWrapper<Controller>) -> impl IntoView {
             .to_owned()
     });
     let message = from_state(state, |s| match s.message {
-        Some(TextKey::RateLimited) => {
-            fill(s.texts.get(TextKey::RateLimited), &number(u64::from(s.wait_minutes)))
-        }
+        Some(TextKey::RateLimited) => fill(
+            s.texts.get(TextKey::RateLimited),
+            &number(u64::from(s.wait_minutes)),
+        ),
         Some(key) => s.texts.get(key).to_owned(),
         None => String::new(),
     });
