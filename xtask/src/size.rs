@@ -21,9 +21,9 @@ use anyhow::{Context, Result};
 const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
 /// Raised from 108 KB to 113 KB by the invitations' cost, then lowered to
-/// 112 KB by the compact SHA-256, and in round 5 step by step to 95 KB
-/// (README, "Widget size").
-pub(crate) const TOTAL_BUDGET: usize = 95 * 1024;
+/// 112 KB by the compact SHA-256, in round 5 step by step to 95 KB, and in
+/// round 6 to 87 KB (README, "Widget size").
+pub(crate) const TOTAL_BUDGET: usize = 87 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
 

@@ -31,7 +31,12 @@ pub fn ConsentField(
                 on:change=move |event| on_tick(event_target_checked(&event))
             />
             <label for="cbw-consent">{text(words, TextKey::Consent)}</label>
-            <a target="_blank" rel="noopener" href=link hidden=move || link().is_none()>
+            <a
+                target="_blank"
+                rel="noopener"
+                href=move || link().unwrap_or_default()
+                hidden=move || link().is_none()
+            >
                 {text(words, TextKey::ConsentLink)}
             </a>
             <Message
