@@ -23,7 +23,11 @@ pub fn OfficeField(
                     offices()
                         .into_iter()
                         .enumerate()
-                        .map(|(index, name)| view! { <option value=number(index as u64)>{name}</option> })
+                        .map(|(index, name)| {
+                            // `selected` as the times' options have it: one
+                            // type of option, one copy of its code.
+                            view! { <option value=number(index as u64) selected=false>{name}</option> }
+                        })
                         .collect_view()
                 }}
             </select>
