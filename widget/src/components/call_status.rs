@@ -2,10 +2,13 @@
 //! plain words, the estimate counting down, and after a failure the ways
 //! back to the form.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
 use protocol::{CallState, CallStatus, FailureReason, TextKey};
+use send_wrapper::SendWrapper;
 
 use super::{Reactive, Words, text};
 use crate::i18n::{Locale, fill, format_time, number};
@@ -33,23 +36,25 @@ pub fn CallStatusView(
     /// "Try again" (`false`) or "pick a time" (`true`) was clicked.
     on_back: impl Fn(bool) + Clone + 'static,
 ) -> impl IntoView {
-    let clock = RwSignal::new(0u32);
+    // The clock is a `Trigger` and the interval's handle a plain cell, not
+    // signals of their own types: each signal type brings its own copy of
+    // the reactive machinery into the wasm (README, "Widget size").
+    let clock = Trigger::new();
     let counting = move || eta_until() > 0.0 && status().is_some_and(|s| !s.is_final);
-    let interval = RwSignal::new(None::<IntervalHandle>);
+    let interval = SendWrapper::new(Rc::new(Cell::new(None::<IntervalHandle>)));
+    let running = interval.clone();
     Effect::new(move |_| {
-        let running = interval.get_untracked();
         if counting() {
-            if running.is_none() {
-                let tick = move || clock.update(|n| *n = n.wrapping_add(1));
-                interval.set(set_interval_with_handle(tick, Duration::from_secs(1)).ok());
+            if running.get().is_none() {
+                let tick = move || clock.notify();
+                running.set(set_interval_with_handle(tick, Duration::from_secs(1)).ok());
             }
-        } else if let Some(handle) = running {
+        } else if let Some(handle) = Cell::take(&running) {
             handle.clear();
-            interval.set(None);
         }
     });
     on_cleanup(move || {
-        if let Some(handle) = interval.try_get_untracked().flatten() {
+        if let Some(handle) = Cell::take(&interval) {
             handle.clear();
         }
     });
