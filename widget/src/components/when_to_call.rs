@@ -1,8 +1,11 @@
 //! When to call: now, or at a time the visitor picks from the coming slots.
 
-use leptos::html;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use protocol::TextKey;
+use send_wrapper::SendWrapper;
 
 use super::{Message, Reactive, Words, text};
 use crate::i18n::{Locale, format_time, number};
@@ -28,8 +31,13 @@ pub fn WhenToCall(
     /// The visitor picked a time.
     on_pick: impl Fn() + 'static,
 ) -> impl IntoView {
-    // Read when the times change, to keep the visitor's pick.
-    let select = NodeRef::<html::Select>::new();
+    // The list's value: set as the visitor changes it and as the list is
+    // drawn (its first time when the pick is no longer offered, as the
+    // browser shows), so that the visitor's pick stays when the times are
+    // fetched again. Not a `NodeRef` to read it back: that brings a signal
+    // type of its own into the wasm (0.9 KB brotli; README, "Widget size").
+    let shown = SendWrapper::new(Rc::new(RefCell::new(String::new())));
+    let changed = shown.clone();
     let choice = move |value: &'static str, key: TextKey| {
         let on_choose = on_choose.clone();
         let is_later = value == "later";
@@ -48,16 +56,20 @@ pub fn WhenToCall(
     };
     // The options, keeping the visitor's pick when it is still offered.
     let options = move || {
-        let picked = select
-            .get_untracked()
-            .map(|s| s.value())
-            .unwrap_or_default();
         let locale = locale();
-        slots()
+        let slots = slots();
+        let mut shown = shown.borrow_mut();
+        if !slots.iter().any(|&start| number(start as u64) == *shown) {
+            *shown = slots
+                .first()
+                .map(|&start| number(start as u64))
+                .unwrap_or_default();
+        }
+        slots
             .into_iter()
             .map(|start| {
                 let value = number(start as u64);
-                let selected = value == picked;
+                let selected = value == *shown;
                 view! { <option value=value selected=selected>{format_time(start, locale)}</option> }
             })
             .collect_view()
@@ -74,8 +86,10 @@ pub fn WhenToCall(
                     id="cbw-slot"
                     name="slot"
                     aria-describedby="cbw-slot-msg"
-                    node_ref=select
-                    on:change=move |_| on_pick()
+                    on:change=move |event| {
+                        *changed.borrow_mut() = event_target_value(&event);
+                        on_pick();
+                    }
                 >
                     {options}
                 </select>
