@@ -194,11 +194,9 @@ impl Visit {
         let cookies = window
             .as_ref()
             .and_then(|w| w.document())
-            .and_then(|d| {
-                d.dyn_into::<web_sys::HtmlDocument>()
-                    .ok()
-                    .and_then(|h| h.cookie().ok())
-            })
+            // Read as a property: no `HtmlDocument` cast to bring in. A
+            // sandboxed frame's `cookie` throws: no cookies then.
+            .and_then(|d| js::get(d.as_ref(), "cookie").as_string())
             .unwrap_or_default();
         VisitContext {
             utm: landing.utm(),

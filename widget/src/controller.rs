@@ -521,19 +521,18 @@ impl Controller {
     /// cannot be reached with is kept and retried (see `send`),
     /// and the visitor is told so.
     pub fn submit(&self) {
+        // The view's own elements, so their types are known (no casts to
+        // check, whose imports the wasm would carry).
         let slot = self
             .element(Part::Slot)
-            .and_then(|s| s.dyn_into::<HtmlSelectElement>().ok())
-            .map(|s| s.value())
+            .map(|s| s.unchecked_into::<HtmlSelectElement>().value())
             .unwrap_or_default();
-        let office = self
-            .element(Part::Office)
-            .and_then(|s| s.dyn_into::<HtmlSelectElement>().ok())
-            .map_or(-1, |s| s.selected_index());
+        let office = self.element(Part::Office).map_or(-1, |s| {
+            s.unchecked_into::<HtmlSelectElement>().selected_index()
+        });
         let website = self
             .element(Part::Honeypot)
-            .and_then(|h| h.dyn_into::<HtmlInputElement>().ok())
-            .map(|h| h.value())
+            .map(|h| h.unchecked_into::<HtmlInputElement>().value())
             .filter(|v| !v.is_empty());
         let checked = self.update(|state| -> Result<CallbackRequest, Focus> {
             if state.sending {
