@@ -58,11 +58,10 @@ where
 
     #[track_caller]
     fn build(mut self) -> Self::State {
-        let hook = throw_error::get_error_hook();
+        // PATCHED (callback widget): the error hook (`ErrorBoundary`'s) is
+        // not captured here and set again around each run. The widget has
+        // no `ErrorBoundary` and no `Result` views (vendor/tachys/PATCHED.md).
         RenderEffect::new(move |prev| {
-            let _guard = hook
-                .as_ref()
-                .map(|h| throw_error::set_error_hook(Arc::clone(h)));
             let value = self.invoke();
             if let Some(mut state) = prev {
                 value.rebuild(&mut state);
