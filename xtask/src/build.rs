@@ -50,14 +50,8 @@ pub(crate) fn widget(root: &Path) -> Result<()> {
 
     let built = target.join(format!("wasm32-unknown-unknown/{PROFILE}/widget.wasm"));
     let bindgen_out = target.join("widget-bindgen");
-    let Optimised {
-        glue,
-        wasm,
-        unoptimised,
-    } = bindgen_and_optimise(root, &built, &bindgen_out, NAME)?;
-    step("Measuring where the bytes go (the same optimisation, keeping names)");
-    let named = bindgen_out.join("named.wasm");
-    optimise(root, &unoptimised, &named, "-g")?;
+    let Optimised { glue, wasm, named } = bindgen_and_optimise(root, &built, &bindgen_out, NAME)?;
+    step("Measuring where the bytes go (the optimised wasm, with its names)");
     crate::breakdown::report(&named)?;
 
     step("Writing dist/ (hashed names, loader, gzip and brotli)");
@@ -113,8 +107,8 @@ struct Optimised {
     glue: std::path::PathBuf,
     /// The optimised wasm, without names.
     wasm: std::path::PathBuf,
-    /// The optimiser's input (names kept), for the size breakdown.
-    unoptimised: std::path::PathBuf,
+    /// The optimised wasm with its names, for the size breakdown.
+    named: std::path::PathBuf,
 }
 
 /// The widget's pipeline after cargo, for any wasm built on the stack:
@@ -145,7 +139,23 @@ fn bindgen_and_optimise(root: &Path, built: &Path, out: &Path, name: &str) -> Re
     prune_unused_exports(root, &bindgen_wasm, &unoptimised)?;
 
     step("Optimising the wasm (wasm-opt -Os --converge, from npm binaryen)");
-    optimise(root, &unoptimised, &wasm, "--strip-debug")?;
+    let named = out.join("named.wasm");
+    optimise(root, &unoptimised, &named, "-g")?;
+    step("Ordering the functions by their code, for brotli (xtask/src/layout.rs)");
+    let keyed = out.join("keyed.wasm");
+    crate::layout::name_functions_by_code(&named, &keyed)?;
+    run_command(
+        Command::new(setup::wasm_opt(root))
+            .args([
+                "--reorder-functions-by-name",
+                "--strip-debug",
+                "--strip-producers",
+            ])
+            .args(WASM_FEATURES)
+            .arg(&keyed)
+            .arg("-o")
+            .arg(&wasm),
+    )?;
 
     step(
         "Shortening the names the glue and the wasm link by (wasm-opt --minify-imports-and-exports-and-modules)",
@@ -158,11 +168,7 @@ fn bindgen_and_optimise(root: &Path, built: &Path, out: &Path, name: &str) -> Re
     let source = stub_debug_string(&drop_dead_classes(&source)?)?;
     std::fs::write(&glue, names.apply(&source)?)?;
     minify(root, &glue, &glue)?;
-    Ok(Optimised {
-        glue,
-        wasm,
-        unoptimised,
-    })
+    Ok(Optimised { glue, wasm, named })
 }
 
 /// `cargo xtask size-floor`: builds the stack's floor

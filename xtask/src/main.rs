@@ -26,6 +26,7 @@ mod breakdown;
 mod build;
 mod dist;
 mod fuzz;
+mod layout;
 mod setup;
 mod size;
 
