@@ -165,7 +165,7 @@ fn bindgen_and_optimise(root: &Path, built: &Path, out: &Path, name: &str) -> Re
     step("Minifying the JS glue without the pruned classes (esbuild)");
     let glue = out.join(format!("{name}.js"));
     let source = std::fs::read_to_string(&glue)?;
-    let source = stub_debug_string(&drop_dead_classes(&source)?)?;
+    let source = only_init_exported(&stub_debug_string(&drop_dead_classes(&source)?)?)?;
     std::fs::write(&glue, names.apply(&source)?)?;
     minify(root, &glue, &glue)?;
     Ok(Optimised { glue, wasm, named })
@@ -354,6 +354,18 @@ fn stub_debug_string(glue: &str) -> Result<String> {
     .concat())
 }
 
+/// The glue exporting only what the loader calls (`mount` and the class,
+/// and `default`, the asynchronous init), not `initSync`, so that esbuild's
+/// tree shaking drops it. Fails if the export line is not wasm-bindgen's.
+fn only_init_exported(glue: &str) -> Result<String> {
+    const EXPORTS: &str = "\nexport { initSync, __wbg_init as default };";
+    anyhow::ensure!(
+        glue.matches(EXPORTS).count() == 1,
+        "the glue does not end with wasm-bindgen's export of initSync and the init: check only_init_exported"
+    );
+    Ok(glue.replace(EXPORTS, "\nexport { __wbg_init as default };"))
+}
+
 /// The names by which the glue and the wasm link, before and after
 /// [`shorten_link_names`].
 #[derive(Debug, Default)]
@@ -488,7 +500,12 @@ impl LinkNames {
 fn minify(root: &Path, from: &Path, to: &Path) -> Result<()> {
     let output = Command::new(setup::esbuild(root))
         .arg(from)
-        .args(["--minify", "--target=es2020", "--log-level=warning"])
+        .args([
+            "--minify",
+            "--tree-shaking=true",
+            "--target=es2020",
+            "--log-level=warning",
+        ])
         .output()
         .context("running esbuild")?;
     anyhow::ensure!(
@@ -588,6 +605,17 @@ mod tests {
             "const a = 1;\nfunction debugString() {\n    return '';\n}\nfunction after() {\n}\n"
         );
         assert!(super::stub_debug_string("function other() {\n}\n").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn the_glue_exports_its_init_but_not_init_sync() -> anyhow::Result<()> {
+        let glue = "function initSync() {}\nexport { initSync, __wbg_init as default };\n";
+        assert_eq!(
+            super::only_init_exported(glue)?,
+            "function initSync() {}\nexport { __wbg_init as default };\n"
+        );
+        assert!(super::only_init_exported("export { __wbg_init as default };").is_err());
         Ok(())
     }
 
