@@ -4,15 +4,14 @@
 //! widget is interactive (loader, glue, wasm; the styles are inside the wasm)
 //! at most [`TOTAL_BUDGET`]. `cargo xtask test` fails above it.
 //!
-//! The product's gate is 80 KB and its goal 64 KB; the Leptos widget is not
-//! there yet (125.7 KB at the switch to Leptos, 113.9 KB with the
-//! invitations of issue 16, 96.9 KB after round 5: the design's stack wins
-//! over a size budget, and the bytes are being fought for). The stack alone
-//! weighs about 39 KB ([`print_floor`], `cargo xtask size-floor`), which
-//! leaves the widget's features 42 KB of the gate; they take 57 KB. Until
-//! the gate holds, the failing budget is a ratchet just above the current
-//! build, so nothing gets heavier unnoticed; lower it with every kilobyte
-//! won. The report says how far the build is from the gate and the goal.
+//! The product's gate is 80 KB and its goal 64 KB. The Leptos widget meets
+//! the gate since round 6 (125.7 KB at the switch to Leptos, 113.9 KB with
+//! the invitations of issue 16, 96.9 KB after round 5, 79.4 KB after round
+//! 6); the stack alone weighs about 31 KB ([`print_floor`], `cargo xtask
+//! size-floor`). The failing budget is a ratchet under the gate, just above
+//! the current build, so nothing gets heavier unnoticed; lower it with every
+//! kilobyte won, on the way to the goal. The report says how far the build
+//! is from the gate and the goal.
 
 use std::path::Path;
 
@@ -22,8 +21,8 @@ const LOADER_BUDGET: usize = 2 * 1024;
 /// The ratchet (see the module doc); the product's gate is [`TOTAL_GATE`].
 /// Raised from 108 KB to 113 KB by the invitations' cost, then lowered to
 /// 112 KB by the compact SHA-256, in round 5 step by step to 95 KB, and in
-/// round 6 to 87 KB (README, "Widget size").
-pub(crate) const TOTAL_BUDGET: usize = 87 * 1024;
+/// round 6 to 78 KB, under the gate (README, "Widget size").
+pub(crate) const TOTAL_BUDGET: usize = 78 * 1024;
 const TOTAL_GATE: usize = 80 * 1024;
 const TOTAL_GOAL: usize = 64 * 1024;
 
