@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use wasmparser::{KnownCustom, Name, Parser, Payload};
+use wasmparser::{Parser, Payload};
 
 /// How many of the largest functions are listed.
 const LARGEST: usize = 15;
@@ -38,18 +38,8 @@ pub(crate) fn report(wasm: &Path) -> Result<()> {
             }
             Payload::DataSection(section) => data += section.range().len(),
             Payload::CustomSection(section) => {
-                if let KnownCustom::Name(reader) = section.as_known() {
-                    for name in reader {
-                        if let Name::Function(map) = name? {
-                            for naming in map {
-                                let naming = naming?;
-                                names.insert(
-                                    naming.index,
-                                    rustc_demangle::demangle(naming.name).to_string(),
-                                );
-                            }
-                        }
-                    }
+                for (index, name) in crate::layout::function_names(&section)? {
+                    names.insert(index, rustc_demangle::demangle(name).to_string());
                 }
             }
             _ => {}

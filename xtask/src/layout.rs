@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use wasmparser::{KnownCustom, Name, Parser, Payload, TypeRef};
+use wasmparser::{CustomSectionReader, KnownCustom, Name, Parser, Payload, TypeRef};
 
 /// Writes `from` with its name section replaced by one that names each
 /// defined function by its body's bytes in hex (then its index, so that
@@ -34,18 +34,7 @@ fn named_by_code(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut import_names = std::collections::BTreeMap::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
-            Payload::CustomSection(section) => {
-                if let KnownCustom::Name(reader) = section.as_known() {
-                    for name in reader {
-                        if let Name::Function(map) = name? {
-                            for naming in map {
-                                let naming = naming?;
-                                import_names.insert(naming.index, naming.name);
-                            }
-                        }
-                    }
-                }
-            }
+            Payload::CustomSection(section) => import_names.extend(function_names(&section)?),
             Payload::ImportSection(imports) => {
                 for import in imports.into_imports() {
                     if matches!(import?.ty, TypeRef::Func(_)) {
@@ -98,6 +87,22 @@ fn named_by_code(bytes: &[u8]) -> Result<Vec<u8>> {
     write_leb(&mut out, u32::try_from(section.len())?);
     out.extend_from_slice(&section);
     Ok(out)
+}
+
+/// The function names of a `name` custom section (none for another).
+pub(crate) fn function_names<'a>(section: &CustomSectionReader<'a>) -> Result<Vec<(u32, &'a str)>> {
+    let mut names = Vec::new();
+    if let KnownCustom::Name(reader) = section.as_known() {
+        for name in reader {
+            if let Name::Function(map) = name? {
+                for naming in map {
+                    let naming = naming?;
+                    names.push((naming.index, naming.name));
+                }
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// A section of a module.
@@ -164,7 +169,7 @@ fn write_leb(out: &mut Vec<u8>, mut value: u32) {
 
 #[cfg(test)]
 mod tests {
-    use wasmparser::{KnownCustom, Name, Parser, Payload};
+    use wasmparser::{Parser, Payload};
 
     /// A module with one imported function (`() -> ()`, named `imp`) and
     /// two defined ones (`() -> i32`), `second` returning 2 and `first`
@@ -188,18 +193,11 @@ mod tests {
         let mut code = Vec::new();
         for payload in Parser::new(0).parse_all(&after) {
             match payload? {
-                Payload::CustomSection(section) => {
-                    if let KnownCustom::Name(reader) = section.as_known() {
-                        for name in reader {
-                            if let Name::Function(map) = name? {
-                                for naming in map {
-                                    let naming = naming?;
-                                    names.push((naming.index, naming.name.to_owned()));
-                                }
-                            }
-                        }
-                    }
-                }
+                Payload::CustomSection(section) => names.extend(
+                    super::function_names(&section)?
+                        .into_iter()
+                        .map(|(index, name)| (index, name.to_owned())),
+                ),
                 Payload::CodeSectionEntry(body) => code.push(after[body.range()].to_vec()),
                 _ => {}
             }
