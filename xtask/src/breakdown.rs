@@ -129,7 +129,7 @@ fn family(name: &str) -> &'static str {
         "wasm_bindgen" | "js_sys" | "web_sys" | "wasm_bindgen_futures" => {
             "bindings (wasm-bindgen, js-sys, web-sys)"
         }
-        "core" | "alloc" | "std" | "dlmalloc" | "hashbrown" | "compiler_builtins" => {
+        "core" | "alloc" | "std" | "dlmalloc" | "talc" | "hashbrown" | "compiler_builtins" => {
             "Rust std (core, alloc, allocator)"
         }
         _ if krate.starts_with("func[") => "unnamed",
