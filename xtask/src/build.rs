@@ -21,16 +21,10 @@ const PROFILE: &str = "wasm-release";
 const NAME: &str = "callback_widget";
 
 /// wasm-opt's passes: on this widget (rustc opt-level "z"), `-Os --converge`
-/// compressed 0.7 KB smaller than `-O3`; then the functions in the order of
-/// their names, which puts the copies of one generic function side by side
-/// where brotli finds their likeness (0.7 KB; README, "Widget size"). The
-/// names are the input's (the name section is only dropped on writing).
-const WASM_OPT_PASSES: &[&str] = &[
-    "-Os",
-    "--converge",
-    "--reorder-functions-by-name",
-    "--reorder-locals",
-];
+/// compressed 0.7 KB smaller than `-O3`, and `--reorder-locals` a little
+/// more (README, "Widget size"). The functions' order is set after these,
+/// by their code (`crate::layout`).
+const WASM_OPT_PASSES: &[&str] = &["-Os", "--converge", "--reorder-locals"];
 
 /// Target features rustc enables by default for wasm32-unknown-unknown, which
 /// wasm-opt must be allowed to keep.
@@ -87,13 +81,14 @@ fn build_wasm(root: &Path, extra: &[&str]) -> Result<()> {
     )
 }
 
-/// wasm-opt with the widget's passes and features; `names`: `-g` keeps the
-/// names (for the breakdown), `--strip-debug` drops them (what ships).
-fn optimise(root: &Path, from: &Path, to: &Path, names: &str) -> Result<()> {
+/// wasm-opt with the widget's passes and features, keeping the functions'
+/// names (`-g`) for the size breakdown and the ordering; the step after the
+/// ordering drops them from what ships.
+fn optimise(root: &Path, from: &Path, to: &Path) -> Result<()> {
     run_command(
         Command::new(setup::wasm_opt(root))
             .args(WASM_OPT_PASSES)
-            .args([names, "--strip-producers"])
+            .args(["-g", "--strip-producers"])
             .args(WASM_FEATURES)
             .arg(from)
             .arg("-o")
@@ -140,7 +135,7 @@ fn bindgen_and_optimise(root: &Path, built: &Path, out: &Path, name: &str) -> Re
 
     step("Optimising the wasm (wasm-opt -Os --converge, from npm binaryen)");
     let named = out.join("named.wasm");
-    optimise(root, &unoptimised, &named, "-g")?;
+    optimise(root, &unoptimised, &named)?;
     step("Ordering the functions by their code, for brotli (xtask/src/layout.rs)");
     let keyed = out.join("keyed.wasm");
     crate::layout::name_functions_by_code(&named, &keyed)?;

@@ -380,13 +380,17 @@ pub fn config_toml(
 /// and a counter keeps this process's calls apart (its start depends on the
 /// process id, for two test binaries at once).
 pub fn free_addr() -> SocketAddr {
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU32, Ordering};
     const LOWEST: u32 = 10_000;
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768);
+    static EPHEMERAL: OnceLock<u32> = OnceLock::new();
+    let ephemeral = *EPHEMERAL.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+            .unwrap_or(32_768)
+    });
     if ephemeral > LOWEST + 1_000 {
         let span = ephemeral - LOWEST;
         let start = std::process::id().wrapping_mul(7_919) % span;
